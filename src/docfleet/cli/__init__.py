@@ -1,0 +1,1 @@
+"""The ``docfleet`` command line."""
