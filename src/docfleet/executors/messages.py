@@ -1,0 +1,66 @@
+"""Messages between the dispatcher and its workers (threads or processes); all picklable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from docfleet.results import ErrorInfo
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Dispatcher -> worker: run these items through the pipeline."""
+
+    batch_id: int
+    items: list[Any]
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Dispatcher -> worker: finish the batch in hand, close the stages and exit."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One item's outcome inside a worker: a value, or an error from one stage."""
+
+    ok: bool
+    value: Any = None
+    error: ErrorInfo | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Worker -> dispatcher: stages loaded, send work."""
+
+    worker_id: int
+    load_seconds: float
+
+
+@dataclass(frozen=True)
+class LoadFailed:
+    """Worker -> dispatcher: a stage could not be loaded on this worker's device."""
+
+    worker_id: int
+    error: ErrorInfo
+
+
+@dataclass(frozen=True)
+class Done:
+    """Worker -> dispatcher: outcomes of a batch, in order, and the batch limit now in force."""
+
+    worker_id: int
+    batch_id: int
+    outcomes: list[Outcome]
+    busy_seconds: float
+    batch_limit: int
+
+
+@dataclass(frozen=True)
+class Died:
+    """Emitted on the dispatcher side when a worker process ends without being asked to."""
+
+    worker_id: int
+    exitcode: int | None

@@ -1,0 +1,134 @@
+"""The public API: ``Fleet(devices=...).map(stage, items)`` spreads a model over every device."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import Any
+
+from pydantic import ValidationError
+
+from docfleet.devices import Device, parse_devices
+from docfleet.discovery import GpuDiscovery, discover_gpus
+from docfleet.executors.local import LocalExecutor
+from docfleet.executors.slots import Slot, plan_slots
+from docfleet.options import EngineOptions
+from docfleet.progress import ProgressBar, progress_enabled
+from docfleet.registry import PipelineSpec, make_pipeline
+from docfleet.results import Result
+from docfleet.stats import RunStats
+
+
+class Fleet:
+    """Runs stages as replicas on a machine's devices; every item yields exactly one Result.
+
+    Settings are the fields of :class:`~docfleet.options.EngineOptions`: ``devices`` ("auto",
+    "cpu", "cuda", "cuda:0,cuda:2", ...), ``num_gpus``, ``workers`` ("process" or "thread"),
+    ``replicas`` per device, ``batch_size``, ``max_attempts``, ``item_timeout``, ``ordered``,
+    ``prefetch``, ``max_in_flight``, ``shutdown_grace`` and ``progress``.
+
+    >>> from docfleet import Fleet
+    >>> fleet = Fleet(devices="cpu", replicas=2, batch_size=4, progress=False)
+    >>> results = list(fleet.map("matmul", range(10)))
+    >>> [r.index for r in results] == list(range(10)) and all(r.ok for r in results)
+    True
+    >>> results[0].device
+    'cpu'
+    """
+
+    def __init__(self, options: EngineOptions | None = None, /, **settings: Any) -> None:
+        if options is not None and settings:
+            options = options.model_copy(update=settings)
+        self.options = options if options is not None else _engine_options(settings)
+        self._discovery: GpuDiscovery | None = None
+
+    def devices(self) -> list[Device]:
+        """The devices this fleet runs on (one entry per replica), after validation."""
+        return [slot.device for slot in self._slots()]
+
+    def map(self, stages: PipelineSpec, items: Iterable[Any]) -> ResultStream:
+        """Run ``stages`` (a stage, a stage name, or a list fused in each worker) over ``items``.
+
+        Returns an iterator of :class:`Result`, one per item, in input order unless the fleet
+        was made with ``ordered=False``. Items are read lazily, so ``items`` may be a generator
+        over millions of inputs.
+        """
+        pipeline = make_pipeline(stages)
+        opts = self.options
+        batch = opts.batch_size
+        batch_size = batch if isinstance(batch, int) else min(s.preferred_batch_size for s in pipeline)
+        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+        progress = ProgressBar(total) if progress_enabled(opts.progress) else None
+        executor = LocalExecutor(pipeline, self._slots(), opts, max(1, batch_size), progress)
+        return ResultStream(executor, items, progress)
+
+    def _slots(self) -> list[Slot]:
+        opts = self.options
+        names = opts.devices.split(",") if isinstance(opts.devices, str) else opts.devices
+        needs_gpu = opts.num_gpus is not None or any(
+            n.strip().lower() not in ("cpu", "mps") for n in names
+        )
+        if needs_gpu and self._discovery is None:
+            self._discovery = discover_gpus()
+        devices = parse_devices(opts.devices, num_gpus=opts.num_gpus, discovery=self._discovery)
+        return plan_slots(devices, replicas=opts.replicas, discovery=self._discovery)
+
+
+class ResultStream(Iterator[Result]):
+    """Iterator of a run's results; ``stats`` holds live per-device figures.
+
+    ``stop()`` ends a run early and cleanly: no new work starts, batches in hand finish and
+    their results are still yielded. ``close()`` (or leaving a ``with`` block) abandons the run
+    and ends every worker.
+    """
+
+    def __init__(
+        self, executor: LocalExecutor, items: Iterable[Any], progress: ProgressBar | None
+    ) -> None:
+        self._executor = executor
+        self._progress = progress
+        self._results = executor.run(items)
+
+    @property
+    def stats(self) -> RunStats:
+        return self._executor.stats
+
+    def __iter__(self) -> ResultStream:
+        return self
+
+    def __next__(self) -> Result:
+        try:
+            return next(self._results)
+        except BaseException:
+            self._close_progress()
+            raise
+
+    def stop(self) -> None:
+        """Take no new work; iteration ends once the batches in hand are done."""
+        self._executor.stop()
+
+    def close(self) -> None:
+        """Abandon the run now: end every worker, yield nothing more."""
+        self._results.close()
+        self._close_progress()
+
+    def __enter__(self) -> ResultStream:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _close_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
+
+
+def _engine_options(settings: dict[str, Any]) -> EngineOptions:
+    try:
+        return EngineOptions(**settings)
+    except ValidationError as exc:
+        valid = ", ".join(EngineOptions.model_fields)
+        raise ValueError(f"invalid Fleet settings: {exc}\nvalid settings: {valid}") from None

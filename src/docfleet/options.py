@@ -1,0 +1,44 @@
+"""Engine options: how a run spreads over devices and what it does when things fail."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EngineOptions(BaseModel):
+    """Typed, validated settings of the local engine (unknown keys are errors)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    devices: str | list[str] = Field(
+        "auto", description="auto (all GPUs, else CPU), cpu, mps, cuda, or a list: cuda:0,cuda:2"
+    )
+    num_gpus: int | None = Field(
+        None, ge=0, description="Use the first N visible GPUs (0 = all; CPU when there are none)."
+    )
+    workers: Literal["process", "thread"] = Field(
+        "process", description="Replicas as spawned processes (isolated) or threads (cheap)."
+    )
+    replicas: int = Field(1, ge=1, description="Replicas per listed device.")
+    batch_size: int | Literal["auto"] = Field(
+        "auto", description="Items per batch, or auto for the stage's preferred size."
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="Runs of an item whose worker dies before it gets an error result."
+    )
+    item_timeout: float | None = Field(
+        None, gt=0, description="Seconds an item may run before its worker is replaced."
+    )
+    ordered: bool = Field(True, description="Results in input order (else as they complete).")
+    prefetch: int = Field(2, ge=1, description="Batches handed to each worker ahead of time.")
+    max_in_flight: int | None = Field(
+        None, ge=1, description="Items read ahead of the oldest unreported one (memory bound)."
+    )
+    shutdown_grace: float = Field(
+        30.0, ge=0, description="Seconds workers get to finish their batch when a run stops."
+    )
+    progress: bool | None = Field(
+        None, description="Show a progress bar (default: when stderr is a terminal)."
+    )
