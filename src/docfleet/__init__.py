@@ -26,7 +26,21 @@ _EXPORTS = {
     "RunStats": "docfleet.stats",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [  # noqa: RUF022 - grouped as _EXPORTS
+    "__version__",
+    "Fleet",
+    "ResultStream",
+    "Result",
+    "ErrorInfo",
+    "Stage",
+    "StageOptions",
+    "Device",
+    "DeviceError",
+    "parse_devices",
+    "EngineOptions",
+    "EngineError",
+    "RunStats",
+]
 
 if TYPE_CHECKING:
     from docfleet.devices import Device, DeviceError, parse_devices

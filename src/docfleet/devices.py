@@ -1,4 +1,4 @@
-"""Device values and device-spec parsing: ``auto``, ``cpu``, ``cuda``, ``cuda:0,cuda:2``, ``mps``."""
+"""Device values and device specs: ``auto``, ``cpu``, ``cuda``, ``cuda:0,cuda:2``, ``mps``."""
 
 from __future__ import annotations
 
@@ -157,10 +157,7 @@ def _is_cuda(item: str) -> bool:
 def _split(spec: DeviceSpec) -> list[str]:
     if spec is None:
         return []
-    if isinstance(spec, str):
-        parts = spec.split(",")
-    else:
-        parts = [str(s) for s in spec]
+    parts = spec.split(",") if isinstance(spec, str) else [str(s) for s in spec]
     items = [p.strip().lower() for p in parts if p.strip()]
     if not items and isinstance(spec, str) and spec.strip():
         raise DeviceError(f"empty device list {spec!r}")

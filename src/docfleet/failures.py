@@ -36,5 +36,5 @@ def release_cached_memory() -> None:
     try:
         if torch.cuda.is_initialized():
             torch.cuda.empty_cache()
-    except Exception:  # noqa: BLE001 - best effort while already handling a failure
+    except Exception:  # best effort while already handling a failure
         pass

@@ -24,8 +24,9 @@ class Fleet:
 
     Settings are the fields of :class:`~docfleet.options.EngineOptions`: ``devices`` ("auto",
     "cpu", "cuda", "cuda:0,cuda:2", ...), ``num_gpus``, ``workers`` ("process" or "thread"),
-    ``replicas`` per device, ``batch_size``, ``max_attempts``, ``item_timeout``, ``ordered``,
-    ``prefetch``, ``max_in_flight``, ``shutdown_grace`` and ``progress``.
+    ``replicas`` per device, ``cpu_threads`` per replica, ``batch_size``, ``max_attempts``,
+    ``item_timeout``, ``ordered``, ``prefetch``, ``max_in_flight``, ``shutdown_grace`` and
+    ``progress``.
 
     >>> from docfleet import Fleet
     >>> fleet = Fleet(devices="cpu", replicas=2, batch_size=4, progress=False)
@@ -56,7 +57,9 @@ class Fleet:
         pipeline = make_pipeline(stages)
         opts = self.options
         batch = opts.batch_size
-        batch_size = batch if isinstance(batch, int) else min(s.preferred_batch_size for s in pipeline)
+        batch_size = (
+            batch if isinstance(batch, int) else min(s.preferred_batch_size for s in pipeline)
+        )
         total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
         progress = ProgressBar(total) if progress_enabled(opts.progress) else None
         executor = LocalExecutor(pipeline, self._slots(), opts, max(1, batch_size), progress)
@@ -71,7 +74,9 @@ class Fleet:
         if needs_gpu and self._discovery is None:
             self._discovery = discover_gpus()
         devices = parse_devices(opts.devices, num_gpus=opts.num_gpus, discovery=self._discovery)
-        return plan_slots(devices, replicas=opts.replicas, discovery=self._discovery)
+        return plan_slots(
+            devices, replicas=opts.replicas, discovery=self._discovery, threads=opts.cpu_threads
+        )
 
 
 class ResultStream(Iterator[Result]):

@@ -22,6 +22,9 @@ class EngineOptions(BaseModel):
         "process", description="Replicas as spawned processes (isolated) or threads (cheap)."
     )
     replicas: int = Field(1, ge=1, description="Replicas per listed device.")
+    cpu_threads: int | None = Field(
+        None, ge=1, description="Intra-op threads per replica (default: cores / replicas)."
+    )
     batch_size: int | Literal["auto"] = Field(
         "auto", description="Items per batch, or auto for the stage's preferred size."
     )

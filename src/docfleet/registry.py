@@ -62,7 +62,7 @@ def make_stage(spec: StageSpec, **options: Any) -> Stage:
 
 
 def make_pipeline(spec: PipelineSpec) -> list[Stage]:
-    """One stage or a sequence of stages to fuse in each worker, each built by :func:`make_stage`."""
+    """One stage, or a sequence of stages to fuse in each worker, built by :func:`make_stage`."""
     specs = [spec] if isinstance(spec, (Stage, type, str)) else list(spec)
     if not specs:
         raise ValueError("a pipeline needs at least one stage")

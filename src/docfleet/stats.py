@@ -40,7 +40,7 @@ class RunStats:
     """What a run did; live while it runs, final once its results are exhausted."""
 
     wall_seconds: float = 0.0
-    startup_seconds: float = 0.0
+    startup_seconds: float = 0.0  # until every replica was loaded and ready
     items: int = 0
     ok: int = 0
     failed: int = 0

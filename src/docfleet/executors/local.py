@@ -90,7 +90,9 @@ class LocalExecutor:
         self._load_lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
         self._began = 0.0
-        self._window = options.max_in_flight or max(64, 4 * len(slots) * options.prefetch * batch_size)
+        self._window = options.max_in_flight or max(
+            64, 4 * len(slots) * options.prefetch * batch_size
+        )
         self.stats = RunStats()
         self.stats.workers = [s.stats for s in self._slots]
         for slot in self._slots:
@@ -252,7 +254,7 @@ class LocalExecutor:
             self._starts[worker.slot.number] = 0
             worker.slot.stats.alive = True
             worker.slot.stats.load_seconds += message.load_seconds
-            if not self.stats.startup_seconds:
+            if not self.stats.startup_seconds and self.stats.workers_alive == len(self._slots):
                 self.stats.startup_seconds = time.perf_counter() - self._began
         elif isinstance(message, Done):
             self._on_done(worker, message)
@@ -340,7 +342,9 @@ class LocalExecutor:
                 f"{task.attempts} times (retried alone after the first)",
             )
         worker.slot.stats.failed += 1
-        self._complete(Result(task.index, task.item, False, None, error, device, 0.0, task.attempts))
+        self._complete(
+            Result(task.index, task.item, False, None, error, device, 0.0, task.attempts)
+        )
         if self._progress is not None:
             self._progress.advance(device, 1, 1)
 

@@ -35,15 +35,18 @@ def plan_slots(
     replicas: int = 1,
     discovery: GpuDiscovery | None = None,
     cores: int | None = None,
+    threads: int | None = None,
 ) -> list[Slot]:
     """One slot per listed device and replica, each with a fair share of the CPU cores.
 
     A process worker on ``cuda:N`` gets ``CUDA_VISIBLE_DEVICES`` naming that GPU alone, so the
     stage loads on ``cuda:0``; a CPU worker sees no GPU. Each worker's intra-op thread count is
-    the cores divided by the number of workers, so N workers do not oversubscribe the machine.
+    the cores divided by the number of workers (unless ``threads`` is given), so N workers do
+    not oversubscribe the machine.
     """
     expanded = [d for d in devices for _ in range(replicas)]
-    threads = cpu_share(len(expanded), cores if cores is not None else available_cores())
+    if threads is None:
+        threads = cpu_share(len(expanded), cores if cores is not None else available_cores())
     gpus = {g.index: g for g in discovery.gpus} if discovery is not None else {}
     seen: dict[Device, int] = {}
     slots = []

@@ -57,5 +57,5 @@ def _close(stages: Sequence[Stage]) -> None:
     for stage in stages:
         try:
             stage.close()
-        except Exception as exc:  # noqa: BLE001 - closing must not hide the run's outcome
+        except Exception as exc:  # closing must not hide the run's outcome
             print(f"docfleet: closing stage {stage.label!r} failed: {exc}", file=sys.stderr)

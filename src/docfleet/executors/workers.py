@@ -7,6 +7,7 @@ parent that forwards its messages and reports its death.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import queue
@@ -107,10 +108,8 @@ class ProcessWorker:
         self._inbox.put(Died(self.worker_id, self.process.exitcode))
 
     def send(self, message: Any) -> None:
-        try:
+        with contextlib.suppress(OSError, ValueError):  # gone: its pump reports the death
             self._conn.send(message)
-        except (OSError, ValueError):
-            pass  # the process is gone; its pump reports the death
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -167,7 +166,7 @@ def _sendable(done: Done, exc: Exception) -> Done:
         try:
             pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
             outcomes.append(outcome)
-        except Exception as item_exc:  # noqa: BLE001 - any pickling failure is the item's
+        except Exception as item_exc:  # any pickling failure is the item's
             error = ErrorInfo(
                 "UnpicklableOutput",
                 f"the stage output cannot be sent back from a process worker ({item_exc}); "

@@ -1,0 +1,77 @@
+"""Ctrl-C ends a run promptly and leaves no worker process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from docfleet import Fleet
+    from docfleet.stages.toy import SleepStage
+
+    if __name__ == "__main__":
+        fleet = Fleet(devices="cpu", replicas=2, workers="process", batch_size=1, progress=False)
+        try:
+            for result in fleet.map(SleepStage(seconds=0.05), range(100_000)):
+                if result.index == 5:
+                    print("running", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(130)
+    """
+)
+
+
+def processes_in_session(sid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    pids.append(int(entry.name))
+            except (ProcessLookupError, PermissionError):
+                pass
+    return pids
+
+
+def test_ctrl_c_stops_the_run_and_leaves_no_orphans(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text(SCRIPT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "running"
+    assert len(processes_in_session(proc.pid)) >= 3  # the parent and two workers
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
+    out, _ = proc.communicate(timeout=30)
+    assert "interrupted" in out
+    assert proc.returncode == 130
+    deadline = time.monotonic() + 10
+    while processes_in_session(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_in_session(proc.pid) == []
+
+
+def test_killed_parent_takes_its_workers_with_it(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text(SCRIPT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "running"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc.stdout.close()
+    deadline = time.monotonic() + 15
+    while processes_in_session(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_in_session(proc.pid) == []
