@@ -118,3 +118,32 @@ class WrongLengthStage(Stage):
 
     def __call__(self, batch: list[Any]) -> list[Any]:
         return list(batch)[1:]
+
+
+class AheadStage(Stage):
+    """A first stage that runs ahead: tags items with its thread and time span; fails on 3."""
+
+    name = "ahead"
+    runs_ahead = True
+
+    def __call__(self, batch: list[Any]) -> list[Any]:
+        import threading
+
+        if 3 in batch:
+            raise ValueError("cannot prepare item 3")
+        began = time.perf_counter()
+        time.sleep(0.05)
+        span = (began, time.perf_counter())
+        return [(item, threading.current_thread().name, span) for item in batch]
+
+
+class ModelStage(Stage):
+    """A second stage standing in for inference: adds its own time span."""
+
+    name = "model"
+
+    def __call__(self, batch: list[Any]) -> list[Any]:
+        began = time.perf_counter()
+        time.sleep(0.05)
+        span = (began, time.perf_counter())
+        return [(item, thread, ahead_span, span) for item, thread, ahead_span in batch]

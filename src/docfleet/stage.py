@@ -35,6 +35,9 @@ class Stage:
     Options: ClassVar[type[StageOptions]] = StageOptions
     #: Batch size used when the caller asks for ``batch_size="auto"``.
     preferred_batch_size: ClassVar[int] = 16
+    #: As the first of several fused stages, run one batch ahead on a helper thread of the
+    #: worker (CPU work such as rendering overlaps the next stages' inference).
+    runs_ahead: ClassVar[bool] = False
 
     def __init__(self, options: StageOptions | None = None, **overrides: Any) -> None:
         if options is None:

@@ -19,6 +19,23 @@ class StageContractError(RuntimeError):
     """A stage returned a list of the wrong length for its batch."""
 
 
+class Partial:
+    """A batch part-way through the stages: values so far, errors, busy time."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.values: list[Any] = list(items)
+        self.errors: list[ErrorInfo | None] = [None] * len(items)
+        self.alive = list(range(len(items)))
+        self.busy = 0.0
+
+    def outcomes(self) -> list[Outcome]:
+        share = self.busy / max(1, len(self.values))
+        return [
+            Outcome(error is None, value if error is None else None, error, share)
+            for value, error in zip(self.values, self.errors, strict=True)
+        ]
+
+
 class BatchRunner:
     """Runs batches through ``stages`` in order; ``batch_limit`` shrinks on out-of-memory."""
 
@@ -28,29 +45,26 @@ class BatchRunner:
 
     def run(self, items: list[Any]) -> list[Outcome]:
         """One outcome per item, in order. Never raises for a failing item."""
+        partial = Partial(items)
+        self.advance(partial, self.stages)
+        return partial.outcomes()
+
+    def advance(self, partial: Partial, stages: Sequence[Stage]) -> None:
+        """Run the items still alive in ``partial`` through ``stages``."""
         start = time.perf_counter()
-        values: list[Any] = list(items)
-        errors: list[ErrorInfo | None] = [None] * len(items)
-        alive = list(range(len(items)))
-        for stage in self.stages:
-            if not alive:
+        for stage in stages:
+            if not partial.alive:
                 break
-            outs = self._call(stage, [values[i] for i in alive])
+            outs = self._call(stage, [partial.values[i] for i in partial.alive])
             still = []
-            for i, (ok, out) in zip(alive, outs, strict=True):
+            for i, (ok, out) in zip(partial.alive, outs, strict=True):
                 if ok:
-                    values[i] = out
+                    partial.values[i] = out
                     still.append(i)
                 else:
-                    errors[i] = out
-            alive = still
-        share = (time.perf_counter() - start) / max(1, len(items))
-        return [
-            Outcome(True, values[i], None, share)
-            if errors[i] is None
-            else Outcome(False, None, errors[i], share)
-            for i in range(len(items))
-        ]
+                    partial.errors[i] = out
+            partial.alive = still
+        partial.busy += time.perf_counter() - start
 
     def _call(self, stage: Stage, batch: list[Any]) -> list[tuple[bool, Any]]:
         step = self.batch_limit

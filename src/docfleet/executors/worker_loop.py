@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from docfleet.devices import Device
 from docfleet.executors.messages import Batch, Done, LoadFailed, Ready, Stop
-from docfleet.executors.runner import BatchRunner
+from docfleet.executors.runner import BatchRunner, Partial
 from docfleet.results import ErrorInfo
 from docfleet.stage import Stage
 
@@ -39,18 +41,48 @@ def serve(
         return
     send(Ready(worker_id, time.perf_counter() - start))
     runner = BatchRunner(stages, batch_limit)
+    ahead = bool(getattr(stages[0], "runs_ahead", False)) and len(stages) > 1
+    batches = _look_ahead(runner, receive) if ahead else _plain(receive)
+    rest = stages[1:] if ahead else stages
     try:
-        while True:
-            message = receive()
-            if isinstance(message, Stop):
-                break
-            assert isinstance(message, Batch)
-            began = time.perf_counter()
-            outcomes = runner.run(message.items)
-            busy = time.perf_counter() - began
-            send(Done(worker_id, message.batch_id, outcomes, busy, runner.batch_limit))
+        for batch_id, partial in batches:
+            runner.advance(partial, rest)
+            outcomes = partial.outcomes()
+            send(Done(worker_id, batch_id, outcomes, partial.busy, runner.batch_limit))
     finally:
         _close(stages)
+
+
+def _plain(receive: Callable[[], Any]) -> Iterator[tuple[int, Partial]]:
+    """Batches as they arrive, until Stop."""
+    while not isinstance(message := receive(), Stop):
+        assert isinstance(message, Batch)
+        yield message.batch_id, Partial(message.items)
+
+
+def _look_ahead(runner: BatchRunner, receive: Callable[[], Any]) -> Iterator[tuple[int, Partial]]:
+    """Batches with the first stage already run on a helper thread, one batch ahead.
+
+    A first stage that sets ``runs_ahead`` (CPU work such as rendering pages) then overlaps the
+    later stages (model inference) of the previous batch, so the device does not wait on it.
+    """
+    ready: queue.Queue[Any] = queue.Queue(maxsize=1)
+
+    def work() -> None:
+        try:
+            for batch_id, partial in _plain(receive):
+                runner.advance(partial, runner.stages[:1])
+                ready.put((batch_id, partial))
+        except BaseException as exc:
+            ready.put(exc)
+            raise
+        ready.put(None)
+
+    threading.Thread(target=work, name="docfleet-ahead", daemon=True).start()
+    while (entry := ready.get()) is not None:
+        if isinstance(entry, BaseException):
+            raise entry
+        yield entry
 
 
 def _close(stages: Sequence[Stage]) -> None:

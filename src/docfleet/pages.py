@@ -1,0 +1,79 @@
+"""The values that flow through the document pipeline: page tasks, rendered pages, text lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+DocumentKind = Literal["pdf", "png", "jpeg", "tiff", "bmp", "webp", "gif"]
+BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in page pixels at the page's dpi
+
+
+def page_id(document: str, page: int | None) -> str:
+    """Stable id of a page: the document path and its 1-based page number (``doc.pdf#3``).
+
+    A document that could not be opened at all has one record, with id ``doc.pdf#0``.
+    """
+    return f"{document}#{page or 0}"
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """One page to process: cheap to pickle (a path and a number, never pixels).
+
+    ``page`` is 1-based; ``pages`` is the document's page count. When the document could not be
+    opened, ``page`` is 0 and ``error_type``/``error`` say why (the render stage raises it, so
+    the failure becomes that document's single error record).
+    """
+
+    document: str  # the path as given or found (relative paths stay relative)
+    kind: DocumentKind | None
+    page: int
+    pages: int
+    error_type: str = ""
+    error: str = ""
+
+    @property
+    def id(self) -> str:
+        return page_id(self.document, self.page)
+
+
+@dataclass
+class TextLine:
+    """A line of text with its box, from the PDF text layer or from OCR."""
+
+    text: str
+    bbox: BBox
+    score: float = 1.0
+    font_size: float | None = None  # in pixels at the page's dpi, text layer only
+
+
+@dataclass
+class Region:
+    """A layout region: its class (text, title, figure, table, ...), box and score."""
+
+    type: str
+    bbox: BBox
+    score: float
+
+
+@dataclass
+class RenderedPage:
+    """A page after rendering: pixels (when needed) and its text layer (when it has one).
+
+    ``image`` is an RGB ``uint8`` array of shape (height, width, 3), or None when the page's text
+    came from its text layer and no model needs pixels. ``dpi`` is the effective resolution
+    (lower than asked when the pixel cap downscaled the page, with ``downscaled`` set).
+    """
+
+    task: PageTask
+    width: int  # pixels at ``dpi``
+    height: int
+    dpi: float
+    downscaled: bool = False
+    image: Any = None
+    text_lines: list[TextLine] | None = None  # the text layer; None when the page has none
+    text_source: Literal["text-layer", "ocr", "none"] = "ocr"
+    regions: list[Region] = field(default_factory=list)
+    ocr_lines: list[TextLine] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage
