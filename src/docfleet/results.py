@@ -25,7 +25,9 @@ class ErrorInfo:
     def from_exception(cls, exc: BaseException, stage: str = "") -> ErrorInfo:
         """Capture an exception as plain, picklable data (the last few frames of its traceback)."""
         frames = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4)
-        return cls(type(exc).__name__, str(exc) or repr(exc), stage, "".join(frames))
+        kind = getattr(exc, "error_type", None)  # exceptions may name their kind of failure
+        name = kind if isinstance(kind, str) and kind else type(exc).__name__
+        return cls(name, str(exc) or repr(exc), stage, "".join(frames))
 
     def __str__(self) -> str:
         where = f" in stage {self.stage!r}" if self.stage else ""

@@ -9,11 +9,13 @@ from collections.abc import Sequence
 
 # Sub-command name -> module with ``add_parser(subparsers)`` and ``run(args) -> int``.
 COMMANDS = {
+    "run": "docfleet.cli.run",
     "doctor": "docfleet.cli.doctor",
 }
 
 EPILOG = """\
 examples:
+  docfleet run docs/ -o out/       PDFs and images -> per-page text, layout, Markdown
   docfleet doctor                  check devices, runtimes and memory
   docfleet doctor --devices cuda   exit non-zero unless every GPU is usable
 

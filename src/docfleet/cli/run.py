@@ -1,0 +1,146 @@
+"""``docfleet run``: PDFs and images in, per-page text and layout out, on every device."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+DESCRIPTION = """\
+Turn PDFs and images into per-page text with layout, on every GPU (or every CPU core).
+
+INPUT is any mix of files, folders (searched recursively) and glob patterns. Types are
+detected by content: PDF, PNG, JPEG, TIFF (every frame a page), BMP, WebP.
+
+Writes to OUT:
+  pages.jsonl            one JSON line per page (text in reading order, blocks, boxes,
+                         timings, device), or an error record for a page or document
+  documents/<path>.md    Markdown per document
+  run.json               resolved settings, versions, per-device stats, counts
+
+Settings cascade: flags > --config YAML > DOCFLEET_* environment variables > defaults.
+Re-running with the same OUT resumes: pages already written are skipped.
+"""
+
+EPILOG = """\
+examples:
+  docfleet run reports/ scans/*.png -o out/
+  docfleet run archive/ -o out/ --devices cuda:0,cuda:1 --page-timeout 120
+  docfleet run inbox/ -o out/ --pipeline ocr --ocr always --devices cpu
+  docfleet run inbox/ -o out/ --config run.yml --print-config
+
+exit codes: 0 every page succeeded, 1 some pages failed (listed in the summary and in
+run.json), 2 usage or configuration error.
+"""
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "run",
+        help="process PDFs and images into per-page text and layout",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="files, folders or glob patterns")
+    p.add_argument("-o", "--output", metavar="OUT", help="output folder (created if missing)")
+    p.add_argument("--config", metavar="YAML", help="settings file (keys as the long flags)")
+    p.add_argument("--print-config", action="store_true", help="print resolved settings, exit")
+    g = p.add_argument_group("devices and workers")
+    g.add_argument("--devices", help="auto (default), cpu, cuda, mps, or cuda:0,cuda:2")
+    g.add_argument("--num-gpus", type=int, help="use the first N GPUs (0 = all)")
+    g.add_argument("--workers", choices=["process", "thread"], help="worker kind (process)")
+    g.add_argument("--replicas", type=_int_or_auto, help="replicas per device (auto)")
+    g.add_argument("--cpu-threads", type=int, help="intra-op threads per replica")
+    g.add_argument("--batch-size", type=_int_or_auto, help="pages per batch, or auto")
+    g = p.add_argument_group("pages")
+    g.add_argument("--pipeline", choices=["ocr", "layout+ocr"], help="models (layout+ocr)")
+    g.add_argument(
+        "--ocr", choices=["auto", "always", "never"], help="auto: text layer where real (auto)"
+    )
+    g.add_argument("--dpi", type=float, help="PDF rendering resolution (150)")
+    g.add_argument("--max-pixels", type=int, help="pixel cap per page; larger pages shrink")
+    g.add_argument("--password", help="password for encrypted PDFs")
+    g.add_argument("--page-timeout", type=float, help="seconds before a stuck page fails (300)")
+    g.add_argument("--max-attempts", type=int, help="runs of a page whose worker dies (3)")
+    g.add_argument("--resume", action=argparse.BooleanOptionalAction, help="skip done pages")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from docfleet.config import ConfigError, config_yaml, resolve_config
+
+    flags = {
+        key: getattr(args, key)
+        for key in (
+            "devices", "num_gpus", "workers", "replicas", "cpu_threads", "batch_size", "pipeline",
+            "ocr", "dpi", "max_pixels", "password", "page_timeout", "max_attempts", "resume",
+            "progress",
+        )
+    }  # fmt: skip
+    try:
+        config = resolve_config(flags, config_file=args.config, environ=os.environ)
+    except ConfigError as exc:
+        return _usage(str(exc))
+    if args.print_config:
+        print(config_yaml(config), end="")
+        return 0
+    if not args.inputs:
+        return _usage("give at least one INPUT (a file, folder or glob)")
+    if not args.output:
+        return _usage("give an output folder with -o OUT")
+    return _execute(args.inputs, Path(args.output), config)
+
+
+def _execute(inputs: list[str], out: Path, config: Any) -> int:
+    from docfleet.cli.summary import print_summary
+    from docfleet.devices import DeviceError
+    from docfleet.ingest import run_documents
+
+    streams: list[Any] = []
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if streams and not getattr(on_interrupt, "stopping", False):
+            on_interrupt.stopping = True  # type: ignore[attr-defined]
+            print("\nstopping: finishing the pages in progress (Ctrl-C again to abandon them)",
+                  file=sys.stderr)  # fmt: skip
+            streams[0].stop()
+            return
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        report = run_documents(inputs, out, config, on_start=streams.append)
+    except (FileNotFoundError, DeviceError, ImportError) as exc:
+        return _usage(str(exc).strip("'\""))
+    except KeyboardInterrupt:
+        print("interrupted: pages written so far are kept; run again to resume", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print_summary(report)
+    if getattr(on_interrupt, "stopping", False):
+        print("stopped early: run the same command again to resume", file=sys.stderr)
+        return 130
+    return report.exit_code
+
+
+def _usage(message: str) -> int:
+    print(f"docfleet run: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _int_or_auto(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

@@ -1,0 +1,126 @@
+"""Settings of ``docfleet run``, resolved once: flags > YAML > ``DOCFLEET_*`` env > defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "DOCFLEET_"
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or invalid; the message names the valid keys or values."""
+
+
+class DocumentOptions(BaseModel):
+    """How pages are read and analysed: resolution, pixel cap, models, text source."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dpi: float = Field(150, gt=0, le=1200, description="Rendering resolution of PDF pages.")
+    max_pixels: int = Field(
+        40_000_000, ge=10_000, description="Pixel cap per page; larger pages are downscaled."
+    )
+    pipeline: Literal["ocr", "layout+ocr"] = Field("layout+ocr", description="Models to run.")
+    ocr: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: the PDF text layer where it has real text, OCR elsewhere."
+    )
+    password: str | None = Field(None, description="Password for encrypted PDFs.")
+
+
+class RunConfig(DocumentOptions):
+    """Everything a document run needs; each field is also a YAML key and a DOCFLEET_ variable."""
+
+    def document_options(self) -> DocumentOptions:
+        """The part of the settings that the stages take."""
+        return DocumentOptions(**{k: getattr(self, k) for k in DocumentOptions.model_fields})
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    devices: str = Field("auto", description="auto, cpu, cuda, mps or a list like cuda:0,cuda:2")
+    num_gpus: int | None = Field(None, ge=0, description="First N GPUs (0 = all, CPU if none).")
+    workers: Literal["process", "thread"] = Field("process", description="Worker kind.")
+    replicas: int | Literal["auto"] = Field(
+        "auto", description="Replicas per device (auto: one per GPU, or one per core on CPU)."
+    )
+    cpu_threads: int | None = Field(None, ge=1, description="Intra-op threads per replica.")
+    batch_size: int | Literal["auto"] = Field("auto", description="Pages per batch.")
+    resume: bool = Field(True, description="Skip pages already in OUT/pages.jsonl.")
+    page_timeout: float | None = Field(
+        300.0, gt=0, description="Seconds a page may take before its worker is replaced."
+    )
+    max_attempts: int = Field(3, ge=1, description="Runs of a page whose worker dies.")
+    progress: bool | None = Field(None, description="Progress bar (default: on a terminal).")
+
+
+def resolve_config(
+    flags: Mapping[str, Any],
+    *,
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RunConfig:
+    """Merge the layers: ``flags`` (None values are unset) over the YAML file over env vars."""
+    merged: dict[str, Any] = {}
+    merged.update(env_settings(environ or {}))
+    if config_file is not None:
+        merged.update(yaml_settings(config_file))
+    merged.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return RunConfig(**merged)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
+
+
+def env_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``DOCFLEET_DPI=200`` -> ``{"dpi": "200"}``; names that are no run setting are left alone."""
+    found = {}
+    for name, value in environ.items():
+        if name.startswith(ENV_PREFIX):
+            key = name[len(ENV_PREFIX) :].lower()
+            if key not in RunConfig.model_fields:
+                continue  # other docfleet variables (not run settings) are not ours to judge
+            found[key] = None if value.lower() in ("", "none", "null") else value
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def yaml_settings(path: str | Path) -> dict[str, Any]:
+    """The settings in a YAML file; keys may use dashes or underscores."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    settings = {str(k).replace("-", "_"): v for k, v in data.items()}
+    unknown = sorted(set(settings) - set(RunConfig.model_fields))
+    if unknown:
+        valid = ", ".join(RunConfig.model_fields)
+        raise ConfigError(f"unknown key(s) in {path}: {', '.join(unknown)}; valid keys: {valid}")
+    return settings
+
+
+def config_yaml(config: RunConfig) -> str:
+    """The resolved settings as YAML (for --print-config, and to save as a run.yml)."""
+    import yaml
+
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def _explain(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "settings"
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown setting {key!r}; valid: {', '.join(RunConfig.model_fields)}")
+        else:
+            problems.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(problems)

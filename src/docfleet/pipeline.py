@@ -1,0 +1,86 @@
+"""The document pipelines: which stages run, fused in each worker, for a RunConfig."""
+
+from __future__ import annotations
+
+from docfleet.config import DocumentOptions, RunConfig
+from docfleet.devices import available_cores
+from docfleet.options import EngineOptions
+from docfleet.stage import Stage
+
+PIPELINES = {
+    "ocr": ("render", "ocr", "assemble"),
+    "layout+ocr": ("render", "layout", "ocr", "assemble"),
+}
+
+#: Memory one CPU replica of the layout and OCR models needs, with headroom for large pages.
+CPU_REPLICA_BYTES = 1 << 30
+
+
+def build_stages(config: DocumentOptions) -> list[Stage]:
+    """The stages of ``config.pipeline``, with their options taken from the config."""
+    from docfleet.stages.assemble import AssembleStage
+    from docfleet.stages.layout import LayoutStage
+    from docfleet.stages.ocr import OcrStage
+    from docfleet.stages.render import RenderStage
+
+    require_models()
+    render = RenderStage(
+        dpi=config.dpi, max_pixels=config.max_pixels, ocr=config.ocr, password=config.password
+    )
+    by_name: dict[str, Stage] = {
+        "render": render,
+        "layout": LayoutStage(),
+        "ocr": OcrStage(),
+        "assemble": AssembleStage(),
+    }
+    return [by_name[name] for name in PIPELINES[config.pipeline]]
+
+
+def engine_options(config: RunConfig, *, cpu_only: bool) -> EngineOptions:
+    """Engine settings for a document run (CPU replicas default to one per core)."""
+    replicas = config.replicas
+    if replicas == "auto":
+        replicas = cpu_replicas() if cpu_only else 1
+    return EngineOptions(
+        devices=config.devices,
+        num_gpus=config.num_gpus,
+        workers=config.workers,
+        replicas=replicas,
+        cpu_threads=config.cpu_threads,
+        batch_size=config.batch_size,
+        max_attempts=config.max_attempts,
+        item_timeout=config.page_timeout,
+        progress=config.progress,
+    )
+
+
+def cpu_replicas() -> int:
+    """One replica per usable core, as far as memory allows."""
+    try:
+        free = _available_memory()
+    except OSError:
+        free = None
+    by_memory = max(1, free // CPU_REPLICA_BYTES) if free else available_cores()
+    return max(1, min(available_cores(), by_memory))
+
+
+def _available_memory() -> int | None:
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def require_models() -> None:
+    """Explain how to install the models' runtime when it is missing."""
+    import importlib.util
+
+    missing = [
+        m for m in ("onnxruntime", "rapidocr", "rapid_layout") if not importlib.util.find_spec(m)
+    ]
+    if missing:
+        raise ImportError(
+            f"the layout and OCR models need {', '.join(missing)}: install them with "
+            "pip install 'docfleet[cpu]' (or 'docfleet[gpu]' on NVIDIA GPU machines)"
+        )

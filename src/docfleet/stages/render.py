@@ -1,0 +1,57 @@
+"""Opens a page and decides where its text comes from: the PDF text layer, or OCR on pixels."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from docfleet.pages import PageTask
+from docfleet.stage import Stage, StageOptions
+
+
+class RenderOptions(StageOptions):
+    dpi: float = Field(150, gt=0, description="Rendering resolution.")
+    max_pixels: int = Field(40_000_000, ge=10_000, description="Pixel cap per page.")
+    ocr: Literal["auto", "always", "never"] = Field("auto", description="Where text comes from.")
+    password: str | None = Field(None, description="Password for encrypted PDFs.")
+
+
+class RenderStage(Stage):
+    """PageTask -> RenderedPage. Runs one batch ahead of the models in each worker.
+
+    ``ocr="auto"`` reads the text layer first (milliseconds) and renders pixels only for pages
+    without real text; ``always`` renders every page for OCR; ``never`` uses the text layer only.
+    """
+
+    name = "render"
+    Options = RenderOptions
+    options: RenderOptions
+    preferred_batch_size = 4
+    runs_ahead = True
+
+    def __call__(self, batch: list[Any]) -> list[Any]:
+        return [self.render(task) for task in batch]
+
+    def render(self, task: PageTask) -> Any:
+        from docfleet.documents import load_page
+        from docfleet.pdf import text_layer_quality
+
+        opts = self.options
+        common = {"dpi": opts.dpi, "max_pixels": opts.max_pixels, "password": opts.password}
+        if opts.ocr == "always" or task.kind != "pdf":
+            page = load_page(task, want_image=True, want_text_layer=False, **common)
+            page.text_source = "ocr"
+            return page
+        page = load_page(task, want_image=False, want_text_layer=True, **common)
+        usable, _why = text_layer_quality(page.text_lines or [])
+        if usable:
+            page.text_source = "text-layer"
+        elif opts.ocr == "never":
+            page.text_source = "none"
+        else:
+            seconds = page.seconds.get("render", 0.0)
+            page = load_page(task, want_image=True, want_text_layer=False, **common)
+            page.seconds["render"] = page.seconds.get("render", 0.0) + seconds
+            page.text_source = "ocr"
+        return page

@@ -1,0 +1,68 @@
+"""Blocks and reading order from boxes: columns, titles, regions, tables."""
+
+from __future__ import annotations
+
+from docfleet.pages import Region, TextLine
+from docfleet.reading_order import blocks_from_regions, paragraphs, reading_order, rows
+
+
+def line(text, x0, y0, x1, y1, size=None):
+    return TextLine(text, (x0, y0, x1, y1), 1.0, size)
+
+
+def test_two_columns_under_a_full_width_title_read_column_by_column():
+    boxes = [
+        (600, 300, 1000, 500),  # right column, top
+        (100, 100, 1000, 160),  # title across both columns
+        (100, 300, 500, 500),  # left column, top
+        (100, 520, 500, 700),  # left column, bottom
+        (600, 520, 1000, 700),  # right column, bottom (same gap as the left one)
+    ]
+    assert reading_order(boxes) == [1, 2, 3, 0, 4]
+
+
+def test_paragraphs_split_on_gaps_and_columns_and_find_titles():
+    lines = [
+        line("Big Heading", 100, 50, 600, 90),
+        line("left one", 100, 120, 480, 140),
+        line("left two", 100, 145, 470, 165),
+        line("right one", 560, 120, 900, 140),
+        line("right two", 560, 145, 880, 165),
+        line("left after gap", 100, 260, 480, 280),
+    ]
+    blocks = paragraphs(lines)
+    texts = sorted((b.type, b.text()) for b in blocks)
+    assert texts == [
+        ("text", "left after gap"),
+        ("text", "left one\nleft two"),
+        ("text", "right one\nright two"),
+        ("title", "Big Heading"),
+    ]
+
+
+def test_lines_go_to_the_region_holding_them_and_duplicates_are_dropped():
+    regions = [
+        Region("title", (90, 40, 610, 100), 0.9),
+        Region("header", (95, 42, 605, 98), 0.5),  # the same box, weaker: dropped
+        Region("table", (90, 200, 700, 300), 0.8),
+        Region("figure", (800, 200, 900, 300), 0.7),  # no text, kept
+    ]
+    lines = [
+        line("Heading", 100, 50, 600, 90),
+        line("a", 100, 210, 150, 230),
+        line("b", 300, 210, 350, 230),
+        line("c", 100, 250, 150, 270),
+        line("d", 300, 250, 350, 270),
+        line("stray note", 100, 400, 300, 420),
+    ]
+    blocks = blocks_from_regions(regions, lines)
+    by_type = {b.type: b for b in blocks}
+    assert set(by_type) == {"title", "table", "figure", "text"}
+    assert by_type["table"].text() == "a | b\nc | d"
+    assert by_type["text"].text() == "stray note"
+    assert by_type["figure"].text() == ""
+
+
+def test_rows_keep_words_on_one_baseline_together():
+    grouped = rows([line("world", 200, 10, 260, 30), line("hello", 100, 12, 180, 31)])
+    assert [[ln.text for ln in row] for row in grouped] == [["hello", "world"]]
