@@ -10,7 +10,8 @@ from docfleet.config import ConfigError, RunConfig, config_yaml, resolve_config
 def test_defaults_when_nothing_is_set():
     config = resolve_config({}, environ={})
     assert config == RunConfig()
-    assert (config.dpi, config.pipeline, config.ocr, config.resume) == (150, "layout+ocr", "auto", True)
+    assert (config.dpi, config.pipeline, config.ocr) == (150, "layout+ocr", "auto")
+    assert config.resume is True
 
 
 def test_flags_beat_yaml_which_beats_env(tmp_path):

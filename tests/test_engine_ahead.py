@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from stages_for_tests import AheadStage, ModelStage
 
 from docfleet import Fleet
@@ -18,7 +20,7 @@ def test_first_stage_runs_one_batch_ahead_and_overlaps_the_model(workers):
     # some batch was prepared while the model ran on the one before it
     overlaps = sum(
         1
-        for before, after in zip(done, done[1:], strict=False)
+        for before, after in itertools.pairwise(done)
         if after[2][0] < before[3][1] and after[2][1] > before[3][0]
     )
     assert overlaps >= len(done) // 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from collections import Counter
@@ -104,7 +105,7 @@ def run_documents(
     options = config.document_options()
     tasks = page_tasks(inputs, options)
     report.total = len(tasks)
-    markdown = MarkdownSink(out)
+    markdown = MarkdownSink(out, _common_folder(tasks))
     done = _replay(out / "pages.jsonl", markdown) if config.resume else set()
     todo = [t for t in tasks if t.id not in done]
     report.skipped = len(tasks) - len(todo)
@@ -147,6 +148,14 @@ def _replay(path: Path, markdown: MarkdownSink) -> set[str]:
         done.add(record["id"])
         markdown.add(record, replay=True)
     return done
+
+
+def _common_folder(tasks: Sequence[PageTask]) -> str | None:
+    folders = {os.path.dirname(t.document) for t in tasks}
+    try:
+        return os.path.commonpath(folders) if folders else None
+    except ValueError:  # relative and absolute paths mixed
+        return None
 
 
 def _cpu_only(config: RunConfig) -> bool:

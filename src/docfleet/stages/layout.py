@@ -10,7 +10,7 @@ from pydantic import Field
 from docfleet.devices import Device
 from docfleet.pages import Region, RenderedPage
 from docfleet.stage import Stage, StageOptions
-from docfleet.stages.onnx import ort_engine_config, quiet_loggers
+from docfleet.stages.onnx import ort_engine_config, quiet_loading
 
 
 class LayoutOptions(StageOptions):
@@ -28,14 +28,15 @@ class LayoutStage(Stage):
     preferred_batch_size = 4
 
     def load(self, device: Device) -> None:
-        from rapid_layout import RapidLayout
+        engine = ort_engine_config(device)
+        with quiet_loading():
+            from rapid_layout import RapidLayout
 
-        self._model = RapidLayout(
-            engine_cfg=ort_engine_config(device),
-            conf_thresh=self.options.score_threshold,
-            iou_thresh=self.options.iou_threshold,
-        )
-        quiet_loggers("rapid_layout")
+            self._model = RapidLayout(
+                engine_cfg=engine,
+                conf_thresh=self.options.score_threshold,
+                iou_thresh=self.options.iou_threshold,
+            )
 
     def __call__(self, batch: list[Any]) -> list[Any]:
         for page in batch:

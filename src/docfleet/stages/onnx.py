@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from docfleet.devices import Device
 
@@ -29,8 +31,12 @@ def require_cuda_provider(device: Device) -> None:
         )
 
 
-def quiet_loggers(prefix: str) -> None:
-    """Keep a model library's per-load INFO lines out of the run's output."""
-    for name in list(logging.root.manager.loggerDict):
-        if name.startswith(prefix):
-            logging.getLogger(name).setLevel(logging.WARNING)
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Keep a model library's INFO lines out of the run's output while it loads (its loggers
+    reset their own level to INFO each time a model is built)."""
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)

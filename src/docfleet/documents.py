@@ -1,0 +1,125 @@
+"""Input files to page tasks, and page tasks to rendered pages: where documents enter a run.
+
+Every file yields at least one task, so every input gets a result: a file that is not a
+document, or a document that cannot be opened, yields one task (page 0) carrying the error,
+which ``load_page`` raises where the run records it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from docfleet.images import image_page_count, read_image_page
+from docfleet.inputs import sniff
+from docfleet.pages import DocumentKind, PageTask, RenderedPage
+from docfleet.pdf.errors import DOCUMENT_ERROR_KINDS, DocumentError
+from docfleet.pdf.render import DEFAULT_DPI, DEFAULT_MAX_PIXELS, pdf_page_count, read_pdf_page
+
+__all__ = ["DocumentError", "expand_documents", "load_page"]
+
+
+def _inspect(
+    path: Path, password: str | None
+) -> tuple[DocumentKind | None, int, DocumentError | None]:
+    """The kind and page count of a file, or the error that stops it being read."""
+    try:
+        size = path.stat().st_size
+        kind = sniff(path) if size else None
+    except OSError as exc:
+        return None, 0, DocumentError("unreadable", f"{path}: {exc.strerror or exc}")
+    if size == 0:
+        return None, 0, DocumentError("empty", f"{path}: the file is empty (0 bytes)")
+    if kind is None:
+        return (
+            None,
+            0,
+            DocumentError(
+                "not-a-document",
+                f"{path}: not a PDF, PNG, JPEG, TIFF, BMP, WebP or GIF (judged by its content, "
+                "not its name)",
+            ),
+        )
+    try:
+        pages = pdf_page_count(path, password) if kind == "pdf" else image_page_count(path)
+    except DocumentError as exc:
+        return kind, 0, exc
+    return kind, pages, None
+
+
+def expand_documents(
+    paths: Iterable[str | Path], *, password: str | None = None
+) -> Iterator[PageTask]:
+    """One ``PageTask`` per page (1-based) of each file; one error task (page 0) for a bad file.
+
+    ``password`` opens encrypted PDFs (it is ignored by the others). Files are read lazily, one
+    at a time, so a million inputs do not open a million documents.
+    """
+    for path in paths:
+        kind, pages, error = _inspect(Path(path), password)
+        if error is not None:
+            yield PageTask(str(path), kind, 0, 0, error_type=error.kind, error=error.message)
+            continue
+        for page in range(1, pages + 1):
+            yield PageTask(str(path), kind, page, pages)
+
+
+def load_page(
+    task: PageTask,
+    *,
+    dpi: float = DEFAULT_DPI,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    want_image: bool = True,
+    want_text_layer: bool = False,
+    password: str | None = None,
+) -> RenderedPage:
+    """Render a task's page (``want_image``) and read its text layer (``want_text_layer``).
+
+    Raises ``DocumentError``: the task's own error for an error task, or why the page cannot be
+    read now. Images have no text layer; their dpi is the one they state (else 72), scaled down
+    with them. ``seconds["render"]`` records the time taken.
+    """
+    start = time.perf_counter()
+    if task.error_type or task.page < 1:
+        kind = task.error_type if task.error_type in DOCUMENT_ERROR_KINDS else "unreadable"
+        raise DocumentError(kind, task.error or f"{task.document}: no page {task.page} to read")
+    if task.kind is None:
+        raise DocumentError("not-a-document", f"{task.document}: not a PDF or a supported image")
+    try:
+        if task.kind == "pdf":
+            data = read_pdf_page(
+                task.document,
+                task.page,
+                dpi=dpi,
+                max_pixels=max_pixels,
+                password=password,
+                want_image=want_image,
+                want_text=want_text_layer,
+            )
+            page = RenderedPage(
+                task,
+                data.width,
+                data.height,
+                data.dpi,
+                data.downscaled,
+                image=data.image,
+                text_lines=data.text_lines or None,
+            )
+        else:
+            decoded = read_image_page(task.document, task.page, max_pixels=max_pixels)
+            height, width = decoded.image.shape[:2]
+            page = RenderedPage(
+                task,
+                width,
+                height,
+                decoded.dpi,
+                decoded.downscaled,
+                image=decoded.image if want_image else None,
+            )
+    except IndexError as exc:  # the file changed since it was expanded
+        raise DocumentError(
+            "unreadable", f"{task.document}: {exc} (did the file change?)"
+        ) from None
+    page.seconds["render"] = time.perf_counter() - start
+    return page
