@@ -48,12 +48,19 @@ class RunReport:
         return (self.ok + self.failed) / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
 
-def page_tasks(inputs: Sequence[str | Path], options: DocumentOptions) -> list[PageTask]:
-    """Every page of every input document (a document that cannot be opened: one task)."""
+def page_tasks(
+    inputs: Sequence[str | Path], options: DocumentOptions, *, exclude: Path | None = None
+) -> list[PageTask]:
+    """Every page of every input document (a document that cannot be opened: one task).
+
+    Files under ``exclude`` (the run's own output folder) are never inputs.
+    """
     from docfleet.documents import expand_documents
     from docfleet.inputs import find_inputs
 
-    return list(expand_documents(find_inputs(inputs), password=options.password))
+    skip = exclude.resolve() if exclude is not None else None
+    paths = [p for p in find_inputs(inputs) if skip is None or not p.resolve().is_relative_to(skip)]
+    return list(expand_documents(paths, password=options.password))
 
 
 def map_pages(fleet: Fleet, tasks: Iterable[PageTask], options: DocumentOptions) -> ResultStream:
@@ -103,7 +110,7 @@ def run_documents(
     out.mkdir(parents=True, exist_ok=True)
     report = RunReport(out_dir=out)
     options = config.document_options()
-    tasks = page_tasks(inputs, options)
+    tasks = page_tasks(inputs, options, exclude=out)
     report.total = len(tasks)
     markdown = MarkdownSink(out, _common_folder(tasks))
     done = _replay(out / "pages.jsonl", markdown) if config.resume else set()
