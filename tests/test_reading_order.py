@@ -66,3 +66,21 @@ def test_lines_go_to_the_region_holding_them_and_duplicates_are_dropped():
 def test_rows_keep_words_on_one_baseline_together():
     grouped = rows([line("world", 200, 10, 260, 30), line("hello", 100, 12, 180, 31)])
     assert [[ln.text for ln in row] for row in grouped] == [["hello", "world"]]
+
+
+def test_rows_of_short_cells_make_a_table_read_row_by_row():
+    cells = [
+        line(text, 100 + 300 * c, 200 + 40 * r, 100 + 300 * c + 80, 220 + 40 * r)
+        for r, row in enumerate([("Item", "Qty", "Price"), ("Apples", "12", "3.40")])
+        for c, text in enumerate(row)
+    ]
+    prose = [line("A long line of prose under the table, as wide as the text.", 100, 400, 900, 420)]
+    blocks = paragraphs(cells + prose)
+    assert [b.type for b in blocks] == ["table", "text"]
+    assert blocks[0].text() == "Item | Qty | Price\nApples | 12 | 3.40"
+
+
+def test_two_columns_of_prose_are_not_mistaken_for_a_table():
+    lines = [line(f"left prose line {i}", 100, 100 + 25 * i, 480, 120 + 25 * i) for i in range(4)]
+    lines += [line(f"right prose line {i}", 540, 100 + 25 * i, 920, 120 + 25 * i) for i in range(4)]
+    assert {b.type for b in paragraphs(lines)} == {"text"}

@@ -40,9 +40,11 @@ def rows(lines: Sequence[TextLine]) -> list[list[TextLine]]:
 
 
 def paragraphs(lines: Sequence[TextLine]) -> list[Block]:
-    """Lines grouped into paragraphs: stacked, overlapping horizontally, close, of one size."""
-    blocks: list[Block] = []
-    for line in sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0])):
+    """Lines grouped into tables (runs of rows of short cells) and paragraphs (stacked lines
+    that overlap horizontally, close together, of one size)."""
+    tables, rest = _tables(lines)
+    blocks: list[Block] = list(tables)
+    for line in sorted(rest, key=lambda ln: (ln.bbox[1], ln.bbox[0])):
         home = next((b for b in reversed(blocks) if _continues(b.lines[-1], line)), None)
         if home is None:
             blocks.append(Block("text", line.bbox, line.score, [line]))
@@ -51,6 +53,53 @@ def paragraphs(lines: Sequence[TextLine]) -> list[Block]:
             home.bbox = union(home.bbox, line.bbox)
     _mark_titles(blocks, lines)
     return blocks
+
+
+def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
+    """Runs of two or more adjacent rows whose 2+ cells are all short make table blocks.
+
+    Columns of prose have long lines; table cells are short, so the two are told apart by the
+    width of the pieces on a row relative to the text's full width.
+    """
+    if not lines:
+        return [], []
+    width = max(ln.bbox[2] for ln in lines) - min(ln.bbox[0] for ln in lines)
+    grouped = rows(lines)
+
+    def cells(row: list[TextLine]) -> bool:
+        widths = [ln.bbox[2] - ln.bbox[0] for ln in row]
+        if len(row) < 2 or max(widths) >= 0.3 * width:
+            return False
+        if len(row) >= 3:
+            return True
+        gap = row[1].bbox[0] - row[0].bbox[2]  # two pieces: a table leaves wide gaps
+        return gap > 1.5 * max(widths)
+
+    tables: list[Block] = []
+    rest: list[TextLine] = []
+    run: list[list[TextLine]] = []
+    for row in [*grouped, []]:
+        if row and cells(row) and (not run or _adjacent(run[-1], row)):
+            run.append(row)
+            continue
+        if len(run) >= 2:
+            members = [ln for r in run for ln in r]
+            box = members[0].bbox
+            for ln in members[1:]:
+                box = union(box, ln.bbox)
+            tables.append(Block("table", box, 1.0, members))
+        else:
+            rest.extend(ln for r in run for ln in r)
+        run = [row] if row and cells(row) else []
+        if row and not cells(row):
+            rest.extend(row)
+    return tables, rest
+
+
+def _adjacent(upper: list[TextLine], lower: list[TextLine]) -> bool:
+    height = max(ln.bbox[3] - ln.bbox[1] for ln in upper)
+    gap = min(ln.bbox[1] for ln in lower) - max(ln.bbox[3] for ln in upper)
+    return gap < 2.5 * height
 
 
 def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) -> list[Block]:
@@ -150,7 +199,7 @@ def _continues(last: TextLine, line: TextLine) -> bool:
     h_last, h = last.bbox[3] - last.bbox[1], line.bbox[3] - line.bbox[1]
     gap = line.bbox[1] - last.bbox[3]
     x_overlap = min(last.bbox[2], line.bbox[2]) - max(last.bbox[0], line.bbox[0])
-    similar = 0.7 <= (_size(line) / max(_size(last), 1e-6)) <= 1.4
+    similar = 0.8 <= (_size(line) / max(_size(last), 1e-6)) <= 1.25
     return -0.5 * h < gap < 0.9 * max(h_last, h) and x_overlap > 0 and similar
 
 
