@@ -16,7 +16,7 @@ def python_blocks() -> list[str]:
 
 def test_api_example_runs_and_prints_one_line_per_item(tmp_path):
     script = tmp_path / "example.py"
-    script.write_text(python_blocks()[0])
+    script.write_text(python_blocks()[2])
     out = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=120
     )
@@ -28,7 +28,7 @@ def test_api_example_runs_and_prints_one_line_per_item(tmp_path):
 def test_stage_example_runs_on_a_fleet(tmp_path):
     script = tmp_path / "stage.py"
     script.write_text(
-        python_blocks()[1]
+        python_blocks()[3]
         + "\nif __name__ == '__main__':\n"
         + "    from docfleet import Fleet\n"
         + "    rs = Fleet(devices='cpu', replicas=2, progress=False).map(Upper(), ['a', 'b'])\n"
@@ -38,3 +38,24 @@ def test_stage_example_runs_on_a_fleet(tmp_path):
         [sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "['A!', 'B!']"
+
+
+def test_document_and_tensor_examples_run(tmp_path):
+    root = README.parent
+    for block, expect in [(python_blocks()[0], "report.pdf#1"), (python_blocks()[1], "uint8")]:
+        script = tmp_path / "doc_example.py"
+        script.write_text(block)
+        out = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, check=True,
+            timeout=180, cwd=root,
+        )  # fmt: skip
+        assert expect in out.stdout
+
+
+def test_quickstart_commands_match_ci():
+    ci = (README.parent / ".ci" / "run").read_text()
+    bash = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
+    install, run, test = (b.strip() for b in bash[:3])
+    assert 'pip install --quiet -e ".[dev]"' in ci and 'pip install -e ".[dev]"' in install
+    assert run == "docfleet run examples/ -o out/"
+    assert test in ci.splitlines()

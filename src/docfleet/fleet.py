@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -17,6 +18,9 @@ from docfleet.progress import ProgressBar, progress_enabled
 from docfleet.registry import PipelineSpec, make_pipeline
 from docfleet.results import Result
 from docfleet.stats import RunStats
+
+if TYPE_CHECKING:
+    from docfleet.config import DocumentOptions
 
 
 class Fleet:
@@ -64,6 +68,33 @@ class Fleet:
         progress = ProgressBar(total) if progress_enabled(opts.progress) else None
         executor = LocalExecutor(pipeline, self._slots(), opts, max(1, batch_size), progress)
         return ResultStream(executor, items, progress)
+
+    def run(
+        self,
+        inputs: Sequence[str | Path],
+        options: DocumentOptions | None = None,
+        /,
+        **settings: Any,
+    ) -> ResultStream:
+        """Run the document pipeline over files, folders and globs: one Result per page.
+
+        ``settings`` are :class:`~docfleet.config.DocumentOptions` fields (``pipeline``, ``ocr``,
+        ``dpi``, ``max_pixels``, ``password``); each ``Result.value`` is the page record that
+        ``docfleet run`` writes to ``pages.jsonl`` (a document that cannot be opened yields
+        one failed Result). Nothing is written to disk; use ``docfleet run`` for files and resume.
+
+        >>> fleet = Fleet(devices="cpu", workers="thread", progress=False)
+        >>> pages = list(fleet.run(["examples/report.pdf"], ocr="auto"))
+        >>> [(p.item.page, p.value["text_source"]) for p in pages]
+        [(1, 'text-layer'), (2, 'text-layer'), (3, 'text-layer')]
+        >>> pages[0].value["text"].splitlines()[0]
+        'Annual Report 2024'
+        """
+        from docfleet.config import DocumentOptions
+        from docfleet.ingest import map_pages, page_tasks
+
+        opts = options if options is not None else DocumentOptions(**settings)
+        return map_pages(self, page_tasks(inputs, opts), opts)
 
     def _slots(self) -> list[Slot]:
         opts = self.options
