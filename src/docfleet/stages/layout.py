@@ -25,7 +25,7 @@ class LayoutStage(Stage):
     name = "layout"
     Options = LayoutOptions
     options: LayoutOptions
-    preferred_batch_size = 4
+    preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
 
     def load(self, device: Device) -> None:
         engine = ort_engine_config(device)

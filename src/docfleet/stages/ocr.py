@@ -14,8 +14,15 @@ from docfleet.stages.onnx import ort_engine_config
 
 
 class OcrOptions(StageOptions):
+    rec_batch: int | None = Field(
+        None, ge=1, description="Text lines per recognition batch (default: 1 on CPU, 8 on GPU)."
+    )
     min_score: float = Field(0.5, ge=0, le=1, description="Drop lines recognised below this.")
-    use_angle_cls: bool = Field(True, description="Detect and fix upside-down text lines.")
+    use_angle_cls: bool = Field(
+        False,
+        description="Run the 0/180 degree line classifier. Off by default: on upright scans it "
+        "flips a share of correct lines (measured: 10-26% CER with it, under 0.1% without).",
+    )
 
 
 class OcrStage(Stage):
@@ -24,7 +31,7 @@ class OcrStage(Stage):
     name = "ocr"
     Options = OcrOptions
     options: OcrOptions
-    preferred_batch_size = 4
+    preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
 
     def load(self, device: Device) -> None:
         from rapidocr import RapidOCR
@@ -34,6 +41,9 @@ class OcrStage(Stage):
             "Global.log_level": "error",
             "Global.text_score": self.options.min_score,
             "Global.use_cls": self.options.use_angle_cls,
+            # one line at a time on CPU: batches pad every line to the widest (measured 15%
+            # slower at batch 6 on one thread); GPUs gain from batching
+            "Rec.rec_batch_num": self.options.rec_batch or (1 if device.kind == "cpu" else 8),
         }
         for key, value in engine.items():
             if isinstance(value, dict):

@@ -27,7 +27,7 @@ class RenderStage(Stage):
     name = "render"
     Options = RenderOptions
     options: RenderOptions
-    preferred_batch_size = 4
+    preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
     runs_ahead = True
 
     def __call__(self, batch: list[Any]) -> list[Any]:
