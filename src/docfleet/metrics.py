@@ -26,9 +26,9 @@ def normalize_text(text: str) -> str:
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance: insertions, deletions and substitutions each cost 1.
 
-    Bit-parallel (Myers 1999, Hyyrö 2001) with Python integers as bit vectors: one pass over
-    ``b`` with a handful of integer operations per character, so two 2,000-character pages
-    compare in milliseconds.
+    Bit-parallel (Myers 1999, Hyyrö 2001): the shorter string becomes Python-integer bit
+    vectors and one pass over the longer string costs a handful of integer operations per
+    character, so two 2,000-character pages compare in milliseconds.
 
     >>> edit_distance("kitten", "sitting")
     3

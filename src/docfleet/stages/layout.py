@@ -11,6 +11,7 @@ from docfleet.devices import Device
 from docfleet.pages import Region, RenderedPage
 from docfleet.stage import Stage, StageOptions
 from docfleet.stages.onnx import ort_engine_config, quiet_loading
+from docfleet.stages.warm import WarmModel
 
 
 class LayoutOptions(StageOptions):
@@ -29,20 +30,24 @@ class LayoutStage(Stage):
 
     def load(self, device: Device) -> None:
         engine = ort_engine_config(device)
-        with quiet_loading():
-            from rapid_layout import RapidLayout
 
-            self._model = RapidLayout(
-                engine_cfg=engine,
-                conf_thresh=self.options.score_threshold,
-                iou_thresh=self.options.iou_threshold,
-            )
+        def build() -> Any:
+            with quiet_loading():
+                from rapid_layout import RapidLayout
+
+                return RapidLayout(
+                    engine_cfg=engine,
+                    conf_thresh=self.options.score_threshold,
+                    iou_thresh=self.options.iou_threshold,
+                )
+
+        self._model = WarmModel("layout", build)
 
     def __call__(self, batch: list[Any]) -> list[Any]:
         for page in batch:
             if isinstance(page, RenderedPage) and page.image is not None:
                 start = time.perf_counter()
-                found = self._model(page.image)
+                found = self._model.get()(page.image)
                 page.regions = [
                     Region(str(kind), _box(box), float(score))
                     for box, kind, score in zip(
@@ -53,7 +58,7 @@ class LayoutStage(Stage):
         return batch
 
     def close(self) -> None:
-        self._model = None
+        del self._model
 
 
 def _seq(values: Any) -> list[Any]:

@@ -11,6 +11,7 @@ from docfleet.devices import Device
 from docfleet.pages import RenderedPage, TextLine
 from docfleet.stage import Stage, StageOptions
 from docfleet.stages.onnx import ort_engine_config
+from docfleet.stages.warm import WarmModel
 
 
 class OcrOptions(StageOptions):
@@ -34,8 +35,6 @@ class OcrStage(Stage):
     preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
 
     def load(self, device: Device) -> None:
-        from rapidocr import RapidOCR
-
         engine = ort_engine_config(device)
         params: dict[str, Any] = {
             "Global.log_level": "error",
@@ -50,7 +49,13 @@ class OcrStage(Stage):
                 params.update({f"EngineConfig.onnxruntime.{key}.{k}": v for k, v in value.items()})
             else:
                 params[f"EngineConfig.onnxruntime.{key}"] = value
-        self._engine = RapidOCR(params=params)
+
+        def build() -> Any:
+            from rapidocr import RapidOCR
+
+            return RapidOCR(params=params)
+
+        self._engine = WarmModel("OCR", build)
 
     def __call__(self, batch: list[Any]) -> list[Any]:
         for page in batch:
@@ -60,7 +65,7 @@ class OcrStage(Stage):
                 and page.image is not None
             ):
                 start = time.perf_counter()
-                out = self._engine(page.image)
+                out = self._engine.get()(page.image)
                 boxes = out.boxes if out.boxes is not None else []
                 page.ocr_lines = [
                     TextLine(str(text), _bbox(box), float(score))
@@ -73,7 +78,7 @@ class OcrStage(Stage):
         return batch
 
     def close(self) -> None:
-        self._engine = None
+        del self._engine
 
 
 def _bbox(quad: Any) -> tuple[float, float, float, float]:

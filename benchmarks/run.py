@@ -1,0 +1,343 @@
+"""Main-job benchmark: OCR of scanned PDFs and text-layer extraction, pages/s and CER in one run.
+
+    python benchmarks/run.py [--quick] [--corpus DIR] [--json run.json]
+
+Variants, all on the same corpus (see benchmarks/corpus.py):
+  naive        a hand-written loop in this process: pypdfium2 at 150 dpi, one RapidOCR engine
+  replicas_1   docfleet run CORPUS/scanned --ocr always --pipeline ocr --devices cpu --replicas 1
+  replicas_2   the same with --replicas 2
+  render_only  pypdfium2 at 150 dpi, one process, every page: the upper bound for OCR
+  digital      docfleet run CORPUS/digital --ocr auto --pipeline layout+ocr --devices cpu
+
+A variant that fails is reported as an error; the others still run. Figures and targets are
+described in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import mean, median
+from typing import Any
+
+import pypdfium2 as pdfium
+from corpus import build_corpus, load_truth
+
+from docfleet.devices import available_cores
+from docfleet.metrics import cer
+
+DPI = 150
+VARIANTS = ("render_only", "naive", "replicas_1", "replicas_2", "digital")
+TARGETS = {
+    "replicas_2_vs_naive": 1.8,  # pages/s, whole command
+    "replicas_1_vs_naive": 1.0,
+    "digital_pages_per_s": 50.0,
+    "cer_delta": 0.005,  # "same CER": docfleet's mean CER at most this much above naive's
+}
+FULL = {"scanned_docs": 10, "pages_per_doc": 4, "digital_docs": 10}
+QUICK = {"scanned_docs": 3, "pages_per_doc": 4, "digital_docs": 3}
+
+Texts = dict[tuple[str, int], str]
+
+
+def documents(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.pdf"))
+
+
+def score(texts: Texts, truth: Texts, names: set[str]) -> dict[str, Any]:
+    """Mean CER over every truth page of ``names``; a missing page counts as empty text."""
+    keys = sorted(key for key in truth if key[0] in names)
+    if not keys:
+        raise ValueError(f"truth.jsonl has no pages for {sorted(names) or 'an empty folder'}")
+    rates = [cer(truth[key], texts.get(key, "")) for key in keys]
+    worst = max(range(len(keys)), key=rates.__getitem__)
+    return {
+        "cer": mean(rates),
+        "cer_median": median(rates),
+        "cer_max": rates[worst],
+        "cer_max_page": f"{keys[worst][0]}#{keys[worst][1]}",
+        "missing_pages": sum(key not in texts for key in keys),
+    }
+
+
+def render_only(folder: Path) -> dict[str, Any]:
+    """Rasterise every page at 150 dpi in one process: the ceiling for any OCR pipeline."""
+    start = time.perf_counter()
+    pages = 0
+    for path in documents(folder):
+        document = pdfium.PdfDocument(path)
+        for page in document:
+            page.render(scale=DPI / 72).to_numpy()
+            page.close()
+            pages += 1
+        document.close()
+    wall = time.perf_counter() - start
+    return {"ok": True, "pages": pages, "dpi": DPI, "wall_s": wall, "pages_per_s": pages / wall}
+
+
+def naive(folder: Path, truth: Texts) -> dict[str, Any]:
+    """The loop a team writes by hand: render a page, OCR it, join the lines; one engine."""
+    start = time.perf_counter()
+    from rapidocr import RapidOCR  # the import is part of the start-up a user waits for
+
+    engine = RapidOCR(params={"Global.log_level": "warning"})  # default models and settings
+    startup = time.perf_counter() - start
+    texts: Texts = {}
+    for path in documents(folder):
+        document = pdfium.PdfDocument(path)
+        for number, page in enumerate(document, 1):
+            image = page.render(scale=DPI / 72).to_numpy()
+            result = engine(image)
+            texts[path.name, number] = "\n".join(result.txts or ())
+            page.close()
+        document.close()
+    wall = time.perf_counter() - start
+    pages = len(texts)
+    return {
+        "ok": True,
+        "pages": pages,
+        "wall_s": wall,
+        "startup_s": startup,
+        "pages_per_s": pages / wall,
+        "steady_pages_per_s": pages / (wall - startup),
+        **score(texts, truth, {path.name for path in documents(folder)}),
+    }
+
+
+def docfleet_run(
+    folder: Path, out: Path, options: list[str], truth: Texts, timeout: float
+) -> dict[str, Any]:
+    """Time ``docfleet run`` as a subprocess and score its pages.jsonl against the truth."""
+    command = [sys.executable, "-m", "docfleet", "run", str(folder), "-o", str(out), *options]
+    shown = "docfleet run " + " ".join(command[4:])
+    names = {path.name for path in documents(folder)}
+    pages = sum(1 for key in truth if key[0] in names)
+    log = out.with_suffix(".log")
+    start = time.perf_counter()
+    try:
+        with open(log, "w") as fh:
+            proc = subprocess.run(command, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "command": shown, "error": f"timed out after {timeout:.0f} s"}
+    wall = time.perf_counter() - start
+    failure = {"ok": False, "command": shown, "returncode": proc.returncode, "wall_s": wall}
+    if not (out / "pages.jsonl").exists() or not (out / "run.json").exists():
+        tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-5:])
+        failure["error"] = f"exit code {proc.returncode}, no pages.jsonl or run.json: {tail}"
+        return failure
+    try:
+        texts: Texts = {}
+        failed = 0
+        with open(out / "pages.jsonl", encoding="utf-8") as fh:
+            for raw in fh:
+                row = json.loads(raw)
+                if row["status"] == "ok":
+                    texts[Path(row["document"]).name, int(row["page"])] = row.get("text") or ""
+                else:
+                    failed += 1
+        run = json.loads((out / "run.json").read_text())
+        run_wall = float(run["wall_seconds"])
+        startup = float(run["stats"]["startup_seconds"])
+    except (KeyError, TypeError, ValueError) as exc:
+        failure["error"] = f"unreadable output in {out}: {exc!r}"
+        return failure
+    return {
+        "ok": True,
+        "command": shown,
+        "returncode": proc.returncode,
+        "pages": pages,
+        "pages_failed": failed,
+        "wall_s": wall,
+        "pages_per_s": pages / wall,
+        "run_wall_s": run_wall,
+        "startup_s": startup,
+        "run_pages_per_s": pages / run_wall,
+        "steady_pages_per_s": pages / max(1e-9, run_wall - startup),
+        **score(texts, truth, names),
+    }
+
+
+def ratios(figures: dict[str, Any]) -> dict[str, Any]:
+    """Speed-ups over the naive loop (whole command and after start-up) and CER differences."""
+    out: dict[str, Any] = {}
+    base = figures.get("naive", {})
+    for name in ("replicas_1", "replicas_2"):
+        run = figures.get(name, {})
+        if base.get("ok") and run.get("ok"):
+            out[f"{name}_vs_naive"] = run["pages_per_s"] / base["pages_per_s"]
+            out[f"{name}_vs_naive_steady"] = run["steady_pages_per_s"] / base["steady_pages_per_s"]
+            out[f"{name}_cer_delta"] = run["cer"] - base["cer"]
+    if base.get("ok") and figures.get("render_only", {}).get("ok"):
+        out["naive_vs_render_only"] = base["pages_per_s"] / figures["render_only"]["pages_per_s"]
+    return out
+
+
+def checks(figures: dict[str, Any]) -> dict[str, bool | None]:
+    """Each target as met (True), missed (False) or not measured (None)."""
+    r = figures["ratios"]
+
+    def met(key: str, target: float) -> bool | None:
+        return None if key not in r else r[key] >= target
+
+    def same_cer(name: str) -> bool | None:
+        key = f"{name}_cer_delta"
+        return None if key not in r else r[key] <= TARGETS["cer_delta"]
+
+    digital = figures.get("digital", {})
+    return {
+        "replicas_2_speedup": met("replicas_2_vs_naive", TARGETS["replicas_2_vs_naive"]),
+        "replicas_2_same_cer": same_cer("replicas_2"),
+        "replicas_1_not_slower": met("replicas_1_vs_naive", TARGETS["replicas_1_vs_naive"]),
+        "replicas_1_same_cer": same_cer("replicas_1"),
+        "digital_pages_per_s": (
+            digital["pages_per_s"] >= TARGETS["digital_pages_per_s"] if digital.get("ok") else None
+        ),
+    }
+
+
+def summary(name: str, fig: dict[str, Any] | None) -> str:
+    """One printed line per variant: speed both ways, CER, failures, or its error."""
+    if fig is None:
+        return f"{name:<12} skipped"
+    if not fig.get("ok", True):
+        return f"{name:<12} ERROR {fig['error']}"
+    text = f"{name:<12} {fig['pages']:4d} pages  {fig['pages_per_s']:7.2f} pages/s"
+    if "run_pages_per_s" in fig:
+        text += (f" (run.json {fig['run_pages_per_s']:.2f}, after start-up "
+                 f"{fig['steady_pages_per_s']:.2f}, "
+                 f"start-up {fig['startup_s']:.1f} s)")  # fmt: skip
+    elif "steady_pages_per_s" in fig:
+        text += (f" (after start-up {fig['steady_pages_per_s']:.2f}, "
+                 f"start-up {fig['startup_s']:.1f} s)")  # fmt: skip
+    if "cer" in fig:
+        text += f"  CER {fig['cer']:.2%} (worst page {fig['cer_max']:.2%})"
+    if fig.get("pages_failed") or fig.get("missing_pages"):
+        text += f"  failed {fig.get('pages_failed', 0)}, missing {fig['missing_pages']}"
+    return text
+
+
+def report(figures: dict[str, Any]) -> None:
+    c = figures["corpus"]
+    print(f"corpus       {c['scanned_pages']} scanned pages, {c['digital_pages']} born-digital "
+          f"pages in {c['root']}")  # fmt: skip
+    for name in VARIANTS:
+        print(summary(name, figures.get(name)))
+    r, ok = figures["ratios"], figures["checks"]
+
+    def verdict(key: str) -> str:
+        return {True: "met", False: "MISSED", None: "not measured"}[ok[key]]
+
+    def ratio(key: str) -> str:
+        return f"{r[key]:.2f}x" if key in r else "n/a"
+
+    def delta(key: str) -> str:
+        return f"{r[key]:+.2%}" if key in r else "n/a"
+
+    print(f"target       replicas_2 / naive {ratio('replicas_2_vs_naive')} (after start-up "
+          f"{ratio('replicas_2_vs_naive_steady')}), target >= {TARGETS['replicas_2_vs_naive']}x: "
+          f"{verdict('replicas_2_speedup')}; CER {delta('replicas_2_cer_delta')} vs naive, "
+          f"target <= +{TARGETS['cer_delta']:.2%}: {verdict('replicas_2_same_cer')}")  # fmt: skip
+    print(f"target       replicas_1 / naive {ratio('replicas_1_vs_naive')} (after start-up "
+          f"{ratio('replicas_1_vs_naive_steady')}), target >= {TARGETS['replicas_1_vs_naive']}x: "
+          f"{verdict('replicas_1_not_slower')}; CER {delta('replicas_1_cer_delta')} vs naive: "
+          f"{verdict('replicas_1_same_cer')}")  # fmt: skip
+    digital = figures.get("digital") or {}
+    rate = f"{digital['pages_per_s']:.1f} pages/s" if digital.get("ok") else "n/a"
+    print(f"target       digital {rate}, target >= {TARGETS['digital_pages_per_s']:.0f} pages/s: "
+          f"{verdict('digital_pages_per_s')}")  # fmt: skip
+    if "naive_vs_render_only" in r:
+        print(f"ceiling      naive runs at {r['naive_vs_render_only']:.1%} of render-only speed")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    parser.add_argument("--quick", action="store_true", help="a smaller corpus (a smoke test)")
+    parser.add_argument(
+        "--corpus", metavar="DIR", help="use (or build once into) DIR instead of a temp dir"
+    )
+    parser.add_argument(
+        "--only", metavar="NAMES", help=f"comma-separated subset of {','.join(VARIANTS)}"
+    )
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per docfleet run")
+    parser.add_argument("--keep", action="store_true", help="keep docfleet's output folders")
+    args = parser.parse_args()
+    chosen = VARIANTS if not args.only else tuple(args.only.split(","))
+    unknown = set(chosen) - set(VARIANTS)
+    if unknown:
+        parser.error(
+            f"unknown variant(s) {', '.join(sorted(unknown))}; valid: {', '.join(VARIANTS)}"
+        )
+
+    work = Path(tempfile.mkdtemp(prefix="docfleet-bench-"))
+    try:
+        figures = run_all(args, chosen, work)
+    finally:
+        if args.keep:
+            print(f"outputs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    report(figures)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(figures, fh, indent=2)
+
+
+def run_all(args: argparse.Namespace, chosen: tuple[str, ...], work: Path) -> dict[str, Any]:
+    sizes = QUICK if args.quick else FULL
+    root = Path(args.corpus) if args.corpus else work / "corpus"
+    if (root / "corpus.json").exists():
+        corpus = {**json.loads((root / "corpus.json").read_text()), "reused": True}
+    else:
+        corpus = {**build_corpus(root, **sizes), "reused": False}
+    truth = load_truth(root)
+    scanned, digital = root / "scanned", root / "digital"
+    figures: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "usable_cores": available_cores(),
+        },
+        "corpus": corpus,
+    }
+    common = ["--devices", "cpu", "--no-progress"]
+    scanned_options = ["--ocr", "always", "--pipeline", "ocr", *common]
+    runs = {
+        "render_only": lambda: render_only(scanned),
+        "naive": lambda: naive(scanned, truth),
+        "replicas_1": lambda: docfleet_run(
+            scanned, work / "replicas_1", [*scanned_options, "--replicas", "1"], truth, args.timeout
+        ),
+        "replicas_2": lambda: docfleet_run(
+            scanned, work / "replicas_2", [*scanned_options, "--replicas", "2"], truth, args.timeout
+        ),
+        "digital": lambda: docfleet_run(
+            digital,
+            work / "digital",
+            ["--ocr", "auto", "--pipeline", "layout+ocr", *common],
+            truth,
+            args.timeout,
+        ),
+    }
+    for name in chosen:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        try:
+            figures[name] = runs[name]()
+        except Exception as exc:  # one broken variant must not hide the others' figures
+            figures[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    figures["ratios"] = ratios(figures)
+    figures["targets"] = TARGETS
+    figures["checks"] = checks(figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
