@@ -41,7 +41,8 @@ def processes_in_session(sid: int) -> list[int]:
     return pids
 
 
-def test_ctrl_c_stops_the_run_and_leaves_no_orphans(tmp_path):
+def start_job(tmp_path) -> subprocess.Popen:
+    """The job script in its own session, once it has results flowing."""
     script = tmp_path / "job.py"
     script.write_text(SCRIPT)
     proc = subprocess.Popen(
@@ -49,29 +50,29 @@ def test_ctrl_c_stops_the_run_and_leaves_no_orphans(tmp_path):
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "running"
+    return proc
+
+
+def wait_until_session_empty(sid: int, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while processes_in_session(sid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return processes_in_session(sid)
+
+
+def test_ctrl_c_stops_the_run_and_leaves_no_orphans(tmp_path):
+    proc = start_job(tmp_path)
     assert len(processes_in_session(proc.pid)) >= 3  # the parent and two workers
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
     out, _ = proc.communicate(timeout=30)
     assert "interrupted" in out
     assert proc.returncode == 130
-    deadline = time.monotonic() + 10
-    while processes_in_session(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert processes_in_session(proc.pid) == []
+    assert wait_until_session_empty(proc.pid, 10) == []
 
 
 def test_killed_parent_takes_its_workers_with_it(tmp_path):
-    script = tmp_path / "job.py"
-    script.write_text(SCRIPT)
-    proc = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "running"
+    proc = start_job(tmp_path)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     proc.stdout.close()
-    deadline = time.monotonic() + 15
-    while processes_in_session(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert processes_in_session(proc.pid) == []
+    assert wait_until_session_empty(proc.pid, 15) == []
