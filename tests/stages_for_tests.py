@@ -147,3 +147,25 @@ class ModelStage(Stage):
         time.sleep(0.05)
         span = (began, time.perf_counter())
         return [(item, thread, ahead_span, span) for item, thread, ahead_span in batch]
+
+
+class PidFileOptions(StageOptions):
+    pid_dir: str
+    seconds: float = 0.02
+
+
+class PidFileStage(Stage):
+    """Writes its process id to ``pid_dir`` on load (so a test can kill it), then sleeps."""
+
+    name = "pid-file"
+    Options = PidFileOptions
+    options: PidFileOptions
+
+    def load(self, device: Device) -> None:
+        from pathlib import Path
+
+        Path(self.options.pid_dir, str(os.getpid())).touch()
+
+    def __call__(self, batch: list[Any]) -> list[Any]:
+        time.sleep(self.options.seconds * len(batch))
+        return [item * 10 for item in batch]

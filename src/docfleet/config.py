@@ -42,6 +42,8 @@ class RunConfig(DocumentOptions):
 
     devices: str = Field("auto", description="auto, cpu, cuda, mps or a list like cuda:0,cuda:2")
     num_gpus: int | None = Field(None, ge=0, description="First N GPUs (0 = all, CPU if none).")
+    engine: Literal["local", "ray"] = Field("local", description="local devices, or Ray.")
+    ray_address: str | None = Field(None, description="Ray cluster address (none: local Ray).")
     workers: Literal["process", "thread"] = Field("process", description="Worker kind.")
     replicas: int | Literal["auto"] = Field(
         "auto", description="Replicas per device (auto: one per GPU, or one per core on CPU)."

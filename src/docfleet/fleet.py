@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from docfleet.devices import Device, parse_devices
 from docfleet.discovery import GpuDiscovery, discover_gpus
 from docfleet.executors.local import LocalExecutor
+from docfleet.executors.ray_engine import RayExecutor
 from docfleet.executors.slots import Slot, plan_slots
 from docfleet.options import EngineOptions
 from docfleet.progress import ProgressBar, progress_enabled
@@ -66,7 +67,11 @@ class Fleet:
         )
         total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
         progress = ProgressBar(total) if progress_enabled(opts.progress) else None
-        executor = LocalExecutor(pipeline, self._slots(), opts, max(1, batch_size), progress)
+        executor: LocalExecutor | RayExecutor
+        if opts.engine == "ray":
+            executor = RayExecutor(pipeline, opts, max(1, batch_size), progress)
+        else:
+            executor = LocalExecutor(pipeline, self._slots(), opts, max(1, batch_size), progress)
         return ResultStream(executor, items, progress)
 
     def run(
@@ -119,7 +124,10 @@ class ResultStream(Iterator[Result]):
     """
 
     def __init__(
-        self, executor: LocalExecutor, items: Iterable[Any], progress: ProgressBar | None
+        self,
+        executor: LocalExecutor | RayExecutor,
+        items: Iterable[Any],
+        progress: ProgressBar | None,
     ) -> None:
         self._executor = executor
         self._progress = progress

@@ -21,7 +21,9 @@ from docfleet.sinks.jsonl import JsonlSink, read_records
 from docfleet.sinks.markdown import MarkdownSink
 from docfleet.stats import RunStats
 
-VERSIONED = ("docfleet", "onnxruntime", "onnxruntime-gpu", "rapidocr", "rapid-layout", "pypdfium2")
+VERSIONED = (
+    "docfleet", "onnxruntime", "onnxruntime-gpu", "rapidocr", "rapid-layout", "pypdfium2", "ray",
+)  # fmt: skip
 
 
 @dataclass
@@ -118,7 +120,8 @@ def run_documents(
     report.skipped = len(tasks) - len(todo)
 
     fleet = Fleet(engine_options(config, cpu_only=_cpu_only(config)))
-    report.devices = [str(d) for d in fleet.devices()] if todo else []
+    if todo:
+        report.devices = ["ray"] if config.engine == "ray" else [str(d) for d in fleet.devices()]
     with JsonlSink(out / "pages.jsonl", resume=config.resume) as sink:
         if todo:
             stream = map_pages(fleet, todo, options)
@@ -180,6 +183,7 @@ def write_run_json(path: Path, config: RunConfig, report: RunReport) -> None:
         "config": json.loads(json.dumps(config.model_dump(mode="json") | {"password": None})),
         "config_yaml": config_yaml(config.model_copy(update={"password": None})),
         "versions": {"python": platform.python_version(), **_versions()},
+        "engine": config.engine,
         "devices": report.devices,
         "counts": {
             "pages": report.total,

@@ -18,6 +18,12 @@ class EngineOptions(BaseModel):
     num_gpus: int | None = Field(
         None, ge=0, description="Use the first N visible GPUs (0 = all; CPU when there are none)."
     )
+    engine: Literal["local", "ray"] = Field(
+        "local", description="local: this machine's devices; ray: a Ray cluster (Ray Data)."
+    )
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join (auto, ray://host:port); none starts Ray locally."
+    )
     workers: Literal["process", "thread"] = Field(
         "process", description="Replicas as spawned processes (isolated) or threads (cheap)."
     )

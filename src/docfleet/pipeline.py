@@ -42,6 +42,8 @@ def engine_options(config: RunConfig, *, cpu_only: bool) -> EngineOptions:
     if replicas == "auto":
         replicas = cpu_replicas() if cpu_only else 1
     return EngineOptions(
+        engine=config.engine,
+        ray_address=config.ray_address,
         devices=config.devices,
         num_gpus=config.num_gpus,
         workers=config.workers,

@@ -31,6 +31,7 @@ examples:
   docfleet run archive/ -o out/ --devices cuda:0,cuda:1 --page-timeout 120
   docfleet run inbox/ -o out/ --pipeline ocr --ocr always --devices cpu
   docfleet run inbox/ -o out/ --config run.yml --print-config
+  docfleet run s3-mirror/ -o out/ --engine ray --ray-address auto
 
 exit codes: 0 every page succeeded, 1 some pages failed (listed in the summary and in
 run.json), 2 usage or configuration error.
@@ -50,6 +51,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="YAML", help="settings file (keys as the long flags)")
     p.add_argument("--print-config", action="store_true", help="print resolved settings, exit")
     g = p.add_argument_group("devices and workers")
+    g.add_argument("--engine", choices=["local", "ray"], help="local (default) or a Ray cluster")
+    g.add_argument("--ray-address", help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT")
     g.add_argument("--devices", help="auto (default), cpu, cuda, mps, or cuda:0,cuda:2")
     g.add_argument("--num-gpus", type=int, help="use the first N GPUs (0 = all)")
     g.add_argument("--workers", choices=["process", "thread"], help="worker kind (process)")
@@ -72,16 +75,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from docfleet.config import ConfigError, config_yaml, resolve_config
+    from docfleet.config import ConfigError, RunConfig, config_yaml, resolve_config
 
-    flags = {
-        key: getattr(args, key)
-        for key in (
-            "devices", "num_gpus", "workers", "replicas", "cpu_threads", "batch_size", "pipeline",
-            "ocr", "dpi", "max_pixels", "password", "page_timeout", "max_attempts", "resume",
-            "progress",
-        )
-    }  # fmt: skip
+    # every run setting has a flag of the same name; unset flags are None
+    flags = {key: getattr(args, key) for key in RunConfig.model_fields if hasattr(args, key)}
     try:
         config = resolve_config(flags, config_file=args.config, environ=os.environ)
     except ConfigError as exc:

@@ -29,6 +29,8 @@ class Outcome:
     value: Any = None
     error: ErrorInfo | None = None
     seconds: float = 0.0
+    device: str = ""  # set where the executor cannot tell (Ray actors)
+    attempts: int = 1
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,253 @@
+"""The Ray executor: the same stages as Ray Data ``map_batches`` actor pools, for clusters.
+
+A first stage that runs ahead (rendering) becomes a pool of CPU actors feeding the model actors
+(one replica per actor, ``num_gpus=1`` each on a GPU cluster, else one per CPU). Rows carry
+pickled payloads, and every actor catches failures per item, so a bad document is an error
+record and never fails the dataset. Ray restarts an actor that dies and retries its batch;
+a cluster-wide ledger counts each item's starts, so an item that keeps killing its actor ends
+as a ``WorkerDied`` error after ``max_attempts``, and the driver keeps the first result of an
+item that ran twice, so the output holds exactly one record per item.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from docfleet.devices import Device
+from docfleet.executors.messages import Outcome
+from docfleet.executors.runner import BatchRunner, Partial
+from docfleet.options import EngineOptions
+from docfleet.results import ErrorInfo, Result
+from docfleet.stage import Stage
+from docfleet.stats import RunStats, WorkerStats
+
+LEDGER_NAME = "docfleet-attempts"
+
+
+def require_ray() -> Any:
+    """Import ray, or explain how to install it."""
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise ImportError("the Ray engine needs Ray Data: pip install 'docfleet[ray]'") from None
+    return ray
+
+
+class RayExecutor:
+    """Runs ``stages`` over items on a Ray cluster (started locally when no address is given)."""
+
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        options: EngineOptions,
+        batch_size: int,
+        progress: Any = None,
+    ) -> None:
+        self._stages = list(stages)
+        self._opts = options
+        self._batch_size = batch_size
+        self._progress = progress
+        self._stopping = False
+        self.stats = RunStats()
+
+    def stop(self) -> None:
+        """Take no new results; the iterator ends at the next one."""
+        self._stopping = True
+
+    def run(self, items: Iterable[Any]) -> Iterator[Result]:
+        ray = require_ray()
+        began = time.perf_counter()
+        todo = list(items)
+        started_here = not ray.is_initialized()
+        if started_here:
+            ray.init(
+                address=self._opts.ray_address, include_dashboard=False,
+                logging_level="ERROR", log_to_driver=False, ignore_reinit_error=True,
+            )  # fmt: skip
+        try:
+            yield from self._run(ray, todo, began)
+        finally:
+            self.stats.wall_seconds = time.perf_counter() - began
+            self.stats.not_run = len(todo) - self.stats.items
+            if started_here:
+                ray.shutdown()
+
+    def _run(self, ray: Any, todo: list[Any], began: float) -> Iterator[Result]:
+        import logging
+
+        from ray.data import DataContext
+
+        DataContext.get_current().enable_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        ledger = _Ledger.options(name=None, num_cpus=0).remote()  # type: ignore[attr-defined]
+        rows = [{"index": i, "payload": pickle.dumps(item)} for i, item in enumerate(todo)]
+        dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 200)))
+        for number, (group, resources) in enumerate(self._plan(ray)):
+            dataset = dataset.map_batches(
+                _StageActor,
+                fn_constructor_kwargs={
+                    "stages": pickle.dumps(group),
+                    "group": number,
+                    "gpu": resources["num_gpus"] > 0,
+                    "ledger": ledger,
+                    "max_attempts": self._opts.max_attempts,
+                    "batch_limit": self._batch_size,
+                },
+                batch_size=self._batch_size,
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=resources["actors"]),
+                num_cpus=resources["num_cpus"],
+                num_gpus=resources["num_gpus"],
+            )  # Ray Data restarts dead actors and retries their batches by default
+        done: dict[int, Result] = {}
+        seen: set[int] = set()
+        next_index = 0
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            if not self.stats.startup_seconds:
+                self.stats.startup_seconds = time.perf_counter() - began
+            for index, payload in zip(batch["index"], batch["payload"], strict=True):
+                index = int(index)
+                if index in seen:
+                    continue  # a batch Ray ran again after an actor died
+                seen.add(index)
+                result = self._result(index, todo[index], pickle.loads(payload))
+                self._count(result)
+                if not self._opts.ordered:
+                    yield result
+                else:
+                    done[index] = result
+            while next_index in done:
+                yield done.pop(next_index)
+                next_index += 1
+            if self._stopping:
+                break
+        for index in sorted(done):
+            yield done.pop(index)
+
+    def _plan(self, ray: Any) -> list[tuple[list[Stage], dict[str, Any]]]:
+        """Stage groups and their actor pools: CPU actors for a stage that runs ahead."""
+        total = ray.cluster_resources()
+        gpus = int(total.get("GPU", 0))
+        cpus = max(1, int(total.get("CPU", 1)))
+        wants_gpu = self._opts.devices not in ("cpu",) and gpus > 0
+        model = {
+            "actors": gpus if wants_gpu else cpus,
+            "num_cpus": 1 if not wants_gpu else 0.5,
+            "num_gpus": 1 if wants_gpu else 0,
+        }
+        stages = self._stages
+        if len(stages) > 1 and getattr(stages[0], "runs_ahead", False):
+            feeder = {"actors": max(1, cpus // 4), "num_cpus": 0, "num_gpus": 0}
+            return [(stages[:1], feeder), (stages[1:], model)]
+        return [(stages, model)]
+
+    def _result(self, index: int, item: Any, outcome: Outcome) -> Result:
+        return Result(index, item, outcome.ok, outcome.value, outcome.error,
+                      outcome.device or "ray", outcome.seconds, outcome.attempts)  # fmt: skip
+
+    def _count(self, result: Result) -> None:
+        self.stats.items += 1
+        self.stats.ok += result.ok
+        self.stats.failed += not result.ok
+        worker = next((w for w in self.stats.workers if w.device == result.device), None)
+        if worker is None:
+            worker = WorkerStats(device=result.device, replica=0, alive=True)
+            self.stats.workers.append(worker)
+        worker.items += 1
+        worker.failed += not result.ok
+        worker.busy_seconds += result.seconds
+        if self._progress is not None:
+            self._progress.advance(result.device, 1, int(not result.ok))
+
+
+def _ledger_class() -> Any:
+    ray = require_ray()
+
+    @ray.remote
+    class Ledger:
+        """How many times each item was started, across actor restarts and nodes."""
+
+        def __init__(self) -> None:
+            self.starts: dict[str, int] = {}
+
+        def begin(self, keys: list[str]) -> list[int]:
+            counts = []
+            for key in keys:
+                self.starts[key] = self.starts.get(key, 0) + 1
+                counts.append(self.starts[key])
+            return counts
+
+    return Ledger
+
+
+class _LazyLedger:
+    def options(self, **kwargs: Any) -> Any:
+        return _ledger_class().options(**kwargs)
+
+
+_Ledger = _LazyLedger()
+
+
+class _StageActor:
+    """One replica of a stage group inside a Ray actor."""
+
+    def __init__(
+        self,
+        stages: bytes,
+        group: int,
+        gpu: bool,
+        ledger: Any,
+        max_attempts: int,
+        batch_limit: int,
+    ) -> None:
+        import os
+
+        import ray
+
+        self._stages: list[Stage] = pickle.loads(stages)
+        threads = max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)))
+        device = Device("cuda", 0) if gpu else Device("cpu")
+        self._device = device.with_slot(threads=threads, replica=0)
+        for stage in self._stages:
+            stage.load(self._device)
+        self._runner = BatchRunner(self._stages, batch_limit)
+        self._ledger = ledger
+        self._group = group
+        self._max_attempts = max_attempts
+        node = ray.get_runtime_context().get_node_id()[:8]
+        self._label = f"{node}/{device}"
+        self._pid = os.getpid()
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+        import ray
+
+        indices = [int(i) for i in batch["index"]]
+        incoming = [pickle.loads(p) for p in batch["payload"]]
+        values = [x.value if isinstance(x, Outcome) else x for x in incoming]
+        live = [k for k, x in enumerate(incoming) if not (isinstance(x, Outcome) and not x.ok)]
+        keys = [f"{self._group}:{indices[k]}" for k in live]
+        starts = ray.get(self._ledger.begin.remote(keys))
+        outs: list[Outcome | None] = [x if isinstance(x, Outcome) else None for x in incoming]
+        runnable = []
+        for k, count in zip(live, starts, strict=True):
+            if count > self._max_attempts:
+                error = ErrorInfo("WorkerDied", f"the Ray actor on {self._label} died while "
+                                  f"running this item, {count - 1} times")  # fmt: skip
+                outs[k] = Outcome(False, None, error, 0.0, self._label, count - 1)
+            else:
+                runnable.append((k, count))
+        if runnable:
+            partial = Partial([values[k] for k, _ in runnable])
+            self._runner.advance(partial, self._stages)
+            for (k, count), outcome in zip(runnable, partial.outcomes(), strict=True):
+                before = incoming[k].seconds if isinstance(incoming[k], Outcome) else 0.0
+                outs[k] = Outcome(outcome.ok, outcome.value, outcome.error,
+                                      outcome.seconds + before, self._label, count)  # fmt: skip
+        payloads = np.empty(len(outs), dtype=object)
+        payloads[:] = [pickle.dumps(o) for o in outs]
+        return {"index": np.asarray(indices), "payload": payloads}

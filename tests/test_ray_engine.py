@@ -1,0 +1,103 @@
+"""The Ray engine: same results as the local engine, per-item errors, actors killed for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from docs_factory import one_column_page, reportlab_pdf, scanned_pdf  # noqa: E402
+from stages_for_tests import FaultyStage, PidFileStage  # noqa: E402
+
+from docfleet import Fleet  # noqa: E402
+from docfleet.stages.toy import MatMulStage  # noqa: E402
+
+TESTS = str(Path(__file__).parent)
+TIMING = {"seconds", "device", "attempts"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": TESTS}
+    return subprocess.run([sys.executable, "-m", "docfleet", "run", *args], capture_output=True,
+                          text=True, timeout=300, env=env)  # fmt: skip
+
+
+def records(out: Path) -> dict[str, dict]:
+    lines = (out / "pages.jsonl").read_text().splitlines()
+    return {
+        r["id"]: {k: v for k, v in r.items() if k not in TIMING} for r in map(json.loads, lines)
+    }
+
+
+def test_docfleet_run_on_ray_writes_what_the_local_engine_writes(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    reportlab_pdf(src / "report.pdf", [one_column_page(), one_column_page()])
+    scanned_pdf(src / "scan.pdf")
+    (src / "broken.pdf").write_bytes(b"%PDF-1.7 broken")
+    local = run_cli(str(src), "-o", str(tmp_path / "local"), "--devices", "cpu", "--no-progress")
+    on_ray = run_cli(str(src), "-o", str(tmp_path / "ray"), "--engine", "ray", "--no-progress")
+    assert local.returncode == on_ray.returncode == 1, on_ray.stderr
+    assert records(tmp_path / "ray") == records(tmp_path / "local")
+    failed = [r for r in records(tmp_path / "ray").values() if r["status"] == "error"]
+    assert [r["error"]["type"] for r in failed] == ["unreadable"]
+    run = json.loads((tmp_path / "ray" / "run.json").read_text())
+    assert run["engine"] == "ray" and run["counts"]["ok"] == 3
+    again = run_cli(str(src), "-o", str(tmp_path / "ray"), "--engine", "ray", "--no-progress")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "ray" / "run.json").read_text())["counts"]["skipped"] == 4
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": TESTS}})  # fmt: skip
+    yield
+    ray.shutdown()
+
+
+def test_results_match_the_local_engine_in_order(cluster):
+    stage = MatMulStage(size=32, rounds=2, dtype="int64")
+    local = [
+        r.value
+        for r in Fleet(devices="cpu", workers="thread", progress=False).map(stage, range(40))
+    ]
+    results = list(Fleet(engine="ray", batch_size=3, progress=False).map(stage, range(40)))
+    assert [r.index for r in results] == list(range(40))
+    assert [r.value for r in results] == local
+
+
+def test_a_raising_item_is_an_error_record_and_never_fails_the_dataset(cluster):
+    results = list(
+        Fleet(engine="ray", batch_size=4, progress=False).map(FaultyStage(raise_on=[6]), range(20))
+    )
+    assert [r.index for r in results if not r.ok] == [6]
+    assert results[6].error.type == "ValueError" and results[6].error.stage == "faulty"
+    assert all(r.value == r.item**2 for r in results if r.ok)
+
+
+def test_killing_an_actor_mid_run_still_gives_one_result_per_item(cluster, tmp_path):
+    stage = PidFileStage(pid_dir=str(tmp_path), seconds=0.05)
+    stream = Fleet(engine="ray", batch_size=1, progress=False).map(stage, range(60))
+    indices = []
+    for result in stream:
+        indices.append(result.index)
+        if len(indices) == 10:
+            os.kill(int(next(tmp_path.iterdir()).name), signal.SIGKILL)
+    assert indices == list(range(60))
+    assert stream.stats.ok == 60
+
+
+def test_poison_item_that_kills_its_actor_ends_as_an_error_after_bounded_attempts(cluster):
+    fleet = Fleet(engine="ray", batch_size=1, max_attempts=2, progress=False)
+    results = list(fleet.map(FaultyStage(kill_on=[3]), range(8)))
+    assert [r.index for r in results] == list(range(8))
+    assert results[3].error.type == "WorkerDied" and results[3].attempts == 2
+    assert all(r.ok for r in results if r.index != 3)
