@@ -146,11 +146,11 @@ def test_password_from_the_config_file_opens_the_pdf(tmp_path):
 
 
 def test_page_timeout_fails_the_slow_page_and_the_run_goes_on(tmp_path):
-    slow_render_pdf(tmp_path / "slow.pdf", segments=400_000)
-    reportlab_pdf(tmp_path / "fine.pdf", [one_column_page()])
+    slow_render_pdf(tmp_path / "slow.pdf", segments=1_500_000)  # about 45 s to render
+    reportlab_pdf(tmp_path / "fine.pdf", [one_column_page()])  # its text layer: milliseconds
     out = tmp_path / "out"
-    proc = docfleet("run", str(tmp_path), "-o", str(out), "--devices", "cpu", "--ocr", "always",
-                    "--page-timeout", "3", "--pipeline", "ocr", "--no-progress")  # fmt: skip
+    proc = docfleet("run", str(tmp_path), "-o", str(out), "--devices", "cpu", "--page-timeout",
+                    "6", "--pipeline", "ocr", "--no-progress")  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     status = {Path(r["document"]).name: r for r in records(out)}
     assert status["slow.pdf"]["error"]["type"] == "Timeout"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ENV_PREFIX = "DOCFLEET_"
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -63,32 +64,33 @@ def resolve_config(
     *,
     config_file: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
-) -> RunConfig:
+    model: type[M] = RunConfig,  # type: ignore[assignment]
+) -> M:
     """Merge the layers: ``flags`` (None values are unset) over the YAML file over env vars."""
     merged: dict[str, Any] = {}
-    merged.update(env_settings(environ or {}))
+    merged.update(env_settings(environ or {}, model))
     if config_file is not None:
-        merged.update(yaml_settings(config_file))
+        merged.update(yaml_settings(config_file, model))
     merged.update({k: v for k, v in flags.items() if v is not None})
     try:
-        return RunConfig(**merged)
+        return model(**merged)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc)) from None
+        raise ConfigError(_explain(exc, model)) from None
 
 
-def env_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+def env_settings(environ: Mapping[str, str], model: type[BaseModel] = RunConfig) -> dict[str, Any]:
     """``DOCFLEET_DPI=200`` -> ``{"dpi": "200"}``; names that are no run setting are left alone."""
     found = {}
     for name, value in environ.items():
         if name.startswith(ENV_PREFIX):
             key = name[len(ENV_PREFIX) :].lower()
-            if key not in RunConfig.model_fields:
+            if key not in model.model_fields:
                 continue  # other docfleet variables (not run settings) are not ours to judge
             found[key] = None if value.lower() in ("", "none", "null") else value
     return {k: v for k, v in found.items() if v is not None}
 
 
-def yaml_settings(path: str | Path) -> dict[str, Any]:
+def yaml_settings(path: str | Path, model: type[BaseModel] = RunConfig) -> dict[str, Any]:
     """The settings in a YAML file; keys may use dashes or underscores."""
     import yaml
 
@@ -103,26 +105,26 @@ def yaml_settings(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of settings")
     settings = {str(k).replace("-", "_"): v for k, v in data.items()}
-    unknown = sorted(set(settings) - set(RunConfig.model_fields))
+    unknown = sorted(set(settings) - set(model.model_fields))
     if unknown:
-        valid = ", ".join(RunConfig.model_fields)
+        valid = ", ".join(model.model_fields)
         raise ConfigError(f"unknown key(s) in {path}: {', '.join(unknown)}; valid keys: {valid}")
     return settings
 
 
-def config_yaml(config: RunConfig) -> str:
+def config_yaml(config: BaseModel) -> str:
     """The resolved settings as YAML (for --print-config, and to save as a run.yml)."""
     import yaml
 
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
 
 
-def _explain(exc: ValidationError) -> str:
+def _explain(exc: ValidationError, model: type[BaseModel]) -> str:
     problems = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "settings"
         if err["type"] == "extra_forbidden":
-            problems.append(f"unknown setting {key!r}; valid: {', '.join(RunConfig.model_fields)}")
+            problems.append(f"unknown setting {key!r}; valid: {', '.join(model.model_fields)}")
         else:
             problems.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
     return "; ".join(problems)

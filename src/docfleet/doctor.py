@@ -93,21 +93,32 @@ class DoctorReport:
     gpus: list[GpuCheck]
     devices: DevicesCheck
     problems: list[Problem]
+    ray: dict[str, Any] | None = None  # with --ray-address: check_ray's answer
 
     def as_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready plain data."""
-        return asdict(self)
+        """The report as JSON-ready plain data (``ray`` only when a cluster was checked)."""
+        data = asdict(self)
+        if self.ray is None:
+            del data["ray"]
+        return data
 
     @property
     def exit_code(self) -> int:
-        """1 when the devices asked for are not usable, else 0."""
-        return 1 if self.devices.usable is False else 0
+        """1 when the devices asked for are not usable or the Ray cluster is unreachable."""
+        unreachable = self.ray is not None and not self.ray["connected"]
+        return 1 if self.devices.usable is False or unreachable else 0
 
 
 def build_report(
-    devices: str | None = None, *, environ: Mapping[str, str] | None = None
+    devices: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    ray_address: str | None = None,
 ) -> DoctorReport:
-    """Gather every fact, probe each GPU in a child process, and list the problems found."""
+    """Gather every fact, probe each GPU in a child process, and list the problems found.
+
+    With ``ray_address`` the report also describes that Ray cluster (Ray is imported only then).
+    """
     from docfleet import __version__
 
     env = os.environ if environ is None else environ
@@ -136,6 +147,7 @@ def build_report(
         gpus=gpus,
         devices=check_devices(devices, found, gpus),
         problems=[],
+        ray=None if ray_address is None else check_ray(ray_address),
     )
     return replace(report, problems=diagnose(report))
 
@@ -154,6 +166,18 @@ def check_devices(spec: str | None, found: GpuDiscovery, gpus: Sequence[GpuCheck
     return DevicesCheck(spec, [str(d) for d in resolved], not failed, error)
 
 
+def check_ray(address: str) -> dict[str, Any]:
+    """The Ray cluster at ``address`` (``connected``, ``error``, and ``fix`` when unreachable)."""
+    from docfleet.ray_cluster import INSTALL_FIX, ClusterUnreachable, cluster_report
+
+    try:
+        return {"connected": True, "error": "", **cluster_report(address)}
+    except ImportError as exc:
+        return {"address": address, "connected": False, "error": str(exc), "fix": INSTALL_FIX}
+    except ClusterUnreachable as exc:
+        return {"address": address, "connected": False, "error": exc.reason, "fix": exc.fix}
+
+
 def diagnose(report: DoctorReport) -> list[Problem]:
     """The problems in a report, each with the step that fixes it."""
     problems: list[Problem] = []
@@ -161,6 +185,10 @@ def diagnose(report: DoctorReport) -> list[Problem]:
     if report.devices.usable is False:
         what = f"--devices {report.devices.requested} is not usable: {report.devices.error}"
         problems.append(Problem(what, _devices_fix(report)))
+    ray = report.ray
+    if ray is not None and not ray["connected"]:
+        what = f"cannot connect to the Ray cluster at {ray['address']}: {ray['error']}"
+        problems.append(Problem(what, ray["fix"]))
     if _hidden_by_cvd(report) or (report.gpus and reason):
         problems.append(Problem(reason, CVD_FIX))
     for gpu in report.gpus:

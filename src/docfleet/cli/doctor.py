@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 DESCRIPTION = """\
 Check that this machine is ready to run docfleet: Python and package versions, ONNX Runtime
 providers, the torch CUDA build, CPU cores and memory, and every visible GPU. Each GPU gets a
-tiny allocation in a child process, so a GPU that is listed but unusable is caught here. Every
-problem found comes with the step that fixes it.
+tiny allocation in a child process, so a GPU that is listed but unusable is caught here. With
+--ray-address it also connects to that Ray cluster and lists its nodes, CPUs, GPUs and memory.
+Every problem found comes with the step that fixes it.
 """
 
 EPILOG = """\
@@ -22,8 +23,10 @@ examples:
   docfleet doctor --json > doctor.json  the same report as JSON
   docfleet doctor --devices cuda        exit 1 unless every visible GPU is usable
   docfleet doctor --devices cuda:0,cuda:1
+  docfleet doctor --ray-address 10.0.0.5:6379   the Ray cluster whose head node is 10.0.0.5
 
-exit codes: 0 ready (or no --devices asked), 1 the devices asked for are not usable.
+exit codes: 0 ready (or no --devices asked), 1 the devices asked for are not usable or the
+Ray cluster cannot be reached.
 GPUs are those NVML or nvidia-smi lists, filtered by CUDA_VISIBLE_DEVICES as CUDA would.
 """
 
@@ -47,6 +50,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="also check that these devices are usable and exit 1 if not: auto, cpu, cuda "
         "(all GPUs) or a list such as cuda:0,cuda:2 (default: check nothing in particular)",
     )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        default=None,
+        help="also connect to this Ray cluster and describe it, exit 1 if it cannot be reached: "
+        "HEAD_IP:6379, ray://HEAD_IP:10001 or auto (a cluster started on this machine)",
+    )
     return parser
 
 
@@ -54,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the report, print it as tables or JSON, and return the exit code."""
     from docfleet.doctor import build_report
 
-    report = build_report(args.devices)
+    report = build_report(args.devices, ray_address=args.ray_address)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
@@ -106,6 +116,8 @@ def render(report: DoctorReport) -> None:
         state = "[green]usable[/]" if devices.usable else "[red]NOT usable[/]"
         resolved = f" -> {', '.join(devices.resolved)}" if devices.resolved else ""
         console.print(f"--devices {escape(devices.requested)}{escape(resolved)}: {state}")
+    if report.ray is not None:
+        render_ray(console, report.ray)
 
     if not report.problems:
         console.print("[green]No problems found.[/]")
@@ -117,6 +129,31 @@ def render(report: DoctorReport) -> None:
     for i, p in enumerate(report.problems, 1):
         problems.add_row(str(i), escape(p.what), escape(p.fix))
     console.print(problems)
+
+
+def render_ray(console: Any, ray: dict[str, Any]) -> None:
+    """The Ray cluster's nodes and totals, or that it could not be reached."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    address = escape(str(ray["address"]))
+    if not ray["connected"]:
+        console.print(f"Ray cluster at {address}: [red]NOT reachable[/] (see Problems)")
+        return
+    how = "an existing cluster" if ray["existing_cluster"] else "started here to look"
+    table = Table(title=f"Ray {escape(ray['ray_version'])} cluster at {address} ({how})")
+    for column in ("node", "address", "alive", "CPUs", "GPUs", "memory"):
+        table.add_column(column)
+    for n in ray["nodes"]:
+        name = n["node_id"][:12] + (" (head)" if n["head"] else "")
+        alive = "yes" if n["alive"] else "[red]no[/]"
+        cpus, gpus = f"{n['cpus']:g}", f"{n['gpus']:g}"
+        table.add_row(name, escape(n["address"]), alive, cpus, gpus, _gib(n["memory_bytes"]))
+    total, free = ray["total"], ray["available"]
+    table.caption = f"{len(ray['nodes'])} node(s); " + ", ".join(
+        f"{key}s {free.get(key, 0):g} free of {total.get(key, 0):g}" for key in ("CPU", "GPU")
+    )
+    console.print(table)
 
 
 def _installed(version: str, detail: str) -> str:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 # Sub-command name -> module with ``add_parser(subparsers)`` and ``run(args) -> int``.
 COMMANDS = {
     "run": "docfleet.cli.run",
+    "extract": "docfleet.cli.extract",
+    "plan": "docfleet.cli.plan",
     "doctor": "docfleet.cli.doctor",
 }
 

@@ -1,0 +1,140 @@
+"""``docfleet plan``: where would this model go, and why? Decided without loading its weights."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from docfleet.llm.planner import Plan
+
+DESCRIPTION = """\
+Decide how a local Hugging Face model is placed on this machine, and explain the decision. The
+size comes from the safetensors headers and config.json; no weights are loaded. A model that
+fits each GPU with the single-GPU margin is replicated (one replica per GPU); one that only fits
+all GPUs together is split across them; one that does not fit the GPUs is offloaded to CPU
+memory and then disk; without a GPU it runs on the CPU in float32.
+"""
+
+EPILOG = """\
+examples:
+  docfleet plan --model models/qwen2.5-7b
+  docfleet plan --model models/qwen2.5-7b --gpu-memory 24GiB,24GiB   plan for two 24 GiB GPUs
+  docfleet plan --model models/llama-70b --dtype bfloat16 --json
+
+exit codes: 0 planned, 2 usage error (no config.json or safetensors, a strategy that cannot fit).
+Sizes take binary (GiB, MiB, G) or decimal (GB, MB) units.
+"""
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``plan`` on the ``docfleet`` command's sub-parsers."""
+    from docfleet.llm.planner import DTYPES, STRATEGIES
+
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "plan",
+        help="decide and explain how a language model is placed on the GPUs, CPU and disk",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, metavar="PATH", help="folder of a saved HF model")
+    p.add_argument(
+        "--devices",
+        metavar="SPEC",
+        default="auto",
+        help="auto, cpu, mps, cuda (all GPUs) or a list such as cuda:0,cuda:2 (default: auto)",
+    )
+    p.add_argument(
+        "--dtype", choices=DTYPES, default="auto",
+        help="weights dtype (default auto: the checkpoint's on GPUs, float32 on the CPU)",
+    )  # fmt: skip
+    p.add_argument(
+        "--strategy", choices=STRATEGIES, default="auto",
+        help="force a strategy instead of choosing one (default: auto)",
+    )  # fmt: skip
+    p.add_argument(
+        "--gpu-memory", metavar="SIZES",
+        help="pretend GPUs cuda:0.. with these free sizes, e.g. 24GiB,24GiB (plan for another "
+        "machine); default: the free memory of this machine's GPUs",
+    )  # fmt: skip
+    p.add_argument(
+        "--cpu-memory", metavar="SIZE",
+        help="CPU memory for weights, e.g. 64GiB (default: available memory of this machine)",
+    )  # fmt: skip
+    p.add_argument(
+        "--split-margin", metavar="SIZE", default="4GiB",
+        help="memory left free on each GPU holding part of the model (default: 4GiB)",
+    )  # fmt: skip
+    p.add_argument(
+        "--single-margin", metavar="SIZE", default="2GiB",
+        help="memory left free on a GPU (or the CPU) holding the whole model (default: 2GiB)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the plan as JSON on stdout")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan, print the decision as a table or JSON, and return the exit code."""
+    from docfleet.llm.planner import parse_size, plan_for_machine
+
+    try:
+        gpu_memory = None
+        if args.gpu_memory is not None:
+            gpu_memory = [parse_size(s) for s in args.gpu_memory.split(",") if s.strip()]
+        plan = plan_for_machine(
+            args.model, args.devices, dtype=args.dtype, strategy=args.strategy,
+            gpu_memory=gpu_memory,
+            cpu_memory=parse_size(args.cpu_memory) if args.cpu_memory else None,
+            split_margin=parse_size(args.split_margin),
+            single_margin=parse_size(args.single_margin),
+        )  # fmt: skip
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"docfleet plan: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=2))
+    else:
+        render(plan)
+    return 0
+
+
+def render(plan: Plan) -> None:
+    """Print the plan as a rich table, then its explanation."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from docfleet.llm.planner import format_size
+
+    fp = plan.footprint
+    console = Console()
+    table = Table(title=f"placement of {escape(fp.path)}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("model", escape(f"{fp.architecture or fp.model_type}, {fp.parameters:,} params"))
+    table.add_row("checkpoint", f"{format_size(fp.bytes)} ({', '.join(fp.by_dtype)})")
+    table.add_row("strategy", f"[green]{plan.strategy}[/] in {plan.dtype}")
+    for i, device_map in enumerate(plan.replicas):
+        table.add_row(f"replica {i}", escape(_describe(device_map)))
+    for device, nbytes in plan.device_bytes.items():
+        budget = plan.budgets.get(device)
+        of = f" of {format_size(budget)} allowed" if budget is not None else ""
+        table.add_row(f"  {device}", f"{format_size(nbytes)} of weights{of}")
+    if plan.needs_offload_folder:
+        table.add_row("offload folder", "a temporary directory, removed at exit")
+    console.print(table)
+    for sentence in plan.explanation:
+        console.print(escape(sentence))
+
+
+def _describe(device_map: dict[str, str]) -> str:
+    """``cuda:0 (whole model)`` or ``cuda:0: 17 blocks; cpu: 16 blocks``."""
+    if list(device_map) == [""]:
+        return f"{device_map['']} (whole model)"
+    counts: dict[str, int] = {}
+    for device in device_map.values():
+        counts[device] = counts.get(device, 0) + 1
+    return "; ".join(f"{d}: {n} block{'s' if n > 1 else ''}" for d, n in counts.items())

@@ -1,0 +1,1 @@
+"""Structured extraction with local language models: placement, loading, generation."""

@@ -1,0 +1,149 @@
+"""``docfleet extract``: records in, one JSON line per record out, in input order."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from docfleet.fleet import Fleet
+from docfleet.options import EngineOptions
+from docfleet.stats import RunStats
+
+
+class ExtractConfig(BaseModel):
+    """Settings of an extraction run; each is a flag, a YAML key and a DOCFLEET_ variable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+
+    model: str = Field(description="Folder of a Hugging Face causal LM.")
+    input: str = Field(description="CSV/TSV/JSONL file or folder of them.")
+    output: str = Field(description="JSONL file to write, one line per input record.")
+    prompt: str | None = Field(None, description="Prompt template with {column} variables.")
+    prompt_file: str | None = Field(None, description="Prompt file (text, or YAML with turns).")
+    json_schema: str | None = Field(None, description="JSON Schema file the answer must meet.")
+    text_column: str | None = Field(None, description="Column that must hold text.")
+    id_column: str | None = Field(None, description="Column with record ids.")
+    encoding: str = Field("utf-8", description="Encoding of CSV/JSONL inputs.")
+    devices: str = Field("auto", description="auto, cpu, cuda, or cuda:0,cuda:1")
+    num_gpus: int | None = Field(None, ge=0, description="First N GPUs (0 = all).")
+    strategy: Literal["auto", "replicate", "balanced", "offload", "cpu"] = Field("auto")
+    batch_size: int | Literal["auto"] = Field("auto", description="Records per batch.")
+    max_new_tokens: int = Field(256, ge=1, description="Tokens per answer at most.")
+    max_repairs: int = Field(2, ge=0, description="Repair turns for an invalid answer.")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field("auto")
+    workers: Literal["process", "thread"] = Field("process", description="Worker kind.")
+    progress: bool | None = Field(None, description="Progress bar (default: on a terminal).")
+
+
+@dataclass
+class ExtractReport:
+    """What an extraction did: counts, tokens, failures by kind, per-device stats."""
+
+    output: Path
+    items: int = 0
+    valid: int = 0
+    failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    wall_seconds: float = 0.0
+    stats: RunStats = field(default_factory=RunStats)
+    plan: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractReport:
+    """Extract from every record of ``config.input`` into ``config.output``, in input order."""
+    from docfleet.llm.answers import load_schema
+    from docfleet.llm.prompts import load_prompts, validate_columns
+    from docfleet.llm.records import read_records
+    from docfleet.llm.stage import ExtractStage
+
+    started = time.perf_counter()
+    templates = load_prompts(config.prompt, config.prompt_file)
+    schema = load_schema(config.json_schema) if config.json_schema else None
+    records = list(
+        read_records(config.input, id_column=config.id_column, text_column=config.text_column,
+                     encoding=config.encoding)
+    )  # fmt: skip
+    good = [r for r in records if not r.error]
+    if good:
+        validate_columns(templates, set(good[0].fields))
+    stage = ExtractStage(
+        model=config.model, turns=[t.text for t in templates], system=_system(templates),
+        json_schema=schema, max_repairs=config.max_repairs, max_new_tokens=config.max_new_tokens,
+        dtype=config.dtype, placement=plan.to_dict() if plan is not None else None,
+    )  # fmt: skip
+    fleet = Fleet(_engine_options(config, plan))
+    report = ExtractReport(output=Path(config.output), plan=plan.to_dict() if plan else {})
+    out = Path(config.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8") as fh, fleet.map(stage, good) as stream:
+        for line in _lines(records, stream):
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            _count(report, line)
+        report.stats = stream.stats
+    report.wall_seconds = time.perf_counter() - started
+    return report
+
+
+def _lines(records: list[Any], stream: Any) -> Iterator[dict[str, Any]]:
+    """Error records and engine results merged back into input order."""
+    for record in records:
+        if record.error:
+            yield {
+                "id": record.id,
+                "status": "error",
+                "source": record.source,
+                "error": {"type": record.error_type or "BadRecord", "message": record.error},
+            }
+            continue  # fmt: skip
+        result = next(stream)
+        line: dict[str, Any] = {"id": record.id, "source": record.source, "device": result.device}
+        if not result.ok:
+            error = result.error
+            line.update(status="error", error={"type": error.type, "message": error.message})
+        else:
+            line.update(result.value)
+            valid = result.value["valid"]
+            line["status"] = "ok" if valid else "error"
+            if not valid:
+                line["error"] = {"type": "InvalidAnswer", "message": "; ".join(line["problems"])}
+        yield line
+
+
+def _count(report: ExtractReport, line: dict[str, Any]) -> None:
+    report.items += 1
+    report.tokens_in += line.get("tokens_in", 0)
+    report.tokens_out += line.get("tokens_out", 0)
+    if line["status"] == "ok":
+        report.valid += 1
+    else:
+        report.failed += 1
+        report.failures[line["error"]["type"]] += 1
+
+
+def _system(templates: list[Any]) -> str | None:
+    return getattr(templates[0], "system", None) if templates else None
+
+
+def _engine_options(config: ExtractConfig, plan: Any | None) -> EngineOptions:
+    devices = config.devices
+    workers = config.workers
+    if plan is not None and plan.strategy in ("balanced", "offload"):
+        workers = "thread"  # one replica spanning several devices lives in this process
+        devices = "cpu"
+    return EngineOptions(
+        devices=devices, num_gpus=config.num_gpus if devices == config.devices else None,
+        workers=workers, batch_size=config.batch_size, progress=config.progress,
+    )  # fmt: skip

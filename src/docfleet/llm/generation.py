@@ -1,0 +1,95 @@
+"""Batched greedy generation with a Hugging Face causal LM: left padding, similar lengths together.
+
+One call generates an answer for each of many conversations. Conversations are sorted by
+prompt length and cut into sub-batches of at most ``batch_size``, so padding stays small; the
+answers come back in the caller's order with their token counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One answer and what it cost."""
+
+    text: str
+    tokens_in: int
+    tokens_out: int
+
+
+class BatchGenerator:
+    """Generates answers for conversations in length-sorted, left-padded batches."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, max_new_tokens: int, batch_size: int) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = max(1, batch_size)
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+
+    def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
+        """Token ids of a conversation, ending with the cue for the assistant's answer."""
+        tok = self.tokenizer
+        if getattr(tok, "chat_template", None):
+            ids = tok.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=True)
+            if hasattr(ids, "keys"):  # a BatchEncoding in newer transformers
+                ids = ids["input_ids"]
+            return list(ids)
+        text = "\n\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\n\nassistant:"
+        return list(tok(text)["input_ids"])
+
+    def generate(self, conversations: Sequence[Sequence[Message]]) -> list[Generated]:
+        """One answer per conversation, in the order given."""
+        encoded = [self.prompt_ids(c) for c in conversations]
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        out: list[Generated | None] = [None] * len(encoded)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            for i, answer in zip(chunk, self._run([encoded[i] for i in chunk]), strict=True):
+                out[i] = answer
+        return [g for g in out if g is not None]
+
+    def _run(self, batch: list[list[int]]) -> list[Generated]:
+        import torch
+
+        tok = self.tokenizer
+        width = max(len(ids) for ids in batch)
+        pad = tok.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch])
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch])
+        device = _input_device(self.model)
+        with torch.inference_mode():
+            output = self.model.generate(
+                input_ids=input_ids.to(device),
+                attention_mask=mask.to(device),
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                pad_token_id=pad,
+            )
+        answers = []
+        stops = {tok.eos_token_id, pad}
+        for ids, row in zip(batch, output[:, width:].tolist(), strict=True):
+            new = row
+            for k, token in enumerate(row):
+                if token in stops:
+                    new = row[:k]
+                    break
+            text = tok.decode(new, skip_special_tokens=True)
+            answers.append(Generated(text.strip(), len(ids), len(new)))
+        return answers
+
+
+def _input_device(model: Any) -> Any:
+    """Where inputs go: the embedding's device (the first device of a split model)."""
+    try:
+        return model.get_input_embeddings().weight.device
+    except AttributeError:
+        return model.device

@@ -1,0 +1,614 @@
+"""Where a language model goes: replicas per GPU, one split across GPUs, CPU/disk offload, CPU.
+
+The decision is made without loading weights. :func:`model_footprint` reads the sizes from the
+safetensors headers and ``config.json``; :func:`plan_placement` builds the model on the meta
+device and lets Accelerate (``compute_module_sizes``, ``get_balanced_memory``,
+``infer_auto_device_map``) place its blocks in the memory it is told each device has, so tests
+and ``docfleet plan --gpu-memory`` can pretend GPUs of any size. :func:`plan_for_machine` fills
+that memory in from this machine.
+
+Device maps use device names: ``cuda:N``, ``mps``, ``cpu`` (weights in CPU memory, moved to the
+execution device layer by layer) and ``disk`` (read from the checkpoint or an offload folder).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import struct
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GiB = 2**30
+STRATEGIES = ("auto", "replicate", "balanced", "offload", "cpu", "mps")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+DEFAULT_SPLIT_MARGIN = 4 * GiB
+DEFAULT_SINGLE_MARGIN = 2 * GiB
+
+# safetensors dtype -> torch dtype name; the float ones are converted by ``dtype=`` at load time.
+_CONVERTIBLE = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+_ITEM_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)(b?)\s*$", re.IGNORECASE)
+
+
+class ModelFilesError(FileNotFoundError):
+    """The model folder lacks ``config.json`` or safetensors weights."""
+
+
+class PlanError(ValueError):
+    """The strategy asked for cannot hold the model in the memory given."""
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """A checkpoint's size and shape, read from its safetensors headers and ``config.json``.
+
+    ``by_dtype`` maps each stored dtype (``F32``, ``BF16``, ``I8`` ...) to ``(parameters,
+    bytes)``; ``config_dtype`` is the dtype ``config.json`` declares, if any.
+    """
+
+    path: str
+    architecture: str | None
+    model_type: str | None
+    layers: int | None
+    hidden_size: int | None
+    config_dtype: str | None
+    files: tuple[str, ...]
+    by_dtype: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def parameters(self) -> int:
+        return sum(n for n, _ in self.by_dtype.values())
+
+    @property
+    def bytes(self) -> int:
+        """Bytes of the weights as stored."""
+        return sum(b for _, b in self.by_dtype.values())
+
+    @property
+    def checkpoint_dtype(self) -> str:
+        """The declared dtype, else the float dtype holding most parameters (else float32)."""
+        if self.config_dtype in _ITEM_BYTES:
+            return self.config_dtype
+        floats = [(n, _CONVERTIBLE[d]) for d, (n, _) in self.by_dtype.items() if d in _CONVERTIBLE]
+        return max(floats)[1] if floats else "float32"
+
+    def bytes_at(self, dtype: str) -> int:
+        """Bytes of the weights loaded as ``dtype``; integer and 8-bit tensors keep their size.
+
+        >>> fp = Footprint("m", None, None, None, None, None, (), {"BF16": (10, 20), "I8": (4, 4)})
+        >>> fp.bytes_at("float32")
+        44
+        """
+        size = _ITEM_BYTES[resolve_dtype_name(dtype)]
+        return sum(
+            n * size if d in _CONVERTIBLE else b for d, (n, b) in self.by_dtype.items()
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "architecture": self.architecture,
+            "model_type": self.model_type,
+            "layers": self.layers,
+            "hidden_size": self.hidden_size,
+            "config_dtype": self.config_dtype,
+            "files": list(self.files),
+            "parameters": self.parameters,
+            "bytes": self.bytes,
+            "by_dtype": {d: {"parameters": n, "bytes": b} for d, (n, b) in self.by_dtype.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Footprint:
+        by_dtype = {d: (v["parameters"], v["bytes"]) for d, v in data["by_dtype"].items()}
+        keys = ("path", "architecture", "model_type", "layers", "hidden_size", "config_dtype")
+        return cls(**{k: data[k] for k in keys}, files=tuple(data["files"]), by_dtype=by_dtype)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The placement decision for one model, with the reasons in plain sentences.
+
+    ``replicas`` holds one device map per replica (module name -> device name; ``""`` is the
+    whole model): ``replicate`` has one single-GPU map per replica, ``balanced`` and
+    ``offload`` one map spanning several devices, ``cpu``/``mps`` one whole-model map.
+    ``device_bytes`` is the weight bytes each device holds over all replicas, ``budgets`` the
+    bytes each device was allowed for weights after its margin.
+    """
+
+    strategy: str
+    dtype: str
+    replicas: tuple[dict[str, str], ...]
+    device_bytes: dict[str, int]
+    budgets: dict[str, int]
+    explanation: tuple[str, ...]
+    needs_offload_folder: bool
+    footprint: Footprint
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        """Each replica's execution device: where its first block (and its inputs) lives."""
+        return tuple(_execution_device(m) for m in self.replicas)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "dtype": self.dtype,
+            "replicas": [dict(m) for m in self.replicas],
+            "devices": list(self.devices),
+            "device_bytes": dict(self.device_bytes),
+            "budgets": dict(self.budgets),
+            "explanation": list(self.explanation),
+            "needs_offload_folder": self.needs_offload_folder,
+            "footprint": self.footprint.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """Rebuild a plan from :meth:`to_dict` (as stage options carry it to workers)."""
+        return cls(
+            strategy=data["strategy"],
+            dtype=data["dtype"],
+            replicas=tuple(dict(m) for m in data["replicas"]),
+            device_bytes=dict(data["device_bytes"]),
+            budgets=dict(data["budgets"]),
+            explanation=tuple(data["explanation"]),
+            needs_offload_folder=bool(data["needs_offload_folder"]),
+            footprint=Footprint.from_dict(data["footprint"]),
+        )
+
+
+def model_footprint(path: str | Path) -> Footprint:
+    """Parameters and bytes per dtype of the checkpoint in ``path``, read without loading it."""
+    folder = Path(path)
+    config = read_config(folder)
+    files = safetensors_files(folder)
+    by_dtype: dict[str, tuple[int, int]] = {}
+    for file in files:
+        for dtype, numel, nbytes in _header_tensors(file):
+            n, b = by_dtype.get(dtype, (0, 0))
+            by_dtype[dtype] = (n + numel, b + nbytes)
+    text = config.get("text_config") or config.get("llm_config") or {}
+    archs = config.get("architectures") or [None]
+    return Footprint(
+        path=str(folder),
+        architecture=archs[0],
+        model_type=config.get("model_type"),
+        layers=config.get("num_hidden_layers", text.get("num_hidden_layers")),
+        hidden_size=config.get("hidden_size", text.get("hidden_size")),
+        config_dtype=config.get("dtype") or config.get("torch_dtype") or text.get("dtype"),
+        files=tuple(f.name for f in files),
+        by_dtype=by_dtype,
+    )
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """``config.json`` of a model folder, or :class:`ModelFilesError` saying what is missing."""
+    config = folder / "config.json"
+    if not folder.is_dir():
+        raise ModelFilesError(f"model folder {folder} does not exist")
+    if not config.is_file():
+        raise ModelFilesError(
+            f"{folder} has no config.json; give the folder a Hugging Face model was saved to "
+            "(save_pretrained), with config.json and *.safetensors"
+        )
+    try:
+        return json.loads(config.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{config} is not valid JSON: {exc}") from exc
+
+
+def safetensors_files(folder: Path) -> list[Path]:
+    """The weight files: those ``model.safetensors.index.json`` names, else ``*.safetensors``."""
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
+        files = [folder / name for name in sorted(set(weight_map.values()))]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise ModelFilesError(f"{index} names shards that are missing: {', '.join(missing)}")
+    else:
+        files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise ModelFilesError(
+            f"{folder} has no *.safetensors weights; convert the checkpoint with "
+            "model.save_pretrained(folder) (safetensors is the default)"
+        )
+    return files
+
+
+def _header_tensors(file: Path) -> Iterator[tuple[str, int, int]]:
+    """(dtype, elements, bytes) of each tensor in one safetensors file, from its header."""
+    with open(file, "rb") as fh:
+        raw = fh.read(8)
+        if len(raw) != 8:
+            raise ValueError(f"{file} is too short to be a safetensors file")
+        (length,) = struct.unpack("<Q", raw)
+        if length > 100 * 2**20:
+            raise ValueError(f"{file} has an implausible safetensors header length {length}")
+        try:
+            header = json.loads(fh.read(length))
+        except ValueError as exc:
+            raise ValueError(f"{file} has an unreadable safetensors header: {exc}") from exc
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        yield info["dtype"], math.prod(info["shape"]), end - start
+
+
+def resolve_dtype_name(dtype: str) -> str:
+    """``float32``/``float16``/``bfloat16`` from a name such as ``bf16`` or ``torch.float16``."""
+    name = str(dtype).removeprefix("torch.").lower()
+    name = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16"}.get(
+        name, name
+    )
+    if name not in _ITEM_BYTES:
+        raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+    return name
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes from ``24GiB``, ``24G`` (binary), ``24GB`` (decimal), ``512MiB`` or a byte count.
+
+    >>> parse_size("24GiB") == 24 * 2**30, parse_size("1.5GB"), parse_size("4096")
+    (True, 1500000000, 4096)
+    """
+    if isinstance(text, int):
+        return text
+    match = _SIZE.match(text)
+    if match is None:
+        raise ValueError(f"cannot read {text!r} as a size; write e.g. 24GiB, 512MiB or 80GB")
+    number, unit, binary, byte = match.groups()
+    power = " kmgt".index(unit.lower()) if unit else 0
+    base = 1000 if (byte and not binary and unit) else 1024
+    return int(float(number) * base**power)
+
+
+def format_size(n: float) -> str:
+    """``1.5 GiB``, ``374.2 KiB``: a byte count for people.
+
+    >>> format_size(3 * 2**30), format_size(1536)
+    ('3.0 GiB', '1.5 KiB')
+    """
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def plan_placement(
+    path: str | Path,
+    *,
+    gpus: Sequence[tuple[str, int]] = (),
+    cpu_bytes: int,
+    dtype: str = "auto",
+    split_margin: int = DEFAULT_SPLIT_MARGIN,
+    single_margin: int = DEFAULT_SINGLE_MARGIN,
+    mps: bool = False,
+    strategy: str = "auto",
+) -> Plan:
+    """Decide where the model in ``path`` goes, given each GPU's free bytes and the CPU's.
+
+    - fits each GPU with ``single_margin`` to spare: ``replicate``, one replica per GPU (a GPU
+      listed twice holds two replicas);
+    - fits all GPUs together with ``split_margin`` left on each: ``balanced``, one replica
+      split across them;
+    - else ``offload``: the GPUs take what fits, then CPU memory, then disk;
+    - no GPU: ``cpu`` (``mps`` when ``mps``), float32 unless ``dtype`` says otherwise, with
+      disk offload (``offload``) when CPU memory minus ``single_margin`` is too small.
+
+    ``strategy`` forces one of these; :class:`PlanError` says why when it cannot hold the model.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+    footprint = model_footprint(path)
+    target = _target_dtype(dtype, footprint, accelerated=bool(gpus) or mps)
+    model = _meta_model(Path(path), target)
+    planner = _Planner(model, footprint, target, split_margin, single_margin)
+    wants = strategy
+    if strategy == "auto":
+        wants = "gpu" if gpus else ("mps" if mps else "cpu")
+    if wants in ("gpu", "replicate", "balanced", "offload") and gpus:
+        return planner.on_gpus(gpus, cpu_bytes, strategy)
+    if wants in ("replicate", "balanced"):
+        raise PlanError(f"strategy {strategy} needs at least one GPU, and none was given")
+    return planner.on_host("mps" if wants == "mps" or (mps and wants == "offload") else "cpu",
+                           cpu_bytes, strategy)  # fmt: skip
+
+
+def plan_for_machine(
+    path: str | Path,
+    devices: Any = "auto",
+    *,
+    num_gpus: int | None = None,
+    dtype: str = "auto",
+    strategy: str = "auto",
+    gpu_memory: Sequence[int] | None = None,
+    cpu_memory: int | None = None,
+    split_margin: int = DEFAULT_SPLIT_MARGIN,
+    single_margin: int = DEFAULT_SINGLE_MARGIN,
+    discovery: Any = None,
+) -> Plan:
+    """:func:`plan_placement` for this machine's devices (``devices`` as ``--devices`` takes).
+
+    GPU free memory comes from NVML / ``nvidia-smi`` (no CUDA initialised here), CPU memory
+    from ``/proc/meminfo`` and the cgroup limit. ``gpu_memory`` pretends GPUs ``cuda:0..n-1`` of
+    those free sizes instead, and ``cpu_memory`` overrides the CPU's, to plan for another machine.
+    """
+    from docfleet.devices import parse_devices
+    from docfleet.discovery import GpuDiscovery, GpuInfo, discover_gpus
+
+    if gpu_memory is not None:
+        fake = tuple(
+            GpuInfo(i, str(i), "planned GPU", f"GPU-plan-{i}", b, b)
+            for i, b in enumerate(gpu_memory)
+        )
+        discovery = GpuDiscovery(fake, "planned", "", None)
+    elif discovery is None:
+        discovery = discover_gpus()
+    chosen = parse_devices(devices, num_gpus=num_gpus, discovery=discovery)
+    free = {g.index: g.free_bytes or g.total_bytes for g in discovery.gpus}
+    gpus = [(str(d), free.get(d.index or 0, 0)) for d in chosen if d.kind == "cuda"]
+    if cpu_memory is None:
+        cpu_memory = _available_host_memory()
+    return plan_placement(
+        path, gpus=gpus, cpu_bytes=cpu_memory, dtype=dtype, split_margin=split_margin,
+        single_margin=single_margin, mps=any(d.kind == "mps" for d in chosen), strategy=strategy,
+    )  # fmt: skip
+
+
+def _available_host_memory() -> int:
+    from docfleet.doctor import cpu_facts
+
+    facts = cpu_facts()
+    known = [b for b in (facts["memory_available_bytes"], facts["memory_limit_bytes"]) if b]
+    return min(known) if known else 0
+
+
+def _count(n: int) -> str:
+    """``354.5 K``, ``8.03 B``: a parameter count for people."""
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return str(n)
+
+
+def _target_dtype(dtype: str, footprint: Footprint, *, accelerated: bool) -> str:
+    if dtype != "auto":
+        return resolve_dtype_name(dtype)
+    return footprint.checkpoint_dtype if accelerated else "float32"
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Accelerate logs 'Device N is not available' for pretend GPUs; that is the point here."""
+    logger = logging.getLogger("accelerate")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _meta_model(path: Path, dtype: str) -> Any:
+    """The model built from its config on the meta device, in ``dtype``: shapes, no memory."""
+    import torch
+    from accelerate import init_empty_weights
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+
+    try:
+        from transformers import AutoModelForImageTextToText
+    except ImportError:  # older transformers
+        AutoModelForImageTextToText = AutoModel
+    with _quiet():
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+    errors = []
+    for auto in (AutoModelForCausalLM, AutoModelForImageTextToText, AutoModel):
+        try:
+            with _quiet(), init_empty_weights():
+                model = auto.from_config(config, dtype=getattr(torch, dtype))
+        except ValueError as exc:  # this auto class does not know the config
+            errors.append(str(exc).splitlines()[0])
+            continue
+        model.tie_weights()
+        return model
+    raise ValueError(f"transformers cannot build {path}: {'; '.join(errors)}")
+
+
+def _execution_device(device_map: Mapping[str, str]) -> str:
+    return next((d for d in device_map.values() if d != "disk"), "cpu")
+
+
+class _Planner:
+    """One model's sizes and the margins; builds each kind of plan with its explanation."""
+
+    def __init__(
+        self, model: Any, footprint: Footprint, dtype: str, split_margin: int, single_margin: int
+    ):
+        from accelerate.utils import compute_module_sizes
+
+        self.model = model
+        self.footprint = footprint
+        self.dtype = dtype
+        self.split_margin = split_margin
+        self.single_margin = single_margin
+        self.no_split = sorted(getattr(model, "_no_split_modules", None) or [])
+        with _quiet():
+            self.sizes = compute_module_sizes(model)  # the meta model is already in ``dtype``
+        self.total = self.sizes[""]
+        arch = footprint.architecture or footprint.model_type or "model"
+        shape = f", {footprint.layers} layers" if footprint.layers else ""
+        self.said = [
+            f"{footprint.path} ({arch}{shape}) has {_count(footprint.parameters)} parameters; "
+            f"in {dtype} its weights take {format_size(self.total)}."
+        ]
+
+    def on_gpus(self, gpus: Sequence[tuple[str, int]], cpu_bytes: int, forced: str) -> Plan:
+        free: dict[str, int] = {}
+        copies: dict[str, int] = {}
+        for name, nbytes in gpus:
+            free.setdefault(name, nbytes)
+            copies[name] = copies.get(name, 0) + 1
+        fits = [g for g in free if copies[g] * self.total + self.single_margin <= free[g]]
+        if forced in ("auto", "replicate") and (fits or forced == "replicate"):
+            return self._replicate(free, copies, fits)
+        names = list(free)
+        budgets = {g: max(0, free[g] - self.split_margin) for g in names}
+        if not fits:
+            self.said.append(
+                f"It does not fit {'any GPU' if len(names) > 1 else names[0]} whole with the "
+                f"{format_size(self.single_margin)} single-GPU margin "
+                f"({', '.join(f'{g}: {format_size(free[g])} free' for g in names)})."
+            )
+        else:
+            self.said.append(f"Strategy {forced} was asked for.")
+        if forced in ("auto", "balanced"):
+            device_map = self._balanced(names, budgets)
+            if device_map is not None:
+                return self._plan("balanced", [device_map], budgets, [
+                    f"Split across {len(names)} GPUs with {format_size(self.split_margin)} "
+                    "left free on each, in balanced shares: one replica spanning "
+                    f"{', '.join(dict.fromkeys(device_map.values()))}; its blocks run one after "
+                    "another, so items go through that replica in batches."
+                ])  # fmt: skip
+            if forced == "balanced":
+                raise PlanError(
+                    f"the model ({format_size(self.total)} in {self.dtype}) does not fit the GPUs "
+                    f"with {format_size(self.split_margin)} left on each; use --strategy offload, "
+                    "a smaller --dtype, or smaller --split-margin"
+                )
+            self.said.append(
+                f"All GPUs together, keeping {format_size(self.split_margin)} free on each, "
+                f"hold {format_size(sum(budgets.values()))}: not enough."
+            )
+        budgets["cpu"] = max(0, cpu_bytes - self.single_margin)
+        device_map = self._infer(names, budgets)
+        return self._plan("offload", [device_map], budgets, self._offload_sentences(device_map))
+
+    def on_host(self, device: str, cpu_bytes: int, forced: str) -> Plan:
+        budget = max(0, cpu_bytes - self.single_margin)
+        where = "CPU memory" if device == "cpu" else "unified memory (MPS)"
+        if self.total <= budget and forced != "offload":
+            kind = "Apple GPU (MPS)" if device == "mps" else "CPU"
+            why = (
+                "no CUDA GPU was given" if forced == "auto" else f"strategy {forced} was asked for"
+            )
+            return self._plan(device, [{"": device}], {device: budget}, [
+                f"Whole model on the {kind} in {self.dtype} ({why}): {format_size(self.total)} "
+                f"of the {format_size(budget)} of {where} left after the "
+                f"{format_size(self.single_margin)} margin."
+            ])  # fmt: skip
+        if forced in ("cpu", "mps"):
+            raise PlanError(
+                f"the model ({format_size(self.total)} in {self.dtype}) does not fit the "
+                f"{format_size(budget)} of {where} left after the "
+                f"{format_size(self.single_margin)} margin; use --strategy offload (the rest is "
+                "read from disk) or a smaller --dtype"
+            )
+        budgets = {device: budget}
+        device_map = self._infer([], budgets)
+        return self._plan("offload", [device_map], budgets, self._offload_sentences(device_map))
+
+    def _replicate(self, free: dict[str, int], copies: dict[str, int], fits: list[str]) -> Plan:
+        use = fits or list(free)
+        budgets = {g: max(0, free[g] - self.single_margin) for g in use}
+        maps = [{"": g} for g in use for _ in range(copies[g])]
+        sentences = [
+            f"Each GPU used keeps a whole copy with {format_size(self.single_margin)} to spare "
+            f"({', '.join(f'{g}: {format_size(free[g])} free' for g in use)}): "
+            f"{len(maps)} replica{'s' if len(maps) > 1 else ''}, items shared between them "
+            "(data parallelism)."
+        ]
+        left_out = [g for g in free if g not in use]
+        if left_out:
+            sentences.append(
+                f"{', '.join(left_out)} cannot hold a whole copy with the margin and is left "
+                "idle; a replica there would have to offload, and be the slowest by far."
+            )
+        if not fits:
+            sentences.append(
+                "Replication was asked for although no GPU has the margin to spare: expect "
+                "out-of-memory errors."
+            )
+        return self._plan("replicate", maps, budgets, sentences)
+
+    def _balanced(self, names: list[str], budgets: dict[str, int]) -> dict[str, str] | None:
+        from accelerate.utils import get_balanced_memory
+
+        if len(names) < 2:
+            return None
+        memory = {i: budgets[g] for i, g in enumerate(names)}
+        with _quiet():
+            balanced = get_balanced_memory(
+                self.model, memory, no_split_module_classes=self.no_split
+            )
+        for limits in (balanced, memory):  # balanced shares first, else fill in order
+            device_map = self._infer(names, {names[i]: b for i, b in limits.items()})
+            if not {"cpu", "disk"} & set(device_map.values()):
+                return device_map
+        return None
+
+    def _infer(self, names: list[str], budgets: dict[str, int]) -> dict[str, str]:
+        """Accelerate's device map for these budgets, with GPU positions turned into names."""
+        from accelerate import infer_auto_device_map
+
+        memory: dict[int | str, int] = {i: budgets[g] for i, g in enumerate(names)}
+        memory.update({k: v for k, v in budgets.items() if k in ("mps", "cpu")})
+        with _quiet():
+            raw = infer_auto_device_map(
+                self.model, max_memory=memory, no_split_module_classes=self.no_split
+            )
+        return {m: names[d] if isinstance(d, int) else str(d) for m, d in raw.items()}
+
+    def _offload_sentences(self, device_map: dict[str, str]) -> list[str]:
+        held = self._bytes([device_map])
+        parts = ", ".join(f"{format_size(b)} on {d}" for d, b in held.items())
+        sentences = [
+            f"Offload: one replica with {parts}. Blocks outside the execution device "
+            f"({_execution_device(device_map)}) are moved there layer by layer for every "
+            "forward pass, so generation is much slower than with the whole model in place."
+        ]
+        if "disk" in held:
+            sentences.append(
+                "Blocks on disk are read from the checkpoint's safetensors files (or a temporary "
+                "offload folder, removed at exit) on every pass: expect it to be slow."
+            )
+        return sentences
+
+    def _bytes(self, maps: Sequence[Mapping[str, str]]) -> dict[str, int]:
+        held: dict[str, int] = {}
+        for device_map in maps:
+            for module, device in device_map.items():
+                held[device] = held.get(device, 0) + self.sizes[module]
+        return held
+
+    def _plan(
+        self,
+        strategy: str,
+        maps: list[dict[str, str]],
+        budgets: dict[str, int],
+        sentences: list[str],
+    ) -> Plan:
+        needs_folder = any("disk" in m.values() for m in maps)
+        return Plan(
+            strategy=strategy,
+            dtype=self.dtype,
+            replicas=tuple(maps),
+            device_bytes=self._bytes(maps),
+            budgets=budgets,
+            explanation=(*self.said, *sentences),
+            needs_offload_folder=needs_folder,
+            footprint=self.footprint,
+        )

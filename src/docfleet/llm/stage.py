@@ -1,0 +1,132 @@
+"""The extraction stage: conversations with a local LLM, checked against a JSON schema.
+
+Each item of a batch is a conversation of one or more turns. Every round generates the next
+answer of all conversations still open, in one batched call, so multi-turn items interleave
+and the device stays busy. An answer that fails the schema gets a repair turn, up to
+``max_repairs`` times; then the item is recorded as invalid with its raw text.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field
+
+from docfleet.devices import Device
+from docfleet.llm.generation import BatchGenerator, Message
+from docfleet.stage import Stage, StageOptions
+
+
+class ExtractOptions(StageOptions):
+    model: str = Field(description="Folder of a Hugging Face causal LM (config + safetensors).")
+    turns: list[str] = Field(description="Prompt templates, one per turn, with {column} variables.")
+    system: str | None = Field(None, description="System message before the first turn.")
+    json_schema: dict[str, Any] | None = Field(None, description="Schema the answer must meet.")
+    parse_json: bool = Field(True, description="Parse the final answer as JSON.")
+    max_repairs: int = Field(2, ge=0, description="Repair turns for an invalid answer.")
+    max_new_tokens: int = Field(256, ge=1, description="Tokens generated per turn at most.")
+    generation_batch: int = Field(16, ge=1, description="Conversations per generate call.")
+    dtype: str = Field("auto", description="auto, float32, float16 or bfloat16.")
+    placement: dict[str, Any] | None = Field(
+        None, description="The planner's decision for this replica (None: whole model on device)."
+    )
+
+
+@dataclass
+class _Conversation:
+    fields: dict[str, str]
+    messages: list[Message] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+    turn: int = 0
+    repairs: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    value: Any = None
+    problems: list[str] = field(default_factory=list)
+    done: bool = False
+
+
+class ExtractStage(Stage):
+    """Record (``fields``) -> answer dict: parsed value, validity, raw text, turns, tokens."""
+
+    name = "extract"
+    Options = ExtractOptions
+    options: ExtractOptions
+    preferred_batch_size = 16
+
+    def load(self, device: Device) -> None:
+        from docfleet.llm.loading import load_for_generation
+
+        model, tokenizer = load_for_generation(
+            self.options.model, device=device, dtype=self.options.dtype,
+            placement=self.options.placement,
+        )  # fmt: skip
+        self._device = device
+        self._generator = BatchGenerator(
+            model, tokenizer, max_new_tokens=self.options.max_new_tokens,
+            batch_size=self.options.generation_batch,
+        )  # fmt: skip
+
+    def __call__(self, batch: list[Any]) -> list[Any]:
+        from docfleet.llm.prompts import PromptTemplate
+
+        templates = [PromptTemplate(t) for t in self.options.turns]
+        chats = [self._open(record.fields, templates[0]) for record in batch]
+        start = time.perf_counter()
+        while open_chats := [c for c in chats if not c.done]:
+            answers = self._generator.generate([c.messages for c in open_chats])
+            for chat, answer in zip(open_chats, answers, strict=True):
+                chat.tokens_in += answer.tokens_in
+                chat.tokens_out += answer.tokens_out
+                chat.messages.append({"role": "assistant", "content": answer.text})
+                self._advance(chat, answer.text, templates)
+        seconds = (time.perf_counter() - start) / max(1, len(batch))
+        return [self._result(chat, seconds) for chat in chats]
+
+    def _open(self, fields: dict[str, str], first: Any) -> _Conversation:
+        chat = _Conversation(dict(fields))
+        if self.options.system:
+            chat.messages.append({"role": "system", "content": self.options.system})
+        chat.messages.append({"role": "user", "content": first.render(chat.fields)})
+        return chat
+
+    def _advance(self, chat: _Conversation, text: str, templates: list[Any]) -> None:
+        from docfleet.llm.answers import check_answer, repair_prompt
+
+        if chat.turn < len(templates) - 1:  # an intermediate turn: its answer feeds the next
+            chat.answers.append(text)
+            chat.fields[f"answer_{chat.turn + 1}"] = text
+            chat.turn += 1
+            chat.messages.append(
+                {"role": "user", "content": templates[chat.turn].render(chat.fields)}
+            )
+            return
+        schema = self.options.json_schema
+        chat.value, chat.problems = check_answer(text, schema, parse_json=self.options.parse_json)
+        if not chat.problems or chat.repairs >= self.options.max_repairs:
+            chat.answers.append(text)
+            chat.done = True
+            return
+        chat.repairs += 1
+        prompt = chat.messages[-2]["content"]
+        chat.messages.append(
+            {"role": "user", "content": repair_prompt(prompt, text, chat.problems, schema or {})}
+        )
+
+    def _result(self, chat: _Conversation, seconds: float) -> dict[str, Any]:
+        return {
+            "answer": chat.value,
+            "valid": not chat.problems,
+            "problems": chat.problems,
+            "raw": chat.answers[-1] if chat.answers else "",
+            "turns": chat.answers,
+            "repairs": chat.repairs,
+            "tokens_in": chat.tokens_in,
+            "tokens_out": chat.tokens_out,
+            "seconds": round(seconds, 4),
+        }
+
+    def close(self) -> None:
+        self._generator = None  # type: ignore[assignment]

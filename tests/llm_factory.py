@@ -1,0 +1,87 @@
+"""Tiny, randomly initialised causal language models for tests, built without any download.
+
+The tokenizer is a real word-level tokenizer trained on a fixed English text, JSON punctuation and
+digits, with a chat template; the model is a seeded ``LlamaForCausalLM`` of a few megabytes. Both
+are written with ``save_pretrained`` (safetensors), so the real loading code reads them back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_TEXT = """
+The invoice number is 1234 and the total amount is 56.78 dollars paid on 2024-01-31.
+Extract the fields from the text below and answer with JSON only.
+The patient was seen by the doctor on Monday and the note says the blood pressure is normal.
+Bank statement for the account of the customer with a balance of 9000 at the end of the month.
+Name, date, amount, currency, vendor, total, tax, items, quantity, price, description, id.
+You are a helpful assistant that reads documents and returns valid JSON with the given schema.
+system user assistant answer question yes no true false null
+{"name": "value", "total": 12, "items": [1, 2, 3], "valid": true, "note": null}
+"""
+
+_JSON_PUNCTUATION = list('{}[]":,.-') + [str(d) for d in range(10)]
+
+_CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% for message in messages %}"
+    "{{ message['role'] }} : {{ message['content'] }} {{ eos_token }} "
+    "{% endfor %}"
+    "{% if add_generation_prompt %}assistant : {% endif %}"
+)
+
+_SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
+
+
+def _tokenizer(vocab_words: list[str] | None):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = [_SPECIAL[k] for k in ("pad_token", "unk_token", "bos_token", "eos_token")]
+    tok = Tokenizer(models.WordLevel(unk_token=_SPECIAL["unk_token"]))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)]
+    )
+    words = [*_TEXT.split("\n"), " ".join(_JSON_PUNCTUATION), " ".join(vocab_words or [])]
+    trainer = trainers.WordLevelTrainer(special_tokens=specials, min_frequency=1)
+    tok.train_from_iterator(words, trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, padding_side="left", **_SPECIAL)
+    fast.chat_template = _CHAT_TEMPLATE
+    return fast
+
+
+def tiny_causal_lm(
+    path: Path,
+    *,
+    layers: int = 2,
+    hidden: int = 64,
+    heads: int = 4,
+    vocab_words: list[str] | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write a seeded tiny Llama model and its tokenizer to ``path`` and return ``path``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer(vocab_words)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        max_position_embeddings=256,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config).eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(path, safe_serialization=True)
+    tokenizer.save_pretrained(path)
+    return path

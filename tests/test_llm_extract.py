@@ -1,0 +1,88 @@
+"""Extraction through the engine with a tiny random causal LM built in the test (no download)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("transformers")
+
+from llm_factory import tiny_causal_lm
+
+from docfleet import Fleet
+from docfleet.llm.records import Record
+from docfleet.llm.stage import ExtractStage
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"customer": {"type": "string"}, "total": {"type": "number"}},
+    "required": ["customer", "total"],
+}
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return tiny_causal_lm(tmp_path_factory.mktemp("llm") / "tiny")
+
+
+def records(count: int) -> list[Record]:
+    notes = ["invoice 42 paid by Acme", "order shipped", "customer account balance is low"]
+    return [Record(f"r{i}", {"note": notes[i % 3] * (1 + i % 4)}, f"t:{i}") for i in range(count)]
+
+
+def test_two_cpu_replicas_give_the_answers_of_one_in_input_order(model):
+    stage = ExtractStage(model=str(model), turns=["Summarise: {note}"], parse_json=False,
+                         max_new_tokens=8, max_repairs=0)  # fmt: skip
+    one = list(Fleet(devices="cpu", progress=False, batch_size=4).map(stage, records(10)))
+    two = list(
+        Fleet(devices="cpu", replicas=2, progress=False, batch_size=3).map(stage, records(10))
+    )
+    assert [r.index for r in two] == list(range(10))
+    assert [r.value["raw"] for r in two] == [r.value["raw"] for r in one]
+    assert all(r.ok and r.value["tokens_out"] > 0 for r in two)
+
+
+def test_invalid_answer_is_repaired_then_recorded_with_its_raw_text(model):
+    stage = ExtractStage(model=str(model), turns=["Extract from {note}"], json_schema=SCHEMA,
+                         max_new_tokens=6, max_repairs=2)  # fmt: skip
+    results = list(Fleet(devices="cpu", workers="thread", progress=False).map(stage, records(3)))
+    for result in results:
+        value = result.value
+        assert result.ok and value["valid"] is False and value["repairs"] == 2
+        assert value["raw"] and value["problems"]
+        assert len(value["turns"]) == 1  # repairs do not count as turns
+
+
+def test_multi_turn_items_see_earlier_answers(model):
+    stage = ExtractStage(model=str(model), turns=["Who is the customer? {note}",
+                                                   "Given {answer_1}, what is owed?"],
+                         parse_json=False, max_new_tokens=5)  # fmt: skip
+    results = list(Fleet(devices="cpu", workers="thread", progress=False).map(stage, records(4)))
+    assert all(len(r.value["turns"]) == 2 for r in results)
+
+
+def test_docfleet_extract_writes_one_line_per_record_in_order(model, tmp_path):
+    data = tmp_path / "notes.csv"
+    data.write_text('id,note\na1,"invoice 42, paid"\na2,order shipped\na3,"broken\n'
+                    'a4,customer balance\n', encoding="utf-8")  # fmt: skip
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA))
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "docfleet", "extract", "--model", str(model), "--input",
+           str(data), "--id-column", "id", "--text-column", "note", "--prompt",
+           "Extract the customer and total as JSON: {note}", "--schema", str(schema),
+           "--max-new-tokens", "6", "--max-repairs", "1", "--devices", "cpu", "-o", str(out),
+           "--no-progress"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["status"] for line in lines].count("ok") == 0  # a random model never complies
+    assert len(lines) >= 2 and lines[0]["id"] == "a1" and lines[1]["id"] == "a2"
+    assert {line["error"]["type"] for line in lines} >= {"InvalidAnswer"}
+    assert "placement:" in proc.stderr and "cpu" in proc.stderr
