@@ -17,13 +17,8 @@ import pytest
 from llm_factory import tiny_causal_lm
 
 from docfleet.devices import Device
-from docfleet.llm.planner import (
-    ModelFilesError,
-    Plan,
-    PlanError,
-    model_footprint,
-    plan_placement,
-)
+from docfleet.llm.footprint import ModelFilesError, model_footprint
+from docfleet.llm.planner import Plan, PlanError, plan_placement
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")

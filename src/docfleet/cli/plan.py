@@ -31,7 +31,8 @@ Sizes take binary (GiB, MiB, G) or decimal (GB, MB) units.
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``plan`` on the ``docfleet`` command's sub-parsers."""
-    from docfleet.llm.planner import DTYPES, STRATEGIES
+    from docfleet.llm.footprint import DTYPES
+    from docfleet.llm.planner import STRATEGIES
 
     p: argparse.ArgumentParser = subparsers.add_parser(
         "plan",
@@ -78,7 +79,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Plan, print the decision as a table or JSON, and return the exit code."""
-    from docfleet.llm.planner import parse_size, plan_for_machine
+    from docfleet.llm.footprint import parse_size
+    from docfleet.llm.planner import plan_for_machine
 
     try:
         gpu_memory = None
@@ -107,7 +109,7 @@ def render(plan: Plan) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from docfleet.llm.planner import format_size
+    from docfleet.llm.footprint import format_size
 
     fp = plan.footprint
     console = Console()

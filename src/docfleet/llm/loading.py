@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from docfleet.devices import CPU, Device
-from docfleet.llm.planner import Plan, read_config, resolve_dtype_name, safetensors_files
+from docfleet.llm.footprint import read_config, resolve_dtype_name, safetensors_files
+from docfleet.llm.planner import Plan
 
 OFFLOAD_PREFIX = "docfleet-offload-"
 
