@@ -87,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
 def _plan(config: Any) -> Any:
     from docfleet.llm.planner import plan_for_machine
 
-    plan = plan_for_machine(config.model, devices=config.devices, dtype=config.dtype)
+    plan = plan_for_machine(
+        config.model, devices=config.devices, num_gpus=config.num_gpus, dtype=config.dtype,
+        strategy=config.strategy,
+    )  # fmt: skip
     print("placement: " + " ".join(plan.explanation), file=sys.stderr)
     return plan
 

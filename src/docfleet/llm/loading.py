@@ -47,6 +47,9 @@ def load_for_generation(
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # per-worker loading bars would interleave with ours
 
     folder = Path(path)
     read_config(folder)
