@@ -8,6 +8,7 @@ Variants, all on the same corpus (see benchmarks/corpus.py):
   replicas_2   the same with --replicas 2
   render_only  pypdfium2 at 150 dpi, one process, every page: the upper bound for OCR
   digital      docfleet run CORPUS/digital --ocr auto --pipeline layout+ocr --devices cpu
+  ray          replicas_2's command with --engine ray (no --replicas): a local Ray instance
 
 A variant that fails is reported as an error; the others still run. Figures and targets are
 described in benchmarks/README.md.
@@ -35,7 +36,7 @@ from docfleet.devices import available_cores
 from docfleet.metrics import cer
 
 DPI = 150
-VARIANTS = ("render_only", "naive", "replicas_1", "replicas_2", "digital")
+VARIANTS = ("render_only", "naive", "replicas_1", "replicas_2", "digital", "ray")
 TARGETS = {
     "replicas_2_vs_naive": 1.8,  # pages/s, whole command
     "replicas_1_vs_naive": 1.0,
@@ -113,7 +114,12 @@ def naive(folder: Path, truth: Texts) -> dict[str, Any]:
 
 
 def docfleet_run(
-    folder: Path, out: Path, options: list[str], truth: Texts, timeout: float
+    folder: Path,
+    out: Path,
+    options: list[str],
+    truth: Texts,
+    timeout: float,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Time ``docfleet run`` as a subprocess and score its pages.jsonl against the truth."""
     command = [sys.executable, "-m", "docfleet", "run", str(folder), "-o", str(out), *options]
@@ -124,7 +130,9 @@ def docfleet_run(
     start = time.perf_counter()
     try:
         with open(log, "w") as fh:
-            proc = subprocess.run(command, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout)
+            proc = subprocess.run(
+                command, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout, env=env
+            )
     except subprocess.TimeoutExpired:
         return {"ok": False, "command": shown, "error": f"timed out after {timeout:.0f} s"}
     wall = time.perf_counter() - start
@@ -152,6 +160,7 @@ def docfleet_run(
     return {
         "ok": True,
         "command": shown,
+        "engine": run.get("engine", "local"),
         "returncode": proc.returncode,
         "pages": pages,
         "pages_failed": failed,
@@ -165,6 +174,19 @@ def docfleet_run(
     }
 
 
+def ray_run(
+    folder: Path, out: Path, options: list[str], truth: Texts, timeout: float
+) -> dict[str, Any]:
+    """``docfleet run --engine ray`` on a Ray instance it starts itself; an error until it runs."""
+    # RAY_ADDRESS=local: a fresh local instance, even where `ray start` left a cluster running
+    env = {**os.environ, "RAY_ADDRESS": "local"}
+    fig = docfleet_run(folder, out, [*options, "--engine", "ray"], truth, timeout, env)
+    if fig["ok"] and fig["engine"] != "ray":
+        engine = fig["engine"]
+        return {**fig, "ok": False, "error": f"run.json says engine {engine!r}, not 'ray'"}
+    return fig
+
+
 def ratios(figures: dict[str, Any]) -> dict[str, Any]:
     """Speed-ups over the naive loop (whole command and after start-up) and CER differences."""
     out: dict[str, Any] = {}
@@ -175,6 +197,12 @@ def ratios(figures: dict[str, Any]) -> dict[str, Any]:
             out[f"{name}_vs_naive"] = run["pages_per_s"] / base["pages_per_s"]
             out[f"{name}_vs_naive_steady"] = run["steady_pages_per_s"] / base["steady_pages_per_s"]
             out[f"{name}_cer_delta"] = run["cer"] - base["cer"]
+    ray, local = figures.get("ray", {}), figures.get("replicas_2", {})
+    if ray.get("ok") and local.get("ok"):
+        out["ray_vs_replicas_2"] = ray["pages_per_s"] / local["pages_per_s"]
+        out["ray_vs_replicas_2_steady"] = ray["steady_pages_per_s"] / local["steady_pages_per_s"]
+        out["ray_extra_startup_s"] = ray["startup_s"] - local["startup_s"]
+        out["ray_cer_delta"] = ray["cer"] - local["cer"]
     if base.get("ok") and figures.get("render_only", {}).get("ok"):
         out["naive_vs_render_only"] = base["pages_per_s"] / figures["render_only"]["pages_per_s"]
     return out
@@ -253,6 +281,12 @@ def report(figures: dict[str, Any]) -> None:
     rate = f"{digital['pages_per_s']:.1f} pages/s" if digital.get("ok") else "n/a"
     print(f"target       digital {rate}, target >= {TARGETS['digital_pages_per_s']:.0f} pages/s: "
           f"{verdict('digital_pages_per_s')}")  # fmt: skip
+    if "ray_vs_replicas_2" in r:
+        startup = figures["ray"]["startup_s"]
+        print(f"ray          ray / replicas_2 {ratio('ray_vs_replicas_2')} (after start-up "
+              f"{ratio('ray_vs_replicas_2_steady')}); start-up {startup:.1f} s "
+              f"({r['ray_extra_startup_s']:+.1f} s vs local); CER {delta('ray_cer_delta')} "
+              "vs local")  # fmt: skip
     if "naive_vs_render_only" in r:
         print(f"ceiling      naive runs at {r['naive_vs_render_only']:.1%} of render-only speed")
 
@@ -319,6 +353,7 @@ def run_all(args: argparse.Namespace, chosen: tuple[str, ...], work: Path) -> di
         "replicas_2": lambda: docfleet_run(
             scanned, work / "replicas_2", [*scanned_options, "--replicas", "2"], truth, args.timeout
         ),
+        "ray": lambda: ray_run(scanned, work / "ray", scanned_options, truth, args.timeout),
         "digital": lambda: docfleet_run(
             digital,
             work / "digital",

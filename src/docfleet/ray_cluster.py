@@ -38,9 +38,10 @@ def cluster_report(address: str | None) -> dict[str, Any]:
     """Connect to the Ray cluster at ``address`` and describe its nodes and resources.
 
     ``address`` is what ``ray.init`` takes: ``HOST:PORT`` (the head node's GCS port, 6379 by
-    default), ``ray://HOST:PORT``, ``auto`` (a cluster started on this machine), or None to start
-    a local instance just to look. The connection is closed again unless this process was
-    already connected. Raises ``ClusterUnreachable`` (with the fix) or ``ImportError``.
+    default), ``ray://HOST:PORT``, ``auto`` (a cluster started on this machine), or None (as
+    ``ray.init``: the cluster ``ray start`` left here, else a new local instance just to look).
+    The connection is closed again unless this process was already connected. Raises
+    ``ClusterUnreachable`` (with the fix) or ``ImportError``.
 
     Example: ``cluster_report("10.0.0.5:6379")["total"].get("GPU", 0)``
     """
