@@ -24,8 +24,6 @@ from docfleet.results import ErrorInfo, Result
 from docfleet.stage import Stage
 from docfleet.stats import RunStats, WorkerStats
 
-LEDGER_NAME = "docfleet-attempts"
-
 
 def require_ray() -> Any:
     """Import ray, or explain how to install it."""
@@ -83,7 +81,7 @@ class RayExecutor:
 
         DataContext.get_current().enable_progress_bars = False
         logging.getLogger("ray.data").setLevel(logging.ERROR)
-        ledger = _Ledger.options(name=None, num_cpus=0).remote()  # type: ignore[attr-defined]
+        ledger = _ledger_class().options(num_cpus=0).remote()
         rows = [{"index": i, "payload": pickle.dumps(item)} for i, item in enumerate(todo)]
         dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 200)))
         for number, (group, resources) in enumerate(self._plan(ray)):
@@ -182,14 +180,6 @@ def _ledger_class() -> Any:
             return counts
 
     return Ledger
-
-
-class _LazyLedger:
-    def options(self, **kwargs: Any) -> Any:
-        return _ledger_class().options(**kwargs)
-
-
-_Ledger = _LazyLedger()
 
 
 class _StageActor:
