@@ -86,3 +86,25 @@ def test_docfleet_extract_writes_one_line_per_record_in_order(model, tmp_path):
     assert len(lines) >= 2 and lines[0]["id"] == "a1" and lines[1]["id"] == "a2"
     assert {line["error"]["type"] for line in lines} >= {"InvalidAnswer"}
     assert "placement:" in proc.stderr and "cpu" in proc.stderr
+
+
+def test_auto_batch_size_follows_free_memory_and_sequence_length(model):
+    from transformers import AutoModelForCausalLM
+
+    from docfleet.llm.generation import auto_batch_size
+
+    llm = AutoModelForCausalLM.from_pretrained(model)
+    cfg = llm.config
+    per_token = (
+        2
+        * cfg.num_hidden_layers
+        * cfg.num_key_value_heads
+        * (cfg.hidden_size // cfg.num_attention_heads)
+        * 4
+    )
+    per_sequence = per_token * (100 + 28) + cfg.vocab_size * 4
+    size = auto_batch_size(llm, free_bytes=per_sequence * 20, prompt_tokens=100, new_tokens=28)
+    assert size == 10  # half of the free memory, 20 sequences' worth
+    longer = auto_batch_size(llm, free_bytes=per_sequence * 20, prompt_tokens=1000, new_tokens=28)
+    assert 1 <= longer < size
+    assert auto_batch_size(llm, free_bytes=1, prompt_tokens=100, new_tokens=28) == 1

@@ -93,3 +93,34 @@ def _input_device(model: Any) -> Any:
         return model.get_input_embeddings().weight.device
     except AttributeError:
         return model.device
+
+
+def auto_batch_size(
+    model: Any, *, free_bytes: int, prompt_tokens: int, new_tokens: int, share: float = 0.5
+) -> int:
+    """The largest generation batch whose KV cache and logits fit in ``share`` of free memory.
+
+    Per sequence: keys and values of every layer for every token (prompt and answer), plus one
+    step's logits. The engine halves the batch again if a real out-of-memory error comes.
+    """
+    cfg = model.config
+    heads = cfg.num_attention_heads
+    kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
+    item = next(model.parameters()).element_size()
+    per_token = 2 * cfg.num_hidden_layers * kv_heads * head_dim * item
+    per_sequence = per_token * (prompt_tokens + new_tokens) + cfg.vocab_size * 4
+    return max(1, min(256, int(free_bytes * share) // max(1, per_sequence)))
+
+
+def free_memory(device: Any) -> int:
+    """Free bytes where generation runs: the GPU's (no new context), else the host's."""
+    if getattr(device, "kind", "cpu") == "cuda":
+        import torch
+
+        return int(torch.cuda.mem_get_info(device.index or 0)[0])
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 4 << 30

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from docfleet.devices import Device
-from docfleet.llm.generation import BatchGenerator, Message
+from docfleet.llm.generation import BatchGenerator, Message, auto_batch_size, free_memory
 from docfleet.stage import Stage, StageOptions
 
 
@@ -27,7 +27,9 @@ class ExtractOptions(StageOptions):
     parse_json: bool = Field(True, description="Parse the final answer as JSON.")
     max_repairs: int = Field(2, ge=0, description="Repair turns for an invalid answer.")
     max_new_tokens: int = Field(256, ge=1, description="Tokens generated per turn at most.")
-    generation_batch: int = Field(16, ge=1, description="Conversations per generate call.")
+    generation_batch: int | None = Field(
+        None, ge=1, description="Conversations per generate call (None: from free memory)."
+    )
     dtype: str = Field("auto", description="auto, float32, float16 or bfloat16.")
     placement: dict[str, Any] | None = Field(
         None, description="The planner's decision for this replica (None: whole model on device)."
@@ -54,7 +56,7 @@ class ExtractStage(Stage):
     name = "extract"
     Options = ExtractOptions
     options: ExtractOptions
-    preferred_batch_size = 16
+    preferred_batch_size = 64  # per replica; generated in sub-batches sized from free memory
 
     def load(self, device: Device) -> None:
         from docfleet.llm.loading import load_for_generation
@@ -64,10 +66,13 @@ class ExtractStage(Stage):
             placement=self.options.placement,
         )  # fmt: skip
         self._device = device
-        self._generator = BatchGenerator(
-            model, tokenizer, max_new_tokens=self.options.max_new_tokens,
-            batch_size=self.options.generation_batch,
+        batch = self.options.generation_batch or auto_batch_size(
+            model, free_bytes=free_memory(device), prompt_tokens=512,
+            new_tokens=self.options.max_new_tokens,
         )  # fmt: skip
+        self._generator = BatchGenerator(
+            model, tokenizer, max_new_tokens=self.options.max_new_tokens, batch_size=batch
+        )
 
     def __call__(self, batch: list[Any]) -> list[Any]:
         from docfleet.llm.prompts import PromptTemplate
