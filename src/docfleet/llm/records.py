@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from docfleet.inputs import find_inputs, sniff
+from docfleet.llm.text_lines import DecodedLines, first_bad_byte, suggest_encoding
 
 TABLE_SUFFIXES = (".csv", ".tsv")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
 IMAGE_KINDS = ("png", "jpeg", "tiff", "bmp", "webp")
-_CHUNK = 1 << 16
 
 # What a file reader yields: row number, source, values (or None) and (error, error type).
 Row = tuple[int, str, "dict[str, Any] | None", "tuple[str, str] | None"]
@@ -199,16 +198,16 @@ def _text(value: Any) -> str:
 
 
 def _decoded(
-    file: Path, encoding: str, reader: Callable[[Path, _Lines], Iterator[Row]]
+    file: Path, encoding: str, reader: Callable[[Path, DecodedLines], Iterator[Row]]
 ) -> Iterator[Row]:
     """Rows of ``file``; an encoding error ends them with one error row at the bad line."""
     try:
         if file.stat().st_size == 0:
             yield 0, str(file), None, ("empty file", "EmptyFile")
             return
-        bad = _first_bad_byte(file, encoding)
+        bad = first_bad_byte(file, encoding)
         with open(file, "rb") as raw:
-            lines = _Lines(raw, encoding, bad=bad)
+            lines = DecodedLines(raw, encoding, bad=bad)
             yield from reader(file, lines)
         if lines.bad_reason is None:
             return
@@ -216,7 +215,7 @@ def _decoded(
         message = (
             f"not valid {encoding} from line {line} on ({lines.bad_reason}); that line and the "
             f"rest of the file were not read: pass the file's encoding, "
-            f"e.g. --encoding {_guess(file, encoding)}"
+            f"e.g. --encoding {suggest_encoding(file, encoding)}"
         )
         number = line if reader is _json_rows else lines.rows + 1  # as the reader numbers rows
         yield number, f"{file}:{line}", None, (message, "EncodingError")
@@ -224,7 +223,7 @@ def _decoded(
         yield 0, str(file), None, (f"cannot read the file: {exc.strerror or exc}", "UnreadableFile")
 
 
-def _table_rows(file: Path, lines: _Lines) -> Iterator[Row]:
+def _table_rows(file: Path, lines: DecodedLines) -> Iterator[Row]:
     """Rows of a CSV/TSV file as dicts keyed by the header."""
     reader, header = _table_header(file, lines)
     if header is None:  # nothing but blank lines, or the first line is undecodable
@@ -303,7 +302,7 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
-def _json_rows(file: Path, lines: _Lines) -> Iterator[Row]:
+def _json_rows(file: Path, lines: DecodedLines) -> Iterator[Row]:
     """Objects of a JSON Lines file, one per non-blank line."""
     for line in lines:
         if not line.strip():
@@ -329,87 +328,6 @@ def _json_rows(file: Path, lines: _Lines) -> Iterator[Row]:
 def _json_kind(value: Any) -> str:
     kinds = {list: "array", str: "string", bool: "boolean", type(None): "null"}
     return kinds.get(type(value), "number")
-
-
-class _Lines:
-    """Text lines of a file (BOM dropped), up to the line holding the first undecodable byte.
-
-    ``count`` is the number of lines read so far, ``rows`` the rows the reader made of them,
-    ``bad_reason`` says why decoding stopped early (None: it did not), ``done`` that the last
-    line was read, and ``taken`` (when a list) collects the lines read since it was cleared.
-    """
-
-    def __init__(self, raw: BinaryIO, encoding: str, *, bad: tuple[int, str] | None) -> None:
-        stream = io.BufferedReader(_Prefix(raw, bad[0])) if bad else raw
-        self._text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[arg-type]
-        self.bad_reason = bad[1] if bad else None
-        self.count = 0
-        self.rows = 0
-        self.done = False
-        self.taken: list[str] | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        try:
-            for line in self._text:
-                if self.bad_reason and not line.endswith(("\n", "\r")):
-                    break  # the start of the bad line
-                if self.count == 0:
-                    line = line.removeprefix("\ufeff")
-                self.count += 1
-                if self.taken is not None:
-                    self.taken.append(line)
-                yield line
-        except UnicodeDecodeError as exc:  # the file changed since it was checked
-            self.bad_reason = self.bad_reason or exc.reason
-        self.done = True
-
-
-class _Prefix(io.RawIOBase):
-    """The first ``limit`` bytes of a binary file."""
-
-    def __init__(self, raw: BinaryIO, limit: int) -> None:
-        self._raw = raw
-        self._left = limit
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(min(len(buffer), self._left))
-        buffer[: len(data)] = data
-        self._left -= len(data)
-        return len(data)
-
-
-def _first_bad_byte(file: Path, encoding: str) -> tuple[int, str] | None:
-    """Offset and reason of the first byte sequence not valid in ``encoding``, if any."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    done = 0
-    with open(file, "rb") as fh:
-        while True:
-            chunk = fh.read(_CHUNK)
-            pending = decoder.getstate()[0]
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                start = exc.start if exc.object == pending + chunk else len(pending)
-                return done - len(pending) + start, exc.reason
-            if not chunk:
-                return None
-            done += len(chunk)
-
-
-def _guess(file: Path, encoding: str) -> str:
-    """An encoding worth trying for a file that is not valid in ``encoding``."""
-    with open(file, "rb") as fh:
-        head = fh.read(4)
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8"
-    return "latin-1" if codecs.lookup(encoding).name == "utf-8" else "utf-8 or latin-1"
 
 
 def _first_columns(file: Path, encoding: str) -> list[str] | None:
