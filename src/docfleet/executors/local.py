@@ -74,7 +74,6 @@ class LocalExecutor:
         self._stages = list(stages)
         self._slots = list(slots)
         self._opts = options
-        self._batch_size = batch_size
         self._progress = progress
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._ids = itertools.count()
