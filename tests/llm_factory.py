@@ -1,4 +1,4 @@
-"""Tiny, randomly initialised causal language models for tests, built without any download.
+"""Tiny, randomly initialised language and vision-language models for tests, no download.
 
 The tokenizer is a real word-level tokenizer trained on a fixed English text, JSON punctuation and
 digits, with a chat template; the model is a seeded ``LlamaForCausalLM`` of a few megabytes. Both
@@ -84,4 +84,67 @@ def tiny_causal_lm(
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(path, safe_serialization=True)
     tokenizer.save_pretrained(path)
+    return path
+
+
+_VISION_CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% for message in messages %}{{ message['role'] }} : "
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image> {% elif part['type'] == 'text' %}{{ part['text'] }}"
+    "{% endif %}{% endfor %}{% endif %} {{ eos_token }} "
+    "{% endfor %}"
+    "{% if add_generation_prompt %}assistant : {% endif %}"
+)
+
+
+def tiny_vision_lm(path: Path, *, image_size: int = 32, patch: int = 8, seed: int = 0) -> Path:
+    """Write a seeded tiny LLaVA (CLIP vision tower, Llama text) and its processor to ``path``.
+
+    The processor resizes every image to ``image_size`` pixels square, so each image becomes
+    ``(image_size / patch) ** 2`` image tokens in the prompt.
+    """
+    import torch
+    from transformers import (
+        CLIPImageProcessorPil,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer(["page", "image", "invoice", "scan"])
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    tokenizer.chat_template = _VISION_CHAT_TEMPLATE
+    images = CLIPImageProcessorPil(
+        size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+    )
+    processor = LlavaProcessor(
+        image_processor=images, tokenizer=tokenizer, patch_size=patch,
+        vision_feature_select_strategy="default", num_additional_image_tokens=1,
+        image_token="<image>", chat_template=_VISION_CHAT_TEMPLATE,
+    )  # fmt: skip
+    vision = CLIPVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+        image_size=image_size, patch_size=patch, projection_dim=32,
+    )  # fmt: skip
+    text = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip
+    config = LlavaConfig(
+        vision_config=vision, text_config=text, vision_feature_select_strategy="default",
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"), vision_feature_layer=-1,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config).eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(path, safe_serialization=True)
+    processor.save_pretrained(path)
     return path

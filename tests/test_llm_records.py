@@ -1,4 +1,4 @@
-"""Reading extraction inputs: CSV/TSV/JSONL rows and image folders; bad input becomes records."""
+"""Reading extraction inputs: CSV/TSV/JSONL rows; bad input becomes error records."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from docs_factory import image_bytes
-from PIL import Image
 
-from docfleet.llm.records import Record, RecordError, read_images, read_records
+from docfleet.llm.records import Record, RecordError, read_records
 
 
 def write(path: Path, data: str | bytes) -> Path:
@@ -216,27 +214,6 @@ def test_folder_reads_every_record_file_sorted_and_ids_stay_unique(tmp_path: Pat
         ("b:1", "b"),
         ("sub/a:1", "nested"),
     ]
-
-
-# --- Images -----------------------------------------------------------------------------------
-
-
-def test_images_are_found_by_content_not_name(tmp_path: Path):
-    image = Image.new("RGB", (4, 4), "white")
-    write(tmp_path / "scans" / "page.dat", image_bytes(image, "PNG"))
-    write(tmp_path / "scans" / "b" / "photo.jpg", image_bytes(image, "JPEG"))
-    write(tmp_path / "scans" / "fake.png", b"not an image")
-    records = list(read_images(tmp_path / "scans"))
-    assert [(r.id, r.fields) for r in records] == [
-        ("b/photo.jpg", {"image": str(tmp_path / "scans" / "b" / "photo.jpg")}),
-        ("page.dat", {"image": str(tmp_path / "scans" / "page.dat")}),
-    ]
-
-
-def test_a_folder_without_images_is_a_usage_error(tmp_path: Path):
-    write(tmp_path / "docs" / "a.txt", "text")
-    with pytest.raises(RecordError, match="no images"):
-        read_images(tmp_path / "docs")
 
 
 def test_a_quote_never_closed_is_an_error_not_a_swallowed_file(tmp_path: Path):

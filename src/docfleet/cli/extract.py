@@ -8,9 +8,11 @@ import sys
 from typing import Any
 
 DESCRIPTION = """\
-Extract structured fields from CSV/JSONL records with a local Hugging Face model.
+Extract structured fields from CSV/JSONL records with a local Hugging Face model, or from
+PDF pages and images with a local vision-language model (VLM).
 
-Each record's columns fill the prompt's {column} variables; a prompt file may hold several
+Each record's columns fill the prompt's {column} variables; a page fills {file}, {page} and
+{pages}, and the VLM sees the page image with the first turn. A prompt file may hold several
 turns (turn k sees {answer_1}..{answer_k-1}). With --schema the answer must be JSON meeting
 the schema; an invalid answer gets a repair turn (--max-repairs), then is recorded as an
 error with its raw text. One output line per input record, in input order.
@@ -27,19 +29,30 @@ examples:
   docfleet extract --model ./qwen --input notes.csv --text-column note \\
       --prompt "Extract the diagnosis from: {note}" --schema dx.json -o out.jsonl
   docfleet extract --model ./llm --input invoices/ --prompt-file turns.yml -o fields.jsonl
+  docfleet extract --model ./vlm --input scans/ --prompt "Invoice number and total?" \
+      --schema invoice.json -o pages.jsonl
 
 exit codes: 0 every record valid, 1 some failed (see status "error" lines), 2 usage error.
 """
 
 FLAGS = (
-    ("--model", {"help": "folder of a Hugging Face causal LM (config + safetensors)"}),
-    ("--input", {"help": "CSV/TSV/JSONL file, or a folder of them"}),
+    ("--model", {"help": "folder of a Hugging Face causal LM or VLM (config + safetensors)"}),
+    ("--input", {"help": "CSV/TSV/JSONL file or folder; or PDFs/images for a VLM"}),
+    (
+        "--input-kind",
+        {
+            "choices": ["auto", "records", "pages"],
+            "help": "records or pages (default auto: pages when no CSV/JSONL)",
+        },
+    ),
     ("--prompt", {"help": "prompt template with {column} variables"}),
     ("--prompt-file", {"help": "prompt file: text, or YAML with system: and turns:"}),
     ("--schema", {"dest": "json_schema", "help": "JSON Schema file the answer must meet"}),
     ("--text-column", {"help": "column that must hold text"}),
     ("--id-column", {"help": "column with record ids (default: file:row)"}),
     ("--encoding", {"help": "input encoding (utf-8)"}),
+    ("--dpi", {"type": float, "help": "resolution of PDF pages shown to a VLM (144)"}),
+    ("--password", {"help": "password of encrypted PDF inputs"}),
     ("--devices", {"help": "auto, cpu, cuda or cuda:0,cuda:1"}),
     ("--num-gpus", {"type": int, "help": "first N GPUs (0 = all)"}),
     ("--strategy", {"choices": ["auto", "replicate", "balanced", "offload", "cpu"]}),

@@ -22,8 +22,11 @@ class ExtractConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
-    model: str = Field(description="Folder of a Hugging Face causal LM.")
-    input: str = Field(description="CSV/TSV/JSONL file or folder of them.")
+    model: str = Field(description="Folder of a Hugging Face causal LM or vision-language model.")
+    input: str = Field(description="CSV/TSV/JSONL file or folder; or PDFs and images (VLM).")
+    input_kind: Literal["auto", "records", "pages"] = Field(
+        "auto", description="records (CSV/JSONL rows) or pages (PDF pages, images); auto: by files"
+    )
     output: str = Field(description="JSONL file to write, one line per input record.")
     prompt: str | None = Field(None, description="Prompt template with {column} variables.")
     prompt_file: str | None = Field(None, description="Prompt file (text, or YAML with turns).")
@@ -31,6 +34,8 @@ class ExtractConfig(BaseModel):
     text_column: str | None = Field(None, description="Column that must hold text.")
     id_column: str | None = Field(None, description="Column with record ids.")
     encoding: str = Field("utf-8", description="Encoding of CSV/JSONL inputs.")
+    dpi: float = Field(144.0, gt=0, description="Resolution of PDF pages shown to a VLM.")
+    password: str | None = Field(None, description="Password of encrypted PDF inputs.")
     devices: str = Field("auto", description="auto, cpu, cuda, or cuda:0,cuda:1")
     num_gpus: int | None = Field(None, ge=0, description="First N GPUs (0 = all).")
     strategy: Literal["auto", "replicate", "balanced", "offload", "cpu"] = Field("auto")
@@ -66,16 +71,12 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
     """Extract from every record of ``config.input`` into ``config.output``, in input order."""
     from docfleet.llm.answers import load_schema
     from docfleet.llm.prompts import load_prompts, validate_columns
-    from docfleet.llm.records import read_records
     from docfleet.llm.stage import ExtractStage
 
     started = time.perf_counter()
     templates = load_prompts(config.prompt, config.prompt_file)
     schema = load_schema(config.json_schema) if config.json_schema else None
-    records = list(
-        read_records(config.input, id_column=config.id_column, text_column=config.text_column,
-                     encoding=config.encoding)
-    )  # fmt: skip
+    records = _read_inputs(config)
     good = [r for r in records if not r.error]
     if good:
         validate_columns(templates, set(good[0].fields))
@@ -83,6 +84,7 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
         model=config.model, turns=[t.text for t in templates], system=_system(templates),
         json_schema=schema, max_repairs=config.max_repairs, max_new_tokens=config.max_new_tokens,
         dtype=config.dtype, placement=plan.to_dict() if plan is not None else None,
+        dpi=config.dpi, password=config.password,
     )  # fmt: skip
     fleet = Fleet(_engine_options(config, plan))
     report = ExtractReport(output=Path(config.output), plan=plan.to_dict() if plan else {})
@@ -95,6 +97,27 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
         report.stats = stream.stats
     report.wall_seconds = time.perf_counter() - started
     return report
+
+
+def _read_inputs(config: ExtractConfig) -> list[Any]:
+    """The records of ``config.input``: table rows, or pages (which need a vision model)."""
+    from docfleet.llm.page_records import input_kind, read_pages
+    from docfleet.llm.records import read_records
+    from docfleet.llm.vision import is_vision_language
+
+    kind = config.input_kind if config.input_kind != "auto" else input_kind(config.input)
+    if kind == "records":
+        return list(
+            read_records(config.input, id_column=config.id_column,
+                         text_column=config.text_column, encoding=config.encoding)
+        )  # fmt: skip
+    if not is_vision_language(config.model):
+        raise ValueError(
+            f"{config.input} holds PDFs or images, but {config.model} is a text-only model; "
+            "use a vision-language model (its config.json has a vision_config), run "
+            "`docfleet run` first to get the pages' text, or pass --input-kind records"
+        )
+    return read_pages(config.input, password=config.password)
 
 
 def _lines(records: list[Any], stream: Any) -> Iterator[dict[str, Any]]:

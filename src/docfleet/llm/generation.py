@@ -65,7 +65,7 @@ class BatchGenerator:
         pad = tok.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch])
         mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch])
-        device = _input_device(self.model)
+        device = input_device(self.model)
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=input_ids.to(device),
@@ -74,20 +74,27 @@ class BatchGenerator:
                 do_sample=False,
                 pad_token_id=pad,
             )
-        answers = []
-        stops = {tok.eos_token_id, pad}
-        for ids, row in zip(batch, output[:, width:].tolist(), strict=True):
-            new = row
-            for k, token in enumerate(row):
-                if token in stops:
-                    new = row[:k]
-                    break
-            text = tok.decode(new, skip_special_tokens=True)
-            answers.append(Generated(text.strip(), len(ids), len(new)))
-        return answers
+        return decode_answers(tok, [len(ids) for ids in batch], output[:, width:].tolist())
 
 
-def _input_device(model: Any) -> Any:
+def decode_answers(
+    tokenizer: Any, prompt_lengths: list[int], rows: list[list[int]]
+) -> list[Generated]:
+    """Generated rows cut at the first end or pad token, decoded, with their token counts."""
+    stops = {tokenizer.eos_token_id, tokenizer.pad_token_id}
+    answers = []
+    for length, row in zip(prompt_lengths, rows, strict=True):
+        new = row
+        for k, token in enumerate(row):
+            if token in stops:
+                new = row[:k]
+                break
+        text = tokenizer.decode(new, skip_special_tokens=True)
+        answers.append(Generated(text.strip(), length, len(new)))
+    return answers
+
+
+def input_device(model: Any) -> Any:
     """Where inputs go: the embedding's device (the first device of a split model)."""
     try:
         return model.get_input_embeddings().weight.device
@@ -103,7 +110,7 @@ def auto_batch_size(
     Per sequence: keys and values of every layer for every token (prompt and answer), plus one
     step's logits. The engine halves the batch again if a real out-of-memory error comes.
     """
-    cfg = model.config
+    cfg = model.config.get_text_config()  # a vision-language model's language half
     heads = cfg.num_attention_heads
     kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads

@@ -38,6 +38,9 @@ def load_for_generation(
 ) -> tuple[Any, Any]:
     """The model (in eval mode) and its tokenizer (left padding, a pad token) for generation.
 
+    A vision-language model (see :func:`~docfleet.llm.vision.is_vision_language`) comes with
+    its processor instead of the tokenizer; the processor's tokenizer is set up the same way.
+
     ``plan`` (or ``placement``, the same as :meth:`Plan.to_dict` gives it) decides the dtype and
     the device map of replica ``replica``; by default the replica placed on ``device``, else
     the first. Without a plan the whole model goes on ``device`` in ``dtype`` (``auto``: float32
@@ -48,6 +51,8 @@ def load_for_generation(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
+    from docfleet.llm.vision import is_vision_language
 
     hf_logging.disable_progress_bar()  # per-worker loading bars would interleave with ours
 
@@ -69,8 +74,14 @@ def load_for_generation(
         wanted = chosen.dtype
     _check_visible(device_map)
     offload = _offload_folder(offload_root) if "disk" in device_map.values() else None
+    vision = is_vision_language(folder)
+    auto_model: Any = AutoModelForCausalLM
+    if vision:
+        from transformers import AutoModelForImageTextToText
+
+        auto_model = AutoModelForImageTextToText
     try:
-        model = AutoModelForCausalLM.from_pretrained(
+        model = auto_model.from_pretrained(
             folder,
             dtype="auto" if wanted == "auto" else getattr(torch, resolve_dtype_name(wanted)),
             device_map=_for_transformers(device_map),
@@ -85,14 +96,21 @@ def load_for_generation(
     if offload is not None:
         weakref.finalize(model, _remove, offload, os.getpid())
     model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    processor = None
+    if vision:
+        from transformers import AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(folder, local_files_only=True)
+        tokenizer = processor.tokenizer
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token
     generation = getattr(model, "generation_config", None)
     if generation is not None and generation.pad_token_id is None:
         generation.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
+    return model, processor if processor is not None else tokenizer
 
 
 def pick_replica(plan: Plan, replica: int | None, device: Device) -> int:

@@ -1,4 +1,4 @@
-"""Input records for extraction: rows of CSV/TSV and JSON Lines files, or image files.
+"""Input records for extraction: rows of CSV/TSV and JSON Lines files.
 
 Reading never stops on bad input: a row or line that cannot be used becomes a ``Record`` that
 carries its error, so every input still gets exactly one output line. Only usage errors (a
@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docfleet.inputs import find_inputs, sniff
+from docfleet.inputs import find_inputs
 from docfleet.llm.text_lines import DecodedLines, first_bad_byte, suggest_encoding
 
 TABLE_SUFFIXES = (".csv", ".tsv")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
-IMAGE_KINDS = ("png", "jpeg", "tiff", "bmp", "webp")
 
 # What a file reader yields: row number, source, values (or None) and (error, error type).
 Row = tuple[int, str, "dict[str, Any] | None", "tuple[str, str] | None"]
@@ -83,32 +82,6 @@ def read_records(
                 f"its columns: {', '.join(columns or []) or '(none)'}"
             )
     return _read_all(root, files, id_column, text_column, encoding)
-
-
-def read_images(path: str | Path) -> Iterator[Record]:
-    """Records of the images (PNG, JPEG, TIFF, BMP, WebP by content) in a file or folder.
-
-    Each record's ``fields`` is ``{"image": <path>}``; its id is the path inside the folder.
-    Other files are skipped; a path with no image raises ``RecordError``.
-    """
-    root = Path(path)
-    try:
-        files = find_inputs([root])
-    except FileNotFoundError as exc:
-        raise RecordError(str(exc)) from None
-    records = []
-    for file in files:
-        image_id = file.relative_to(root).as_posix() if root.is_dir() else file.name
-        try:
-            kind = sniff(file)
-        except OSError as exc:
-            records.append(_failed(image_id, str(file), f"cannot read: {exc}", "UnreadableFile"))
-            continue
-        if kind in IMAGE_KINDS:
-            records.append(Record(image_id, {"image": str(file)}, str(file)))
-    if not records:
-        raise RecordError(f"no images ({', '.join(IMAGE_KINDS)}) in {path}")
-    return iter(records)
 
 
 def _record_files(root: Path) -> list[Path]:

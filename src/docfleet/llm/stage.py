@@ -34,11 +34,14 @@ class ExtractOptions(StageOptions):
     placement: dict[str, Any] | None = Field(
         None, description="The planner's decision for this replica (None: whole model on device)."
     )
+    dpi: float = Field(144.0, gt=0, description="Resolution of PDF pages shown to a VLM.")
+    password: str | None = Field(None, description="Password of encrypted PDF inputs.")
 
 
 @dataclass
 class _Conversation:
     fields: dict[str, str]
+    image: Any = None  # the page shown to a vision-language model with the first turn
     messages: list[Message] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
     turn: int = 0
@@ -66,11 +69,17 @@ class ExtractStage(Stage):
             placement=self.options.placement,
         )  # fmt: skip
         self._device = device
+        self._vision = hasattr(tokenizer, "image_processor")  # a processor: the model sees
         batch = self.options.generation_batch or auto_batch_size(
-            model, free_bytes=free_memory(device), prompt_tokens=512,
+            model, free_bytes=free_memory(device), prompt_tokens=2048 if self._vision else 512,
             new_tokens=self.options.max_new_tokens,
         )  # fmt: skip
-        self._generator = BatchGenerator(
+        generator: Any = BatchGenerator
+        if self._vision:
+            from docfleet.llm.vision import VisionBatchGenerator
+
+            generator = VisionBatchGenerator
+        self._generator = generator(
             model, tokenizer, max_new_tokens=self.options.max_new_tokens, batch_size=batch
         )
 
@@ -78,10 +87,18 @@ class ExtractStage(Stage):
         from docfleet.llm.prompts import PromptTemplate
 
         templates = [PromptTemplate(t) for t in self.options.turns]
-        chats = [self._open(record.fields, templates[0]) for record in batch]
         start = time.perf_counter()
+        images = [self._image(record.fields) for record in batch]  # a bad page fails here
+        chats = [
+            self._open(r.fields, templates[0], image)
+            for r, image in zip(batch, images, strict=True)
+        ]
         while open_chats := [c for c in chats if not c.done]:
-            answers = self._generator.generate([c.messages for c in open_chats])
+            messages = [c.messages for c in open_chats]
+            if self._vision:
+                answers = self._generator.generate(messages, [c.image for c in open_chats])
+            else:
+                answers = self._generator.generate(messages)
             for chat, answer in zip(open_chats, answers, strict=True):
                 chat.tokens_in += answer.tokens_in
                 chat.tokens_out += answer.tokens_out
@@ -90,8 +107,21 @@ class ExtractStage(Stage):
         seconds = (time.perf_counter() - start) / max(1, len(batch))
         return [self._result(chat, seconds) for chat in chats]
 
-    def _open(self, fields: dict[str, str], first: Any) -> _Conversation:
-        chat = _Conversation(dict(fields))
+    def _image(self, fields: dict[str, str]) -> Any:
+        """The page a record names, for a vision-language model; ``None`` for a text record."""
+        if "image" not in fields:
+            return None
+        if not self._vision:
+            raise ValueError(
+                f"{self.options.model} is a text-only model and cannot read {fields['image']}; "
+                "use a vision-language model (one whose config.json has a vision_config)"
+            )
+        from docfleet.llm.page_records import page_image
+
+        return page_image(fields, dpi=self.options.dpi, password=self.options.password)
+
+    def _open(self, fields: dict[str, str], first: Any, image: Any = None) -> _Conversation:
+        chat = _Conversation(dict(fields), image)
         if self.options.system:
             chat.messages.append({"role": "system", "content": self.options.system})
         chat.messages.append({"role": "user", "content": first.render(chat.fields)})

@@ -1,0 +1,109 @@
+"""Image and PDF-page records for vision-language extraction, and their pixels in the worker.
+
+Every file found becomes at least one record, as in ``docfleet run``: one per page of a PDF,
+one per frame of an image, and one error record for a file that is not a document or cannot
+be opened. Records carry paths and page numbers only; pixels are made where the model runs.
+
+Prompt variables of a page record: ``{file}`` (the path inside the input folder), ``{page}``
+and ``{pages}`` (1-based page number and page count) and ``{image}`` (the file's path).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from docfleet.inputs import find_inputs
+from docfleet.llm.records import LINES_SUFFIXES, TABLE_SUFFIXES, Record, RecordError
+
+InputKind = Literal["records", "pages"]
+PAGE_DPI = 144.0  # enough for small print; the model's processor resizes anyway
+PAGE_MAX_PIXELS = 12_000_000  # bounds a worker's memory for a batch of large scans
+
+
+def input_kind(path: str | Path) -> InputKind:
+    """``records`` for CSV/TSV/JSONL files (or a folder holding any), else ``pages``.
+
+    >>> input_kind("notes.csv"), input_kind("scan.pdf")
+    ('records', 'pages')
+    """
+    root = Path(path)
+    suffixes = TABLE_SUFFIXES + LINES_SUFFIXES
+    if root.is_dir():
+        try:
+            files = find_inputs([root])
+        except FileNotFoundError:
+            return "records"  # let the reader name the problem
+        return "records" if any(f.suffix.lower() in suffixes for f in files) else "pages"
+    return "records" if root.suffix.lower() in suffixes else "pages"
+
+
+def read_pages(path: str | Path, *, password: str | None = None) -> list[Record]:
+    """One record per page of every PDF and image in a file or folder (sorted by path).
+
+    Ids are ``<path inside the folder>#<page>``, as ``docfleet run`` names pages. A file that
+    cannot be read as a document gives one record (page 0) carrying the reason.
+
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     Image.new("RGB", (8, 8)).save(pathlib.Path(tmp, "scan.png"))
+    ...     [(r.id, r.fields["page"]) for r in read_pages(tmp)]
+    [('scan.png#1', '1')]
+    """
+    from docfleet.documents import expand_documents
+    from docfleet.pages import page_id
+
+    root = Path(path)
+    try:
+        files = find_inputs([root])
+    except FileNotFoundError as exc:
+        raise RecordError(str(exc)) from None
+    if not files:
+        raise RecordError(f"no files in the folder {root}")
+    records = []
+    for task in expand_documents(files, password=password):
+        file = Path(task.document)
+        name = file.relative_to(root).as_posix() if root.is_dir() else file.name
+        record_id = page_id(name, task.page)
+        if task.error_type:
+            records.append(Record(record_id, {}, task.document, task.error, task.error_type))
+            continue
+        fields = {
+            "file": name,
+            "page": str(task.page),
+            "pages": str(task.pages),
+            "image": task.document,
+            "kind": task.kind or "",
+        }
+        records.append(Record(record_id, fields, task.document))
+    return records
+
+
+def page_image(
+    fields: dict[str, str],
+    *,
+    dpi: float = PAGE_DPI,
+    max_pixels: int = PAGE_MAX_PIXELS,
+    password: str | None = None,
+) -> Any:
+    """The page a record names, as an RGB PIL image (a PDF page rendered at ``dpi``).
+
+    Raises ``DocumentError`` when the page cannot be read now (also for a file since removed).
+    """
+    from PIL import Image
+
+    from docfleet.documents import load_page
+    from docfleet.inputs import sniff
+    from docfleet.pages import PageTask
+    from docfleet.pdf.errors import DocumentError
+
+    path = fields["image"]
+    kind: Any = fields.get("kind") or sniff(path)
+    page = int(fields.get("page") or 1)
+    task = PageTask(path, kind, page, int(fields.get("pages") or page))
+    try:
+        rendered = load_page(task, dpi=dpi, max_pixels=max_pixels, password=password)
+    except OSError as exc:  # moved or deleted since the records were read
+        raise DocumentError("unreadable", f"{path}: {exc.strerror or exc}") from None
+    return Image.fromarray(rendered.image)
