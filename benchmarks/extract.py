@@ -3,7 +3,8 @@
     python benchmarks/extract.py [--quick] [--json extract.json] [--model DIR]
 
 Without --model it builds a small randomly initialised causal LM (no download), the same kind
-the tests use. Figures are described in benchmarks/README.md.
+the tests use; a tiny random LLaVA measures batched generation over page images as well.
+Figures are described in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -76,6 +77,31 @@ def replicas(model_dir: Path, items: int, max_new_tokens: int) -> dict[str, Any]
     return out
 
 
+def vision(model_dir: Path, items: int, max_new_tokens: int) -> dict[str, Any]:
+    """Pages/s of a vision-language model, one image per call vs batches of 16."""
+    from PIL import Image
+
+    from docfleet.llm.loading import load_for_generation
+    from docfleet.llm.vision import VisionBatchGenerator
+
+    model, processor = load_for_generation(model_dir, device="cpu")
+    images = [Image.new("RGB", (600 + 7 * i, 800), (i * 3 % 255, 120, 200)) for i in range(items)]
+    chats = [[{"role": "user", "content": PROMPT.format(**n)}] for n in notes(items)]
+    out: dict[str, Any] = {"items": items, "max_new_tokens": max_new_tokens}
+    for label, batch in (("one_at_a_time", 1), ("batched", 16)):
+        gen = VisionBatchGenerator(
+            model, processor, max_new_tokens=max_new_tokens, batch_size=batch
+        )
+        gen.generate(chats[:2], images[:2])  # warm-up
+        start = time.perf_counter()
+        answers = gen.generate(chats, images)
+        seconds = time.perf_counter() - start
+        out[f"{label}_items_per_s"] = items / seconds
+        out[f"{label}_tokens_per_s"] = sum(a.tokens_out for a in answers) / seconds
+    out["batched_speedup"] = out["batched_items_per_s"] / out["one_at_a_time_items_per_s"]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
@@ -95,6 +121,11 @@ def main() -> None:
             "generation": generation(model_dir, items, 32),
             "replicas": replicas(model_dir, items, 32),
         }
+        if args.model is None:
+            from llm_factory import tiny_vision_lm
+
+            vlm = tiny_vision_lm(Path(tmp) / "vlm", image_size=64)
+            figures["vision"] = vision(vlm, items, 32)
     g, r = figures["generation"], figures["replicas"]
     print(f"generation  one at a time {g['one_at_a_time_tokens_per_s']:8.1f} tokens/s   "
           f"batched {g['batched_tokens_per_s']:8.1f} tokens/s   "
@@ -102,6 +133,11 @@ def main() -> None:
     one, two = r["replicas_1_items_per_s"], r["replicas_2_items_per_s"]
     print(f"replicas    1: {one:.2f} records/s   2: {two:.2f} records/s   "
           f"ratio {r['two_vs_one']:.2f}x")  # fmt: skip
+    if "vision" in figures:
+        v = figures["vision"]
+        print(f"vision      one at a time {v['one_at_a_time_items_per_s']:8.1f} pages/s    "
+              f"batched {v['batched_items_per_s']:8.1f} pages/s    "
+              f"speedup {v['batched_speedup']:.2f}x")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
 

@@ -21,6 +21,9 @@ Placement (see `docfleet plan`): the model is replicated on every GPU it fits on
 across GPUs when it fits none alone, offloaded to CPU and disk when it fits nowhere, and run
 on the CPU in float32 when there is no GPU.
 
+Re-running with the same -o resumes: records already written are kept, the rest are done
+(with other settings the run stops; --no-resume starts over).
+
 Settings cascade: flags > --config YAML > DOCFLEET_* environment variables > defaults.
 """
 
@@ -74,6 +77,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     for flag, options in FLAGS:
         p.add_argument(flag, **options)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
+    p.add_argument(
+        "--resume", action=argparse.BooleanOptionalAction,
+        help="keep the lines already in OUTPUT and do the rest (default: on)",
+    )  # fmt: skip
     return p
 
 
@@ -93,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, FileNotFoundError, ValueError, ImportError) as exc:
         print(f"docfleet extract: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: lines written so far are kept; run again to resume", file=sys.stderr)
+        return 130
     _summary(report)
     return report.exit_code
 
@@ -115,6 +125,8 @@ def _summary(report: Any) -> None:
     table = Table(title=f"docfleet extract -> {report.output}", show_header=False)
     wall = max(report.wall_seconds, 1e-9)
     table.add_row("records", f"{report.items} ({report.valid} valid, {report.failed} failed)")
+    if report.skipped:
+        table.add_row("  kept from before", f"{report.skipped} (--no-resume redoes them)")
     table.add_row("time", f"{report.wall_seconds:.1f} s ({report.items / wall:.2f} records/s)")
     table.add_row("tokens", f"{report.tokens_in} in, {report.tokens_out} out "
                   f"({report.tokens_out / wall:.1f} generated/s)")  # fmt: skip

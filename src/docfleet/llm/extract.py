@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -45,6 +44,7 @@ class ExtractConfig(BaseModel):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field("auto")
     workers: Literal["process", "thread"] = Field("process", description="Worker kind.")
     progress: bool | None = Field(None, description="Progress bar (default: on a terminal).")
+    resume: bool = Field(True, description="Keep the lines already in OUTPUT; do the rest.")
 
 
 @dataclass
@@ -53,6 +53,7 @@ class ExtractReport:
 
     output: Path
     items: int = 0
+    skipped: int = 0  # lines kept from an earlier run (counted in items, valid and failed)
     valid: int = 0
     failed: int = 0
     tokens_in: int = 0
@@ -71,7 +72,9 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
     """Extract from every record of ``config.input`` into ``config.output``, in input order."""
     from docfleet.llm.answers import load_schema
     from docfleet.llm.prompts import load_prompts, validate_columns
+    from docfleet.llm.resume import settings_fingerprint, still_to_do, written_lines
     from docfleet.llm.stage import ExtractStage
+    from docfleet.sinks.jsonl import JsonlSink
 
     started = time.perf_counter()
     templates = load_prompts(config.prompt, config.prompt_file)
@@ -86,15 +89,26 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
         dtype=config.dtype, placement=plan.to_dict() if plan is not None else None,
         dpi=config.dpi, password=config.password,
     )  # fmt: skip
-    fleet = Fleet(_engine_options(config, plan))
-    report = ExtractReport(output=Path(config.output), plan=plan.to_dict() if plan else {})
+    fingerprint = settings_fingerprint(
+        {"model": str(Path(config.model).resolve()), **stage.options.model_dump(
+            include={"turns", "system", "json_schema", "parse_json", "max_repairs",
+                     "max_new_tokens", "dpi"})}
+    )  # fmt: skip
     out = Path(config.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", encoding="utf-8") as fh, fleet.map(stage, good) as stream:
-        for line in _lines(records, stream):
-            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
-            _count(report, line)
-        report.stats = stream.stats
+    report = ExtractReport(output=out, plan=plan.to_dict() if plan else {})
+    earlier = written_lines(out, fingerprint) if config.resume else []
+    for line in earlier:
+        _count(report, line)
+    report.skipped = len(earlier)
+    records = still_to_do(records, [line["id"] for line in earlier])
+    good = [r for r in records if not r.error]
+    with JsonlSink(out, resume=config.resume) as sink:
+        if records:
+            with Fleet(_engine_options(config, plan)).map(stage, good) as stream:
+                for line in _lines(records, stream):
+                    sink.write({**line, "settings": fingerprint})
+                    _count(report, line)
+                report.stats = stream.stats
     report.wall_seconds = time.perf_counter() - started
     return report
 

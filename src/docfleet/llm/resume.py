@@ -1,0 +1,67 @@
+"""Resuming an extraction: which records an earlier run of the same settings already wrote.
+
+Every output line carries ``settings``, a short fingerprint of what shapes the answers (model,
+prompts, schema, limits). A resumed run skips the records whose lines are there and appends
+the rest; lines written with other settings stop it, so stale answers are never mixed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from docfleet.sinks.jsonl import read_records
+
+T = TypeVar("T")
+
+
+class ResumeError(ValueError):
+    """The output file holds lines that this run's settings would not have written."""
+
+
+def settings_fingerprint(settings: Mapping[str, Any]) -> str:
+    """A short, stable hash of the settings that shape the answers.
+
+    >>> settings_fingerprint({"b": 1, "a": [2]}) == settings_fingerprint({"a": [2], "b": 1})
+    True
+    """
+    text = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def written_lines(path: str | Path, fingerprint: str) -> list[dict[str, Any]]:
+    """The complete lines of an earlier run into ``path`` (none if it does not exist).
+
+    Raises ``ResumeError`` when a line was written with other settings.
+    """
+    lines = list(read_records(path))
+    for line in lines:
+        if line.get("settings") != fingerprint:
+            raise ResumeError(
+                f"{path} was written with other settings (model, prompt, schema or limits; "
+                f"line {line.get('id')!r}); pass --no-resume to overwrite it, or choose "
+                "another -o"
+            )
+    return lines
+
+
+def still_to_do(records: Iterable[T], done_ids: Iterable[str], key: str = "id") -> list[T]:
+    """The records not yet written, in order; an id written twice covers two records.
+
+    >>> from types import SimpleNamespace as R
+    >>> [r.id for r in still_to_do([R(id="a"), R(id="a"), R(id="b")], ["a"])]
+    ['a', 'b']
+    """
+    left = Counter(done_ids)
+    todo = []
+    for record in records:
+        record_id = getattr(record, key)
+        if left[record_id] > 0:
+            left[record_id] -= 1
+            continue
+        todo.append(record)
+    return todo

@@ -1,0 +1,100 @@
+"""Resuming `docfleet extract`: a cut-short output is completed, never duplicated or stale."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers")
+
+from llm_factory import tiny_causal_lm
+
+from docfleet.llm.extract import ExtractConfig, run_extract
+from docfleet.llm.resume import ResumeError
+
+OFFLINE = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return tiny_causal_lm(tmp_path_factory.mktemp("llm") / "tiny")
+
+
+def notes(path: Path, count: int, *, broken: int | None = None) -> Path:
+    rows = ["id,note"]
+    for i in range(count):
+        rows.append(f'n{i},"broken' if i == broken else f"n{i},invoice {i} paid by customer {i}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def config(model: Path, data: Path, out: Path, **extra) -> ExtractConfig:
+    settings = {"model": str(model), "input": str(data), "output": str(out), "id_column": "id",
+                "prompt": "Who paid? {note}", "max_new_tokens": 4, "max_repairs": 0,
+                "devices": "cpu", "workers": "thread", "progress": False}  # fmt: skip
+    return ExtractConfig(**{**settings, **extra})
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_a_cut_short_output_is_completed_in_input_order(model, tmp_path):
+    data = notes(tmp_path / "notes.csv", 8, broken=6)
+    full = run_extract(config(model, data, tmp_path / "full.jsonl"))
+    assert (full.items, full.skipped) == (7, 0)  # the broken quote swallows the last row
+    whole = (tmp_path / "full.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(whole[:3]) + whole[3][:25], encoding="utf-8")  # killed mid-line
+    resumed = run_extract(config(model, data, cut))
+    assert (resumed.items, resumed.skipped, resumed.failed) == (7, 3, full.failed)
+    strip = ("seconds", "device")
+    assert [{k: v for k, v in line.items() if k not in strip} for line in lines(cut)] == [
+        {k: v for k, v in line.items() if k not in strip} for line in lines(tmp_path / "full.jsonl")
+    ]
+    again = run_extract(config(model, data, cut))  # nothing left to do
+    assert (again.items, again.skipped) == (7, 7) and len(lines(cut)) == 7
+
+
+def test_other_settings_stop_a_resume_and_no_resume_starts_over(model, tmp_path):
+    data = notes(tmp_path / "notes.csv", 3)
+    out = tmp_path / "out.jsonl"
+    run_extract(config(model, data, out))
+    with pytest.raises(ResumeError, match=r"other settings.*--no-resume"):
+        run_extract(config(model, data, out, max_new_tokens=5))
+    report = run_extract(config(model, data, out, max_new_tokens=5, resume=False))
+    assert (report.items, report.skipped) == (3, 0) and len(lines(out)) == 3
+    assert len({line["settings"] for line in lines(out)}) == 1
+
+
+def test_a_killed_extraction_resumes_with_every_record_once(model, tmp_path):
+    data = notes(tmp_path / "notes.csv", 300)
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "docfleet", "extract", "--model", str(model), "--input",
+           str(data), "--id-column", "id", "--prompt", "Who paid? {note}", "--max-new-tokens",
+           "8", "--devices", "cpu", "--batch-size", "4", "--no-progress",
+           "-o", str(out)]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=OFFLINE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and out.read_text(encoding="utf-8").count("\n") >= 8:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    written = out.read_text(encoding="utf-8").count("\n")
+    assert 8 <= written < 300
+    done = subprocess.run(cmd, env=OFFLINE, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    assert "kept from before" in done.stderr
+    assert [line["id"] for line in lines(out)] == [f"n{i}" for i in range(300)]
