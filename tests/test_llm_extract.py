@@ -108,3 +108,21 @@ def test_auto_batch_size_follows_free_memory_and_sequence_length(model):
     longer = auto_batch_size(llm, free_bytes=per_sequence * 20, prompt_tokens=1000, new_tokens=28)
     assert 1 <= longer < size
     assert auto_batch_size(llm, free_bytes=1, prompt_tokens=100, new_tokens=28) == 1
+
+
+def test_text_answers_are_kept_as_written_and_a_schema_needs_json(model, tmp_path):
+    from docfleet.llm.extract import ExtractConfig, run_extract
+
+    data = tmp_path / "notes.jsonl"
+    data.write_text('{"note": "invoice 42 paid"}\n{"note": "order shipped"}\n', encoding="utf-8")
+    settings = {"model": str(model), "input": str(data), "output": str(tmp_path / "o.jsonl"),
+                "prompt": "Summarise: {note}", "max_new_tokens": 4, "devices": "cpu",
+                "workers": "thread", "progress": False, "answer_format": "text"}  # fmt: skip
+    report = run_extract(ExtractConfig(**settings))
+    lines = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert report.valid == 2 and report.exit_code == 0
+    assert [line["answer"] for line in lines] == [line["raw"] for line in lines]
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps(SCHEMA))
+    with pytest.raises(ValueError, match="--schema needs JSON answers"):
+        run_extract(ExtractConfig(**settings, json_schema=str(schema), resume=False))

@@ -51,6 +51,7 @@ FLAGS = (
     ("--prompt", {"help": "prompt template with {column} variables"}),
     ("--prompt-file", {"help": "prompt file: text, or YAML with system: and turns:"}),
     ("--schema", {"dest": "json_schema", "help": "JSON Schema file the answer must meet"}),
+    ("--answer-format", {"choices": ["json", "text"], "help": "json (default) or text"}),
     ("--text-column", {"help": "column that must hold text"}),
     ("--id-column", {"help": "column with record ids (default: file:row)"}),
     ("--encoding", {"help": "input encoding (utf-8)"}),

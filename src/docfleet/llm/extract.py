@@ -30,6 +30,9 @@ class ExtractConfig(BaseModel):
     prompt: str | None = Field(None, description="Prompt template with {column} variables.")
     prompt_file: str | None = Field(None, description="Prompt file (text, or YAML with turns).")
     json_schema: str | None = Field(None, description="JSON Schema file the answer must meet.")
+    answer_format: Literal["json", "text"] = Field(
+        "json", description="json: the answer is parsed as JSON; text: kept as written."
+    )
     text_column: str | None = Field(None, description="Column that must hold text.")
     id_column: str | None = Field(None, description="Column with record ids.")
     encoding: str = Field("utf-8", description="Encoding of CSV/JSONL inputs.")
@@ -79,13 +82,16 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
     started = time.perf_counter()
     templates = load_prompts(config.prompt, config.prompt_file)
     schema = load_schema(config.json_schema) if config.json_schema else None
+    if schema is not None and config.answer_format == "text":
+        raise ValueError("--schema needs JSON answers; drop --answer-format text or the schema")
     records = _read_inputs(config)
     good = [r for r in records if not r.error]
     if good:
         validate_columns(templates, set(good[0].fields))
     stage = ExtractStage(
         model=config.model, turns=[t.text for t in templates], system=_system(templates),
-        json_schema=schema, max_repairs=config.max_repairs, max_new_tokens=config.max_new_tokens,
+        json_schema=schema, parse_json=config.answer_format == "json",
+        max_repairs=config.max_repairs, max_new_tokens=config.max_new_tokens,
         dtype=config.dtype, placement=plan.to_dict() if plan is not None else None,
         dpi=config.dpi, password=config.password,
     )  # fmt: skip
