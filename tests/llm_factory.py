@@ -60,7 +60,6 @@ def tiny_causal_lm(
     seed: int = 0,
 ) -> Path:
     """Write a seeded tiny Llama model and its tokenizer to ``path`` and return ``path``."""
-    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     path = Path(path)
@@ -79,11 +78,19 @@ def tiny_causal_lm(
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=False,
     )
+    return _save(LlamaForCausalLM, config, tokenizer, path, seed)
+
+
+def _save(model_class, config, preprocessor, path: Path, seed: int) -> Path:
+    """Build ``model_class`` seeded, and save it with its tokenizer or processor to ``path``."""
+    import torch
+
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config).eval()
+    model = model_class(config).eval()
+    tokenizer = getattr(preprocessor, "tokenizer", preprocessor)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(path, safe_serialization=True)
-    tokenizer.save_pretrained(path)
+    preprocessor.save_pretrained(path)
     return path
 
 
@@ -105,7 +112,6 @@ def tiny_vision_lm(path: Path, *, image_size: int = 32, patch: int = 8, seed: in
     The processor resizes every image to ``image_size`` pixels square, so each image becomes
     ``(image_size / patch) ** 2`` image tokens in the prompt.
     """
-    import torch
     from transformers import (
         CLIPImageProcessorPil,
         CLIPVisionConfig,
@@ -142,9 +148,4 @@ def tiny_vision_lm(path: Path, *, image_size: int = 32, patch: int = 8, seed: in
         vision_config=vision, text_config=text, vision_feature_select_strategy="default",
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"), vision_feature_layer=-1,
     )  # fmt: skip
-    torch.manual_seed(seed)
-    model = LlavaForConditionalGeneration(config).eval()
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(path, safe_serialization=True)
-    processor.save_pretrained(path)
-    return path
+    return _save(LlavaForConditionalGeneration, config, processor, path, seed)
