@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from docfleet.llm.planner import Plan
+    from docfleet.llm.plan import Plan
 
 DESCRIPTION = """\
 Decide how a local Hugging Face model is placed on this machine, and explain the decision. The

@@ -21,7 +21,7 @@ from typing import Any
 
 from docfleet.devices import CPU, Device
 from docfleet.llm.footprint import read_config, resolve_dtype_name, safetensors_files
-from docfleet.llm.planner import Plan
+from docfleet.llm.plan import Plan
 
 OFFLOAD_PREFIX = "docfleet-offload-"
 

@@ -17,7 +17,6 @@ import logging
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,68 +27,13 @@ from docfleet.llm.footprint import (
     model_footprint,
     resolve_dtype_name,
 )
+from docfleet.llm.plan import Plan, PlanError, execution_device
+
+__all__ = ["Plan", "PlanError", "plan_for_machine", "plan_placement"]
 
 STRATEGIES = ("auto", "replicate", "balanced", "offload", "cpu", "mps")
 DEFAULT_SPLIT_MARGIN = 4 * GiB
 DEFAULT_SINGLE_MARGIN = 2 * GiB
-
-
-# safetensors dtype -> torch dtype name; the float ones are converted by ``dtype=`` at load time.
-class PlanError(ValueError):
-    """The strategy asked for cannot hold the model in the memory given."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The placement decision for one model, with the reasons in plain sentences.
-
-    ``replicas`` holds one device map per replica (module name -> device name; ``""`` is the
-    whole model): ``replicate`` has one single-GPU map per replica, ``balanced`` and
-    ``offload`` one map spanning several devices, ``cpu``/``mps`` one whole-model map.
-    ``device_bytes`` is the weight bytes each device holds over all replicas, ``budgets`` the
-    bytes each device was allowed for weights after its margin.
-    """
-
-    strategy: str
-    dtype: str
-    replicas: tuple[dict[str, str], ...]
-    device_bytes: dict[str, int]
-    budgets: dict[str, int]
-    explanation: tuple[str, ...]
-    needs_offload_folder: bool
-    footprint: Footprint
-
-    @property
-    def devices(self) -> tuple[str, ...]:
-        """Each replica's execution device: where its first block (and its inputs) lives."""
-        return tuple(_execution_device(m) for m in self.replicas)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "strategy": self.strategy,
-            "dtype": self.dtype,
-            "replicas": [dict(m) for m in self.replicas],
-            "devices": list(self.devices),
-            "device_bytes": dict(self.device_bytes),
-            "budgets": dict(self.budgets),
-            "explanation": list(self.explanation),
-            "needs_offload_folder": self.needs_offload_folder,
-            "footprint": self.footprint.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
-        """Rebuild a plan from :meth:`to_dict` (as stage options carry it to workers)."""
-        return cls(
-            strategy=data["strategy"],
-            dtype=data["dtype"],
-            replicas=tuple(dict(m) for m in data["replicas"]),
-            device_bytes=dict(data["device_bytes"]),
-            budgets=dict(data["budgets"]),
-            explanation=tuple(data["explanation"]),
-            needs_offload_folder=bool(data["needs_offload_folder"]),
-            footprint=Footprint.from_dict(data["footprint"]),
-        )
 
 
 def plan_placement(
@@ -232,10 +176,6 @@ def _meta_model(path: Path, dtype: str) -> Any:
         model.tie_weights()
         return model
     raise ValueError(f"transformers cannot build {path}: {'; '.join(errors)}")
-
-
-def _execution_device(device_map: Mapping[str, str]) -> str:
-    return next((d for d in device_map.values() if d != "disk"), "cpu")
 
 
 class _Planner:
@@ -384,7 +324,7 @@ class _Planner:
         parts = ", ".join(f"{format_size(b)} on {d}" for d, b in held.items())
         sentences = [
             f"Offload: one replica with {parts}. Blocks outside the execution device "
-            f"({_execution_device(device_map)}) are moved there layer by layer for every "
+            f"({execution_device(device_map)}) are moved there layer by layer for every "
             "forward pass, so generation is much slower than with the whole model in place."
         ]
         if "disk" in held:
