@@ -101,3 +101,11 @@ def test_poison_item_that_kills_its_actor_ends_as_an_error_after_bounded_attempt
     assert [r.index for r in results] == list(range(8))
     assert results[3].error.type == "WorkerDied" and results[3].attempts == 2
     assert all(r.ok for r in results if r.index != 3)
+
+
+def test_a_hung_item_times_out_alone_and_the_rest_complete(cluster):
+    fleet = Fleet(engine="ray", batch_size=3, item_timeout=2.0, progress=False)
+    results = list(fleet.map(FaultyStage(hang_on=[4]), range(9)))
+    assert [r.index for r in results] == list(range(9))
+    assert results[4].error.type == "Timeout" and "2 s" in results[4].error.message
+    assert all(r.ok and r.value == r.index**2 for r in results if r.index != 4)

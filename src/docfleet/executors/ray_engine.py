@@ -7,6 +7,12 @@ record and never fails the dataset. Ray restarts an actor that dies and retries 
 a cluster-wide ledger counts each item's starts, so an item that keeps killing its actor ends
 as a ``WorkerDied`` error after ``max_attempts``, and the driver keeps the first result of an
 item that ran twice, so the output holds exactly one record per item.
+
+With ``item_timeout``, an actor runs its stages on a helper thread and waits for them at most
+that long per item. A batch past its time cannot be stopped in place, so the actor records
+its items in the ledger and exits; Ray restarts it and runs the batch again, and those items
+then run one at a time. An item that overruns alone ends as a ``Timeout`` error, as in the
+local engine.
 """
 
 from __future__ import annotations
@@ -94,6 +100,7 @@ class RayExecutor:
                     "ledger": ledger,
                     "max_attempts": self._opts.max_attempts,
                     "batch_limit": self._batch_size,
+                    "item_timeout": self._opts.item_timeout,
                 },
                 batch_size=self._batch_size,
                 batch_format="numpy",
@@ -167,17 +174,23 @@ def _ledger_class() -> Any:
 
     @ray.remote
     class Ledger:
-        """How many times each item was started, across actor restarts and nodes."""
+        """Each item's starts, and whether it overran its time in a batch or alone."""
 
         def __init__(self) -> None:
             self.starts: dict[str, int] = {}
+            self.overran: dict[str, str] = {}  # "batch" or "alone"
 
-        def begin(self, keys: list[str]) -> list[int]:
+        def begin(self, keys: list[str]) -> list[tuple[int, str]]:
             counts = []
             for key in keys:
                 self.starts[key] = self.starts.get(key, 0) + 1
-                counts.append(self.starts[key])
+                counts.append((self.starts[key], self.overran.get(key, "")))
             return counts
+
+        def overrun(self, keys: list[str], how: str) -> None:
+            for key in keys:
+                if self.overran.get(key) != "alone":
+                    self.overran[key] = how
 
     return Ledger
 
@@ -193,8 +206,10 @@ class _StageActor:
         ledger: Any,
         max_attempts: int,
         batch_limit: int,
+        item_timeout: float | None = None,
     ) -> None:
         import os
+        from concurrent.futures import ThreadPoolExecutor
 
         import ray
 
@@ -211,6 +226,8 @@ class _StageActor:
         node = ray.get_runtime_context().get_node_id()[:8]
         self._label = f"{node}/{device}"
         self._pid = os.getpid()
+        self._timeout = item_timeout
+        self._pool = ThreadPoolExecutor(1, "docfleet-stage") if item_timeout else None
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         import numpy as np
@@ -223,21 +240,43 @@ class _StageActor:
         keys = [f"{self._group}:{indices[k]}" for k in live]
         starts = ray.get(self._ledger.begin.remote(keys))
         outs: list[Outcome | None] = [x if isinstance(x, Outcome) else None for x in incoming]
-        runnable = []
-        for k, count in zip(live, starts, strict=True):
-            if count > self._max_attempts:
+        together, alone = [], []
+        for k, (count, overran) in zip(live, starts, strict=True):
+            if overran == "alone" or (overran and count > self._max_attempts):
+                error = ErrorInfo("Timeout", f"ran longer than {self._timeout:g} s on "
+                                  f"{self._label}; the Ray actor was replaced")  # fmt: skip
+                outs[k] = Outcome(False, None, error, 0.0, self._label, count - 1)
+            elif count > self._max_attempts:
                 error = ErrorInfo("WorkerDied", f"the Ray actor on {self._label} died while "
                                   f"running this item, {count - 1} times")  # fmt: skip
                 outs[k] = Outcome(False, None, error, 0.0, self._label, count - 1)
             else:
-                runnable.append((k, count))
-        if runnable:
-            partial = Partial([values[k] for k, _ in runnable])
-            self._runner.advance(partial, self._stages)
-            for (k, count), outcome in zip(runnable, partial.outcomes(), strict=True):
+                (alone if overran else together).append((k, count))
+        for group in ([together] if together else []) + [[one] for one in alone]:
+            keys_here = [f"{self._group}:{indices[k]}" for k, _ in group]
+            partial = Partial([values[k] for k, _ in group])
+            self._advance(partial, keys_here, "alone" if len(group) == 1 else "batch")
+            for (k, count), outcome in zip(group, partial.outcomes(), strict=True):
                 before = incoming[k].seconds if isinstance(incoming[k], Outcome) else 0.0
                 outs[k] = Outcome(outcome.ok, outcome.value, outcome.error,
-                                      outcome.seconds + before, self._label, count)  # fmt: skip
+                                  outcome.seconds + before, self._label, count)  # fmt: skip
         payloads = np.empty(len(outs), dtype=object)
         payloads[:] = [pickle.dumps(o) for o in outs]
         return {"index": np.asarray(indices), "payload": payloads}
+
+    def _advance(self, partial: Partial, keys: list[str], how: str) -> None:
+        """Run ``partial`` through the stages; past its time, record the overrun and exit."""
+        if self._pool is None or self._timeout is None:
+            self._runner.advance(partial, self._stages)
+            return
+        import os
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        import ray
+
+        future = self._pool.submit(self._runner.advance, partial, self._stages)
+        try:
+            future.result(timeout=self._timeout * len(partial.values))
+        except FutureTimeout:
+            ray.get(self._ledger.overrun.remote(keys, how))
+            os._exit(1)  # the stuck thread cannot be stopped; Ray restarts this actor
