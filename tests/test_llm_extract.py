@@ -126,3 +126,11 @@ def test_text_answers_are_kept_as_written_and_a_schema_needs_json(model, tmp_pat
     schema.write_text(json.dumps(SCHEMA))
     with pytest.raises(ValueError, match="--schema needs JSON answers"):
         run_extract(ExtractConfig(**settings, json_schema=str(schema), resume=False))
+
+
+def test_a_column_named_image_is_text_for_a_text_model(model):
+    stage = ExtractStage(model=str(model), turns=["Describe {image}"], parse_json=False,
+                         max_new_tokens=3)  # fmt: skip
+    rows = [Record("r0", {"image": "photo.png"}, "t:0")]
+    (result,) = Fleet(devices="cpu", workers="thread", progress=False).map(stage, rows)
+    assert result.ok and result.value["tokens_out"] > 0

@@ -43,27 +43,27 @@ def test_every_page_and_every_bad_file_gets_exactly_one_record(tmp_path: Path):
         ("frames.tif#1", ""),
         ("frames.tif#2", ""),
     ]
-    assert records[1].fields == {
-        "file": "a.pdf", "page": "2", "pages": "2", "image": str(scans / "a.pdf"), "kind": "pdf",
-    }  # fmt: skip
+    assert records[1].fields == {"file": "a.pdf", "page": "2", "pages": "2"}
+    assert (records[1].page.document, records[1].page.kind) == (str(scans / "a.pdf"), "pdf")
+    assert all(r.page is None for r in records if r.error)
     assert all(r.error for r in records if r.error_type)
 
 
 def test_page_image_renders_the_page_the_record_names(tmp_path: Path):
     tiff = multi_frame(tmp_path / "frames.tif", [(255, 0, 0), (0, 0, 255)])
-    first, second = (page_image(r.fields) for r in read_pages(tiff))
+    first, second = (page_image(r.page) for r in read_pages(tiff))
     assert first.mode == "RGB" and first.getpixel((0, 0)) == (255, 0, 0)
     assert second.getpixel((0, 0)) == (0, 0, 255)
     pdf = read_pages(two_page_pdf(tmp_path / "doc.pdf"))
-    assert page_image(pdf[0].fields, dpi=72).size == (612, 792)
-    assert page_image(pdf[0].fields, dpi=144).size == (1224, 1584)
+    assert page_image(pdf[0].page, dpi=72).size == (612, 792)
+    assert page_image(pdf[0].page, dpi=144).size == (1224, 1584)
 
 
 def test_a_page_that_vanished_raises_a_document_error(tmp_path: Path):
     record = read_pages(two_page_pdf(tmp_path / "doc.pdf"))[1]
     (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.4 gone")
     with pytest.raises(DocumentError):
-        page_image(record.fields)
+        page_image(record.page)
 
 
 def test_input_kind_picks_records_when_a_folder_holds_any_record_file(tmp_path: Path):

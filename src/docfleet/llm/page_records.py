@@ -5,7 +5,7 @@ one per frame of an image, and one error record for a file that is not a documen
 be opened. Records carry paths and page numbers only; pixels are made where the model runs.
 
 Prompt variables of a page record: ``{file}`` (the path inside the input folder), ``{page}``
-and ``{pages}`` (1-based page number and page count) and ``{image}`` (the file's path).
+and ``{pages}`` (1-based page number and page count); the record's ``page`` says what to show.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from docfleet.inputs import find_inputs
 from docfleet.llm.records import LINES_SUFFIXES, TABLE_SUFFIXES, Record, RecordError
+from docfleet.pages import PageTask
 
 InputKind = Literal["records", "pages"]
 PAGE_DPI = 144.0  # enough for small print; the model's processor resizes anyway
@@ -69,41 +70,29 @@ def read_pages(path: str | Path, *, password: str | None = None) -> list[Record]
         if task.error_type:
             records.append(Record(record_id, {}, task.document, task.error, task.error_type))
             continue
-        fields = {
-            "file": name,
-            "page": str(task.page),
-            "pages": str(task.pages),
-            "image": task.document,
-            "kind": task.kind or "",
-        }
-        records.append(Record(record_id, fields, task.document))
+        fields = {"file": name, "page": str(task.page), "pages": str(task.pages)}
+        records.append(Record(record_id, fields, task.document, page=task))
     return records
 
 
 def page_image(
-    fields: dict[str, str],
+    task: PageTask,
     *,
     dpi: float = PAGE_DPI,
     max_pixels: int = PAGE_MAX_PIXELS,
     password: str | None = None,
 ) -> Any:
-    """The page a record names, as an RGB PIL image (a PDF page rendered at ``dpi``).
+    """The page of a record (``record.page``) as an RGB PIL image; PDF pages at ``dpi``.
 
     Raises ``DocumentError`` when the page cannot be read now (also for a file since removed).
     """
     from PIL import Image
 
     from docfleet.documents import load_page
-    from docfleet.inputs import sniff
-    from docfleet.pages import PageTask
     from docfleet.pdf.errors import DocumentError
 
-    path = fields["image"]
-    kind: Any = fields.get("kind") or sniff(path)
-    page = int(fields.get("page") or 1)
-    task = PageTask(path, kind, page, int(fields.get("pages") or page))
     try:
         rendered = load_page(task, dpi=dpi, max_pixels=max_pixels, password=password)
     except OSError as exc:  # moved or deleted since the records were read
-        raise DocumentError("unreadable", f"{path}: {exc.strerror or exc}") from None
+        raise DocumentError("unreadable", f"{task.document}: {exc.strerror or exc}") from None
     return Image.fromarray(rendered.image)

@@ -22,6 +22,7 @@ from typing import Any
 
 from docfleet.inputs import find_inputs
 from docfleet.llm.text_lines import DecodedLines, first_bad_byte, suggest_encoding
+from docfleet.pages import PageTask
 
 TABLE_SUFFIXES = (".csv", ".tsv")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -38,6 +39,8 @@ class RecordError(ValueError):
 class Record:
     """One input item: its id, its column values as text, and where it came from.
 
+    ``page`` is the document page a vision-language model is shown (``None`` for table rows).
+
     >>> Record("a:1", {"text": "hi"}, "a.csv:2").error
     ''
     """
@@ -47,6 +50,7 @@ class Record:
     source: str
     error: str = ""
     error_type: str = ""
+    page: PageTask | None = None
 
 
 def read_records(

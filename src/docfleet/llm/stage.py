@@ -88,7 +88,7 @@ class ExtractStage(Stage):
 
         templates = [PromptTemplate(t) for t in self.options.turns]
         start = time.perf_counter()
-        images = [self._image(record.fields) for record in batch]  # a bad page fails here
+        images = [self._image(record) for record in batch]  # a bad page fails here
         chats = [
             self._open(r.fields, templates[0], image)
             for r, image in zip(batch, images, strict=True)
@@ -107,18 +107,19 @@ class ExtractStage(Stage):
         seconds = (time.perf_counter() - start) / max(1, len(batch))
         return [self._result(chat, seconds) for chat in chats]
 
-    def _image(self, fields: dict[str, str]) -> Any:
+    def _image(self, record: Any) -> Any:
         """The page a record names, for a vision-language model; ``None`` for a text record."""
-        if "image" not in fields:
+        task = getattr(record, "page", None)
+        if task is None:
             return None
         if not self._vision:
             raise ValueError(
-                f"{self.options.model} is a text-only model and cannot read {fields['image']}; "
+                f"{self.options.model} is a text-only model and cannot read {task.id}; "
                 "use a vision-language model (one whose config.json has a vision_config)"
             )
         from docfleet.llm.page_records import page_image
 
-        return page_image(fields, dpi=self.options.dpi, password=self.options.password)
+        return page_image(task, dpi=self.options.dpi, password=self.options.password)
 
     def _open(self, fields: dict[str, str], first: Any, image: Any = None) -> _Conversation:
         chat = _Conversation(dict(fields), image)
