@@ -134,3 +134,25 @@ def test_a_column_named_image_is_text_for_a_text_model(model):
     rows = [Record("r0", {"image": "photo.png"}, "t:0")]
     (result,) = Fleet(devices="cpu", workers="thread", progress=False).map(stage, rows)
     assert result.ok and result.value["tokens_out"] > 0
+
+
+def test_extract_takes_the_planner_margins_and_names_them_when_nothing_fits(model, tmp_path):
+    data = tmp_path / "notes.jsonl"
+    data.write_text('{"note": "invoice 42 paid"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    config = tmp_path / "run.yml"
+    config.write_text("single_margin: 100TiB\nstrategy: cpu\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "docfleet", "extract", "--model", str(model), "--input",
+           str(data), "--prompt", "Summarise: {note}", "--devices", "cpu", "-o", str(out),
+           "--config", str(config), "--answer-format", "text", "--no-progress"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "100.0 TiB margin" in proc.stderr and "--strategy offload" in proc.stderr
+    assert not out.exists()
+    proc = subprocess.run([*cmd, "--single-margin", "1MiB", "--max-new-tokens", "2"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr  # the flag overrides the file
+    assert "1.0 MiB margin" in proc.stderr
+    assert len(out.read_text().splitlines()) == 1

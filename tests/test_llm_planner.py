@@ -113,6 +113,34 @@ def test_a_gpu_listed_twice_must_hold_two_copies(model_dir: Path, weights: int) 
     assert too_small.strategy == "offload"
 
 
+def test_extract_runs_one_worker_per_planned_replica(model_dir: Path, weights: int) -> None:
+    from docfleet.llm.extract import ExtractConfig, engine_options
+
+    config = ExtractConfig(model=str(model_dir), input="in.csv", output="out.jsonl")
+    room = weights + 2 * MiB
+    plan = plan_placement(
+        model_dir, gpus=_gpus(room, weights // 2, room), cpu_bytes=GiB, single_margin=1 * MiB
+    )
+    assert plan.strategy == "replicate"
+    options = engine_options(config, plan)  # the GPU too small for a copy gets no worker
+    assert (options.devices, options.num_gpus, options.workers) == (
+        "cuda:0,cuda:2",
+        None,
+        "process",
+    )
+    part = 1 * MiB + int(weights * 0.85)
+    split = plan_placement(
+        model_dir, gpus=_gpus(part, part), cpu_bytes=GiB, split_margin=1 * MiB,
+        single_margin=1 * MiB,
+    )  # fmt: skip
+    assert split.strategy == "balanced"
+    assert (engine_options(config, split).devices, engine_options(config, split).workers) == (
+        "cpu", "thread",
+    )  # fmt: skip
+    forced = plan_placement(model_dir, gpus=_gpus(room), cpu_bytes=4 * GiB, strategy="cpu")
+    assert engine_options(config, forced).devices == "cpu"  # no worker on the idle GPU
+
+
 def test_balanced_when_one_gpu_is_too_small_but_two_fit(model_dir: Path, weights: int) -> None:
     margin = 1 * MiB
     free = margin + int(weights * 0.85)

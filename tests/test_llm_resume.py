@@ -64,6 +64,28 @@ def test_a_cut_short_output_is_completed_in_input_order(model, tmp_path):
     assert (again.items, again.skipped) == (7, 7) and len(lines(cut)) == 7
 
 
+def test_retry_failed_redoes_the_error_lines_and_restores_input_order(model, tmp_path):
+    data = notes(tmp_path / "notes.csv", 7)
+    out = tmp_path / "out.jsonl"
+    run_extract(config(model, data, out, answer_format="text"))
+    first = lines(out)
+    assert all(line["status"] == "ok" for line in first)
+    hit = []  # two records failed the first time, e.g. out of memory on a busy GPU
+    for number in (1, 4):
+        hit.append(first[number])
+        oom = {"type": "OutOfMemory", "message": "CUDA out of memory"}
+        first[number] = {**first[number], "status": "error", "answer": None, "error": oom}
+    out.write_text("".join(json.dumps(line) + "\n" for line in first), encoding="utf-8")
+    kept = run_extract(config(model, data, out, answer_format="text"))
+    assert (kept.skipped, kept.failed) == (7, 2)  # a plain resume keeps error lines
+    retried = run_extract(config(model, data, out, answer_format="text", retry_failed=True))
+    assert (retried.items, retried.skipped, retried.failed) == (7, 5, 0)
+    after = lines(out)
+    assert [line["id"] for line in after] == [f"n{i}" for i in range(7)]
+    assert [after[1]["answer"], after[4]["answer"]] == [hit[0]["answer"], hit[1]["answer"]]
+    assert not list(tmp_path.glob("*.partial"))
+
+
 def test_other_settings_stop_a_resume_and_no_resume_starts_over(model, tmp_path):
     data = notes(tmp_path / "notes.csv", 3)
     out = tmp_path / "out.jsonl"

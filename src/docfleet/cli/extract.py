@@ -19,10 +19,12 @@ error with its raw text. One output line per input record, in input order.
 
 Placement (see `docfleet plan`): the model is replicated on every GPU it fits on, split
 across GPUs when it fits none alone, offloaded to CPU and disk when it fits nowhere, and run
-on the CPU in float32 when there is no GPU.
+on the CPU in float32 when there is no GPU. With --engine ray, every Ray actor holds a
+whole copy (one per GPU of the cluster, else one per CPU).
 
 Re-running with the same -o resumes: records already written are kept, the rest are done
-(with other settings the run stops; --no-resume starts over).
+(with other settings the run stops; --no-resume starts over). --retry-failed also redoes
+the records that ended as errors, and leaves the file in input order.
 
 Settings cascade: flags > --config YAML > DOCFLEET_* environment variables > defaults.
 """
@@ -32,7 +34,7 @@ examples:
   docfleet extract --model ./qwen --input notes.csv --text-column note \\
       --prompt "Extract the diagnosis from: {note}" --schema dx.json -o out.jsonl
   docfleet extract --model ./llm --input invoices/ --prompt-file turns.yml -o fields.jsonl
-  docfleet extract --model ./vlm --input scans/ --prompt "Invoice number and total?" \
+  docfleet extract --model ./vlm --input scans/ --prompt "Invoice number and total?" \\
       --schema invoice.json -o pages.jsonl
 
 exit codes: 0 every record valid, 1 some failed (see status "error" lines), 2 usage error.
@@ -60,11 +62,18 @@ FLAGS = (
     ("--devices", {"help": "auto, cpu, cuda or cuda:0,cuda:1"}),
     ("--num-gpus", {"type": int, "help": "first N GPUs (0 = all)"}),
     ("--strategy", {"choices": ["auto", "replicate", "balanced", "offload", "cpu"]}),
+    ("--split-margin", {"metavar": "SIZE", "help": "left free per GPU of a split model (4GiB)"}),
+    (
+        "--single-margin",
+        {"metavar": "SIZE", "help": "left free on a GPU with a whole model (2GiB)"},
+    ),
     ("--batch-size", {"help": "records per batch, or auto"}),
     ("--max-new-tokens", {"type": int, "help": "tokens per answer at most (256)"}),
     ("--max-repairs", {"type": int, "help": "repair turns for an invalid answer (2)"}),
     ("--dtype", {"choices": ["auto", "float32", "float16", "bfloat16"]}),
     ("--workers", {"choices": ["process", "thread"]}),
+    ("--engine", {"choices": ["local", "ray"], "help": "local (default) or a Ray cluster"}),
+    ("--ray-address", {"help": "Ray cluster: auto, HOST:PORT or ray://HOST:PORT"}),
 )
 
 
@@ -81,6 +90,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--resume", action=argparse.BooleanOptionalAction,
         help="keep the lines already in OUTPUT and do the rest (default: on)",
+    )  # fmt: skip
+    p.add_argument(
+        "--retry-failed", action="store_true", default=None,
+        help="with resume, also redo the records whose lines are errors",
     )  # fmt: skip
     return p
 
@@ -109,11 +122,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plan(config: Any) -> Any:
+    from docfleet.llm.footprint import parse_size
     from docfleet.llm.planner import plan_for_machine
+
+    if config.engine == "ray":
+        if config.strategy not in ("auto", "replicate", "cpu"):
+            raise ValueError(
+                f"--strategy {config.strategy} splits one model over several devices of one "
+                "machine; the Ray engine runs a whole copy per actor: use --engine local, or "
+                "--strategy replicate/auto"
+            )
+        print("placement: a whole copy of the model in each Ray actor (one per GPU of the "
+              "cluster, else one per CPU in float32)", file=sys.stderr)  # fmt: skip
+        return None
 
     plan = plan_for_machine(
         config.model, devices=config.devices, num_gpus=config.num_gpus, dtype=config.dtype,
-        strategy=config.strategy,
+        strategy=config.strategy, split_margin=parse_size(config.split_margin),
+        single_margin=parse_size(config.single_margin),
     )  # fmt: skip
     print("placement: " + " ".join(plan.explanation), file=sys.stderr)
     return plan
@@ -136,4 +162,6 @@ def _summary(report: Any) -> None:
                       f"utilisation {dev.utilisation:.0%}")  # fmt: skip
     for kind, count in report.failures.most_common():
         table.add_row(f"  failed: {kind}", str(count))
+    if report.failed:
+        table.add_row("  to redo them", "the same command with --retry-failed")
     Console(file=sys.stderr).print(table)

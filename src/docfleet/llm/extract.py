@@ -41,13 +41,28 @@ class ExtractConfig(BaseModel):
     devices: str = Field("auto", description="auto, cpu, cuda, or cuda:0,cuda:1")
     num_gpus: int | None = Field(None, ge=0, description="First N GPUs (0 = all).")
     strategy: Literal["auto", "replicate", "balanced", "offload", "cpu"] = Field("auto")
+    split_margin: str = Field(
+        "4GiB", description="Memory left free on each GPU holding part of a split model."
+    )
+    single_margin: str = Field(
+        "2GiB", description="Memory left free on a GPU (or the CPU) holding a whole model."
+    )
     batch_size: int | Literal["auto"] = Field("auto", description="Records per batch.")
     max_new_tokens: int = Field(256, ge=1, description="Tokens per answer at most.")
     max_repairs: int = Field(2, ge=0, description="Repair turns for an invalid answer.")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field("auto")
     workers: Literal["process", "thread"] = Field("process", description="Worker kind.")
+    engine: Literal["local", "ray"] = Field(
+        "local", description="local: this machine's devices; ray: a Ray cluster, a copy per actor."
+    )
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join (auto, ray://host:port); none starts Ray locally."
+    )
     progress: bool | None = Field(None, description="Progress bar (default: on a terminal).")
     resume: bool = Field(True, description="Keep the lines already in OUTPUT; do the rest.")
+    retry_failed: bool = Field(
+        False, description="On resume, redo the records whose lines are errors."
+    )
 
 
 @dataclass
@@ -75,9 +90,15 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
     """Extract from every record of ``config.input`` into ``config.output``, in input order."""
     from docfleet.llm.answers import load_schema
     from docfleet.llm.prompts import load_prompts, validate_columns
-    from docfleet.llm.resume import settings_fingerprint, still_to_do, written_lines
+    from docfleet.llm.resume import (
+        in_input_order,
+        keep_only,
+        settings_fingerprint,
+        still_to_do,
+        written_lines,
+    )
     from docfleet.llm.stage import ExtractStage
-    from docfleet.sinks.jsonl import JsonlSink
+    from docfleet.sinks.jsonl import JsonlSink, read_records
 
     started = time.perf_counter()
     templates = load_prompts(config.prompt, config.prompt_file)
@@ -103,18 +124,25 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
     out = Path(config.output)
     report = ExtractReport(output=out, plan=plan.to_dict() if plan else {})
     earlier = written_lines(out, fingerprint) if config.resume else []
+    retried = config.retry_failed and any(line["status"] != "ok" for line in earlier)
+    if retried:
+        earlier = [line for line in earlier if line["status"] == "ok"]
+        keep_only(out, earlier)  # an interrupted retry still holds each record at most once
     for line in earlier:
         _count(report, line)
     report.skipped = len(earlier)
+    all_ids = [r.id for r in records]
     records = still_to_do(records, [line["id"] for line in earlier])
     good = [r for r in records if not r.error]
     with JsonlSink(out, resume=config.resume) as sink:
         if records:
-            with Fleet(_engine_options(config, plan)).map(stage, good) as stream:
+            with Fleet(engine_options(config, plan)).map(stage, good) as stream:
                 for line in _lines(records, stream):
                     sink.write({**line, "settings": fingerprint})
                     _count(report, line)
                 report.stats = stream.stats
+    if retried:  # the redone lines went to the end; every record has its line again
+        keep_only(out, in_input_order(read_records(out), all_ids))
     report.wall_seconds = time.perf_counter() - started
     return report
 
@@ -180,13 +208,21 @@ def _system(templates: list[Any]) -> str | None:
     return getattr(templates[0], "system", None) if templates else None
 
 
-def _engine_options(config: ExtractConfig, plan: Any | None) -> EngineOptions:
+def engine_options(config: ExtractConfig, plan: Any | None) -> EngineOptions:
+    """The engine runs one worker per planned replica, on the device the plan gave it."""
     devices = config.devices
     workers = config.workers
     if plan is not None and plan.strategy in ("balanced", "offload"):
         workers = "thread"  # one replica spanning several devices lives in this process
         devices = "cpu"
+    elif plan is not None and plan.strategy == "replicate":
+        devices = ",".join(plan.devices)  # GPUs too small for a copy are left out
+    elif plan is not None:
+        devices = plan.strategy  # cpu or mps, even on a machine with CUDA GPUs
+    elif config.engine == "ray" and config.strategy == "cpu":
+        devices = "cpu"  # CPU actors even where the cluster has GPUs
     return EngineOptions(
         devices=devices, num_gpus=config.num_gpus if devices == config.devices else None,
         workers=workers, batch_size=config.batch_size, progress=config.progress,
+        engine=config.engine, ray_address=config.ray_address,
     )  # fmt: skip

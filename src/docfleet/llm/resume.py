@@ -3,13 +3,16 @@
 Every output line carries ``settings``, a short fingerprint of what shapes the answers (model,
 prompts, schema, limits). A resumed run skips the records whose lines are there and appends
 the rest; lines written with other settings stop it, so stale answers are never mixed in.
+Retrying failed records drops their error lines first, and puts the file back in input order
+once every record has its line again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
+import os
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,3 +68,34 @@ def still_to_do(records: Iterable[T], done_ids: Iterable[str], key: str = "id") 
             continue
         todo.append(record)
     return todo
+
+
+def keep_only(path: str | Path, lines: list[dict[str, Any]]) -> None:
+    """Replace ``path`` with ``lines`` (atomically: a crash leaves the old file or the new)."""
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    with open(partial, "w", encoding="utf-8") as fh:
+        for line in lines:
+            fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, target)
+
+
+def in_input_order(lines: Iterable[dict[str, Any]], ids: Iterable[str]) -> list[dict[str, Any]]:
+    """``lines`` sorted as their records come in the input (the k-th line of an id is its k-th
+    record); lines of ids no longer in the input go last, in their order.
+
+    >>> lines = [{"id": "b"}, {"id": "a", "n": 1}, {"id": "a", "n": 2}, {"id": "z"}]
+    >>> [(x["id"], x.get("n")) for x in in_input_order(lines, ["a", "b", "a"])]
+    [('a', 1), ('b', None), ('a', 2), ('z', None)]
+    """
+    positions: dict[str, deque[int]] = {}
+    count = 0
+    for count, record_id in enumerate(ids, start=1):
+        positions.setdefault(record_id, deque()).append(count)
+    keyed = []
+    for line in lines:
+        queue = positions.get(line["id"])
+        keyed.append((queue.popleft() if queue else count + 1 + len(keyed), line))
+    return [line for _, line in sorted(keyed, key=lambda pair: pair[0])]
