@@ -83,7 +83,7 @@ def test_retry_failed_redoes_the_error_lines_and_restores_input_order(model, tmp
     after = lines(out)
     assert [line["id"] for line in after] == [f"n{i}" for i in range(7)]
     assert [after[1]["answer"], after[4]["answer"]] == [hit[0]["answer"], hit[1]["answer"]]
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_other_settings_stop_a_resume_and_no_resume_starts_over(model, tmp_path):

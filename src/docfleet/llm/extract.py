@@ -92,13 +92,12 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
     from docfleet.llm.prompts import load_prompts, validate_columns
     from docfleet.llm.resume import (
         in_input_order,
-        keep_only,
         settings_fingerprint,
         still_to_do,
         written_lines,
     )
     from docfleet.llm.stage import ExtractStage
-    from docfleet.sinks.jsonl import JsonlSink, read_records
+    from docfleet.sinks.jsonl import JsonlSink, read_records, rewrite_records
 
     started = time.perf_counter()
     templates = load_prompts(config.prompt, config.prompt_file)
@@ -127,7 +126,7 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
     retried = config.retry_failed and any(line["status"] != "ok" for line in earlier)
     if retried:
         earlier = [line for line in earlier if line["status"] == "ok"]
-        keep_only(out, earlier)  # an interrupted retry still holds each record at most once
+        rewrite_records(out, earlier)  # an interrupted retry still holds each record at most once
     for line in earlier:
         _count(report, line)
     report.skipped = len(earlier)
@@ -142,7 +141,7 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
                     _count(report, line)
                 report.stats = stream.stats
     if retried:  # the redone lines went to the end; every record has its line again
-        keep_only(out, in_input_order(read_records(out), all_ids))
+        rewrite_records(out, in_input_order(read_records(out), all_ids))
     report.wall_seconds = time.perf_counter() - started
     return report
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -68,18 +67,6 @@ def still_to_do(records: Iterable[T], done_ids: Iterable[str], key: str = "id") 
             continue
         todo.append(record)
     return todo
-
-
-def keep_only(path: str | Path, lines: list[dict[str, Any]]) -> None:
-    """Replace ``path`` with ``lines`` (atomically: a crash leaves the old file or the new)."""
-    target = Path(path)
-    partial = target.with_name(target.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as fh:
-        for line in lines:
-            fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(partial, target)
 
 
 def in_input_order(lines: Iterable[dict[str, Any]], ids: Iterable[str]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,6 +60,16 @@ def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
                     yield json.loads(line)
                 except json.JSONDecodeError:
                     continue
+
+
+def rewrite_records(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
+    """Replace the file with ``records`` in one step: a crash leaves the old file or the new."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with JsonlSink(tmp, resume=False) as sink:
+        for record in records:
+            sink.write(record)
+    tmp.replace(path)
 
 
 def _drop_partial_line(path: Path) -> None:
