@@ -20,8 +20,8 @@ from docfleet.pdf.render import DEFAULT_DPI, DEFAULT_MAX_PIXELS, pdf_page_count,
 __all__ = ["DocumentError", "expand_documents", "load_page"]
 
 
-def _inspect(
-    path: Path, password: str | None
+def inspect_document(
+    path: Path, password: str | None = None
 ) -> tuple[DocumentKind | None, int, DocumentError | None]:
     """The kind and page count of a file, or the error that stops it being read."""
     try:
@@ -57,7 +57,7 @@ def expand_documents(
     at a time, so a million inputs do not open a million documents.
     """
     for path in paths:
-        kind, pages, error = _inspect(Path(path), password)
+        kind, pages, error = inspect_document(Path(path), password)
         if error is not None:
             yield PageTask(str(path), kind, 0, 0, error_type=error.kind, error=error.message)
             continue

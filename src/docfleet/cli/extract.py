@@ -12,10 +12,11 @@ Extract structured fields from CSV/JSONL records with a local Hugging Face model
 PDF pages and images with a local vision-language model (VLM).
 
 Each record's columns fill the prompt's {column} variables; a page fills {file}, {page} and
-{pages}, and the VLM sees the page image with the first turn. A prompt file may hold several
-turns (turn k sees {answer_1}..{answer_k-1}). With --schema the answer must be JSON meeting
-the schema; an invalid answer gets a repair turn (--max-repairs), then is recorded as an
-error with its raw text. One output line per input record, in input order.
+{pages}, and the VLM sees the page image with the first turn (or, with --image-column, the
+image or PDF page a record's column names, relative to its CSV/JSONL file). A prompt file
+may hold several turns (turn k sees {answer_1}..{answer_k-1}). With --schema the answer
+must be JSON meeting the schema; an invalid answer gets a repair turn (--max-repairs), then
+is recorded as an error with its raw text. One output line per input record, in input order.
 
 Placement (see `docfleet plan`): the model is replicated on every GPU it fits on, split
 across GPUs when it fits none alone, offloaded to CPU and disk when it fits nowhere, and run
@@ -56,6 +57,7 @@ FLAGS = (
     ("--answer-format", {"choices": ["json", "text"], "help": "json (default) or text"}),
     ("--text-column", {"help": "column that must hold text"}),
     ("--id-column", {"help": "column with record ids (default: file:row)"}),
+    ("--image-column", {"help": "column naming the image or PDF page a VLM sees (a.pdf#2)"}),
     ("--encoding", {"help": "input encoding (utf-8)"}),
     ("--dpi", {"type": float, "help": "resolution of PDF pages shown to a VLM (144)"}),
     ("--password", {"help": "password of encrypted PDF inputs"}),

@@ -35,6 +35,9 @@ class ExtractConfig(BaseModel):
     )
     text_column: str | None = Field(None, description="Column that must hold text.")
     id_column: str | None = Field(None, description="Column with record ids.")
+    image_column: str | None = Field(
+        None, description="Column naming the image or PDF page (file.pdf#2) a VLM sees."
+    )
     encoding: str = Field("utf-8", description="Encoding of CSV/JSONL inputs.")
     dpi: float = Field(144.0, gt=0, description="Resolution of PDF pages shown to a VLM.")
     password: str | None = Field(None, description="Password of encrypted PDF inputs.")
@@ -118,7 +121,8 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
     fingerprint = settings_fingerprint(
         {"model": str(Path(config.model).resolve()), **stage.options.model_dump(
             include={"turns", "system", "json_schema", "parse_json", "max_repairs",
-                     "max_new_tokens", "dpi"})}
+                     "max_new_tokens", "dpi"}),
+         **({"image_column": config.image_column} if config.image_column else {})}
     )  # fmt: skip
     out = Path(config.output)
     report = ExtractReport(output=out, plan=plan.to_dict() if plan else {})
@@ -148,23 +152,31 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
 
 def _read_inputs(config: ExtractConfig) -> list[Any]:
     """The records of ``config.input``: table rows, or pages (which need a vision model)."""
+    from docfleet.llm.image_refs import attach_images
     from docfleet.llm.page_records import input_kind, read_pages
     from docfleet.llm.records import read_records
     from docfleet.llm.vision import is_vision_language
 
     kind = config.input_kind if config.input_kind != "auto" else input_kind(config.input)
-    if kind == "records":
-        return list(
-            read_records(config.input, id_column=config.id_column,
-                         text_column=config.text_column, encoding=config.encoding)
+    if kind == "pages" and config.image_column:
+        raise ValueError(f"--image-column names a column of CSV/JSONL records, but "
+                         f"{config.input} holds PDFs or images; drop --image-column")  # fmt: skip
+    if (kind == "pages" or config.image_column) and not is_vision_language(config.model):
+        shown = f"column {config.image_column!r} names images" if config.image_column else (
+            f"{config.input} holds PDFs or images"
         )  # fmt: skip
-    if not is_vision_language(config.model):
         raise ValueError(
-            f"{config.input} holds PDFs or images, but {config.model} is a text-only model; "
-            "use a vision-language model (its config.json has a vision_config), run "
-            "`docfleet run` first to get the pages' text, or pass --input-kind records"
+            f"{shown}, but {config.model} is a text-only model; use a vision-language model "
+            "(its config.json has a vision_config), run `docfleet run` first to get the "
+            "pages' text, or pass --input-kind records"
         )
-    return read_pages(config.input, password=config.password)
+    if kind == "pages":
+        return read_pages(config.input, password=config.password)
+    records = read_records(config.input, id_column=config.id_column,
+                           text_column=config.text_column, encoding=config.encoding)  # fmt: skip
+    if config.image_column:
+        return attach_images(records, config.image_column, password=config.password)
+    return list(records)
 
 
 def _lines(records: list[Any], stream: Any) -> Iterator[dict[str, Any]]:
