@@ -81,3 +81,13 @@ def test_missing_input_is_a_usage_error(tmp_path: Path):
     (tmp_path / "void").mkdir()
     with pytest.raises(RecordError, match="no files"):
         read_pages(tmp_path / "void")
+
+
+def test_a_relative_input_gives_absolute_pages_and_relative_ids(tmp_path: Path, monkeypatch):
+    two_page_pdf(tmp_path / "in" / "sub" / "a.pdf")
+    monkeypatch.chdir(tmp_path)
+    records = read_pages("in")
+    assert [r.id for r in records] == ["sub/a.pdf#1", "sub/a.pdf#2"]
+    assert records[0].page.document == str(tmp_path / "in" / "sub" / "a.pdf")
+    monkeypatch.chdir(tmp_path / "in")  # a worker elsewhere still finds the page
+    assert page_image(records[1].page, dpi=36).size == (306, 396)

@@ -57,7 +57,7 @@ def attach_images(
             out.append(_failed(record, "BadImage", f"column {column!r} is empty: no image"))
             continue
         name, page = split_reference(value or "")
-        path = Path(name) if Path(name).is_absolute() else _table_folder(record) / name
+        path = (_table_folder(record) / name).absolute()  # for workers with another cwd
         if path not in found:
             found[path] = inspect_document(path, password)
         kind, pages, error = found[path]

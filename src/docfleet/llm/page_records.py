@@ -62,10 +62,14 @@ def read_pages(path: str | Path, *, password: str | None = None) -> list[Record]
         raise RecordError(str(exc)) from None
     if not files:
         raise RecordError(f"no files in the folder {root}")
+    # workers (Ray actors on other nodes included) open absolute paths, whatever their cwd
+    names = {
+        str(f.absolute()): f.relative_to(root).as_posix() if root.is_dir() else f.name
+        for f in files
+    }
     records = []
-    for task in expand_documents(files, password=password):
-        file = Path(task.document)
-        name = file.relative_to(root).as_posix() if root.is_dir() else file.name
+    for task in expand_documents(names, password=password):
+        name = names[task.document]
         record_id = page_id(name, task.page)
         if task.error_type:
             records.append(Record(record_id, {}, task.document, task.error, task.error_type))
