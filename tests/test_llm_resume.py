@@ -86,6 +86,16 @@ def test_retry_failed_redoes_the_error_lines_and_restores_input_order(model, tmp
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_a_limited_trial_run_is_kept_and_the_full_run_does_the_rest(model, tmp_path):
+    data = notes(tmp_path / "notes.csv", 9)
+    out = tmp_path / "out.jsonl"
+    trial = run_extract(config(model, data, out, limit=4))
+    assert (trial.items, [line["id"] for line in lines(out)]) == (4, ["n0", "n1", "n2", "n3"])
+    full = run_extract(config(model, data, out))
+    assert (full.items, full.skipped) == (9, 4)
+    assert [line["id"] for line in lines(out)] == [f"n{i}" for i in range(9)]
+
+
 def test_other_settings_stop_a_resume_and_no_resume_starts_over(model, tmp_path):
     data = notes(tmp_path / "notes.csv", 3)
     out = tmp_path / "out.jsonl"

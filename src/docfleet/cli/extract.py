@@ -25,7 +25,8 @@ whole copy (one per GPU of the cluster, else one per CPU).
 
 Re-running with the same -o resumes: records already written are kept, the rest are done
 (with other settings the run stops; --no-resume starts over). --retry-failed also redoes
-the records that ended as errors, and leaves the file in input order.
+the records that ended as errors, and leaves the file in input order. --limit 20 tries the
+prompt on the first 20 records; the same command without it then does the rest.
 
 Settings cascade: flags > --config YAML > DOCFLEET_* environment variables > defaults.
 """
@@ -72,6 +73,7 @@ FLAGS = (
     ("--batch-size", {"help": "records per batch, or auto"}),
     ("--max-new-tokens", {"type": int, "help": "tokens per answer at most (256)"}),
     ("--max-repairs", {"type": int, "help": "repair turns for an invalid answer (2)"}),
+    ("--limit", {"type": int, "metavar": "N", "help": "only the first N records (try a prompt)"}),
     ("--dtype", {"choices": ["auto", "float32", "float16", "bfloat16"]}),
     ("--workers", {"choices": ["process", "thread"]}),
     ("--engine", {"choices": ["local", "ray"], "help": "local (default) or a Ray cluster"}),

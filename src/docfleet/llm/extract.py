@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +63,9 @@ class ExtractConfig(BaseModel):
         None, description="Ray cluster to join (auto, ray://host:port); none starts Ray locally."
     )
     progress: bool | None = Field(None, description="Progress bar (default: on a terminal).")
+    limit: int | None = Field(
+        None, ge=1, description="Only the first N records (try a prompt; resume does the rest)."
+    )
     resume: bool = Field(True, description="Keep the lines already in OUTPUT; do the rest.")
     retry_failed: bool = Field(
         False, description="On resume, redo the records whose lines are errors."
@@ -151,7 +155,7 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
 
 
 def _read_inputs(config: ExtractConfig) -> list[Any]:
-    """The records of ``config.input``: table rows, or pages (which need a vision model)."""
+    """The (first ``limit``) records of ``config.input``: table rows, or pages (for a VLM)."""
     from docfleet.llm.image_refs import attach_images
     from docfleet.llm.page_records import input_kind, read_pages
     from docfleet.llm.records import read_records
@@ -171,9 +175,11 @@ def _read_inputs(config: ExtractConfig) -> list[Any]:
             "pages' text, or pass --input-kind records"
         )
     if kind == "pages":
-        return read_pages(config.input, password=config.password)
-    records = read_records(config.input, id_column=config.id_column,
-                           text_column=config.text_column, encoding=config.encoding)  # fmt: skip
+        return read_pages(config.input, password=config.password)[: config.limit]
+    records = islice(
+        read_records(config.input, id_column=config.id_column, text_column=config.text_column,
+                     encoding=config.encoding), config.limit,
+    )  # fmt: skip
     if config.image_column:
         return attach_images(records, config.image_column, password=config.password)
     return list(records)
