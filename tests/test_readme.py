@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -59,3 +62,19 @@ def test_quickstart_commands_match_ci():
     assert 'pip install --quiet -e ".[dev]"' in ci and 'pip install -e ".[dev]"' in install
     assert run == "docfleet run examples/ -o out/"
     assert test in ci.splitlines()
+
+
+def test_extraction_example_runs_with_a_local_model(tmp_path):
+    pytest.importorskip("transformers")
+    from llm_factory import tiny_causal_lm
+
+    model = tiny_causal_lm(tmp_path / "tiny")
+    script = tmp_path / "extract.py"
+    script.write_text(python_blocks()[4].replace("MODEL_DIR", str(model)))
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2 and all(line.endswith(" cpu") for line in lines)  # one per note
+    assert all(line.startswith("['") for line in lines), lines  # a random model: the problems

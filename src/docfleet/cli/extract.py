@@ -126,26 +126,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plan(config: Any) -> Any:
-    from docfleet.llm.footprint import parse_size
-    from docfleet.llm.planner import plan_for_machine
+    from docfleet.llm.extract import plan_extraction
 
-    if config.engine == "ray":
-        if config.strategy not in ("auto", "replicate", "cpu"):
-            raise ValueError(
-                f"--strategy {config.strategy} splits one model over several devices of one "
-                "machine; the Ray engine runs a whole copy per actor: use --engine local, or "
-                "--strategy replicate/auto"
-            )
+    plan = plan_extraction(config)
+    if plan is None:
         print("placement: a whole copy of the model in each Ray actor (one per GPU of the "
               "cluster, else one per CPU in float32)", file=sys.stderr)  # fmt: skip
-        return None
-
-    plan = plan_for_machine(
-        config.model, devices=config.devices, num_gpus=config.num_gpus, dtype=config.dtype,
-        strategy=config.strategy, split_margin=parse_size(config.split_margin),
-        single_margin=parse_size(config.single_margin),
-    )  # fmt: skip
-    print("placement: " + " ".join(plan.explanation), file=sys.stderr)
+    else:
+        print("placement: " + " ".join(plan.explanation), file=sys.stderr)
     return plan
 
 

@@ -93,8 +93,34 @@ class ExtractReport:
         return 1 if self.failed else 0
 
 
-def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractReport:
-    """Extract from every record of ``config.input`` into ``config.output``, in input order."""
+def plan_extraction(config: ExtractConfig) -> Any | None:
+    """The placement ``extract`` uses (see ``docfleet plan``); ``None`` on the Ray engine, where
+    every actor holds a whole copy. Raises ``PlanError`` (a ``ValueError``) when nothing fits.
+    """
+    from docfleet.llm.footprint import parse_size
+    from docfleet.llm.planner import plan_for_machine
+
+    if config.engine == "ray":
+        if config.strategy not in ("auto", "replicate", "cpu"):
+            raise ValueError(
+                f"--strategy {config.strategy} splits one model over several devices of one "
+                "machine; the Ray engine runs a whole copy per actor: use --engine local, or "
+                "--strategy replicate/auto"
+            )
+        return None
+    return plan_for_machine(
+        config.model, devices=config.devices, num_gpus=config.num_gpus, dtype=config.dtype,
+        strategy=config.strategy, split_margin=parse_size(config.split_margin),
+        single_margin=parse_size(config.single_margin),
+    )  # fmt: skip
+
+
+def run_extract(config: ExtractConfig, *, plan: Any = "auto") -> ExtractReport:
+    """Extract from every record of ``config.input`` into ``config.output``, in input order.
+
+    ``plan`` is the placement: ``"auto"`` asks :func:`plan_extraction`; ``None`` loads the whole
+    model on each worker's device.
+    """
     from docfleet.llm.answers import load_schema
     from docfleet.llm.prompts import load_prompts, validate_columns
     from docfleet.llm.resume import (
@@ -107,6 +133,8 @@ def run_extract(config: ExtractConfig, *, plan: Any | None = None) -> ExtractRep
     from docfleet.sinks.jsonl import JsonlSink, read_records, rewrite_records
 
     started = time.perf_counter()
+    if isinstance(plan, str):
+        plan = plan_extraction(config)
     templates = load_prompts(config.prompt, config.prompt_file)
     schema = load_schema(config.json_schema) if config.json_schema else None
     if schema is not None and config.answer_format == "text":

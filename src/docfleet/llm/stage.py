@@ -54,7 +54,7 @@ class _Conversation:
 
 
 class ExtractStage(Stage):
-    """Record (``fields``) -> answer dict: parsed value, validity, raw text, turns, tokens."""
+    """Prompt variables (a record or a dict) -> parsed answer, validity, raw text, turns, tokens."""
 
     name = "extract"
     Options = ExtractOptions
@@ -90,7 +90,7 @@ class ExtractStage(Stage):
         start = time.perf_counter()
         images = [self._image(record) for record in batch]  # a bad page fails here
         chats = [
-            self._open(r.fields, templates[0], image)
+            self._open(getattr(r, "fields", r), templates[0], image)
             for r, image in zip(batch, images, strict=True)
         ]
         while open_chats := [c for c in chats if not c.done]:
