@@ -91,3 +91,11 @@ def test_a_relative_input_gives_absolute_pages_and_relative_ids(tmp_path: Path, 
     assert records[0].page.document == str(tmp_path / "in" / "sub" / "a.pdf")
     monkeypatch.chdir(tmp_path / "in")  # a worker elsewhere still finds the page
     assert page_image(records[1].page, dpi=36).size == (306, 396)
+
+
+def test_a_limit_stops_before_the_files_past_it(tmp_path: Path):
+    two_page_pdf(tmp_path / "a.pdf")
+    two_page_pdf(tmp_path / "b.pdf")
+    write(tmp_path / "c.pdf", b"")  # would be an error record, were it opened
+    assert [r.id for r in read_pages(tmp_path, limit=3)] == ["a.pdf#1", "a.pdf#2", "b.pdf#1"]
+    assert len(read_pages(tmp_path)) == 5

@@ -203,7 +203,7 @@ def _read_inputs(config: ExtractConfig) -> list[Any]:
             "pages' text, or pass --input-kind records"
         )
     if kind == "pages":
-        return read_pages(config.input, password=config.password)[: config.limit]
+        return read_pages(config.input, password=config.password, limit=config.limit)
     records = islice(
         read_records(config.input, id_column=config.id_column, text_column=config.text_column,
                      encoding=config.encoding), config.limit,

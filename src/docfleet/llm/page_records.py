@@ -39,8 +39,11 @@ def input_kind(path: str | Path) -> InputKind:
     return "records" if root.suffix.lower() in suffixes else "pages"
 
 
-def read_pages(path: str | Path, *, password: str | None = None) -> list[Record]:
-    """One record per page of every PDF and image in a file or folder (sorted by path).
+def read_pages(
+    path: str | Path, *, password: str | None = None, limit: int | None = None
+) -> list[Record]:
+    """One record per page of every PDF and image in a file or folder (sorted by path); the
+    first ``limit`` only, opening no file past them.
 
     Ids are ``<path inside the folder>#<page>``, as ``docfleet run`` names pages. A file that
     cannot be read as a document gives one record (page 0) carrying the reason.
@@ -69,6 +72,8 @@ def read_pages(path: str | Path, *, password: str | None = None) -> list[Record]
     }
     records = []
     for task in expand_documents(names, password=password):
+        if limit is not None and len(records) >= limit:
+            break
         name = names[task.document]
         record_id = page_id(name, task.page)
         if task.error_type:
