@@ -296,3 +296,14 @@ def truncated(source: Path, target: Path, keep: int | float) -> Path:
     count = keep if isinstance(keep, int) else int(len(data) * keep)
     target.write_bytes(data[:count])
     return target
+
+
+def invoice_scans(folder: Path) -> Path:
+    """A folder with a 3-page PDF, two images of different sizes and a file that is not one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = [[Span(f"Invoice {n} total {n * 7}", 72, 700, size=24)] for n in range(1, 4)]
+    reportlab_pdf(folder / "a.pdf", pages)
+    (folder / "b.png").write_bytes(image_bytes(Image.new("RGB", (120, 80), "navy"), "PNG"))
+    (folder / "c.jpg").write_bytes(image_bytes(Image.new("RGB", (40, 90), "orange"), "JPEG"))
+    (folder / "d.png").write_bytes(b"this is not a png")
+    return folder

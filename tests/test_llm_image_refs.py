@@ -10,9 +10,8 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from docs_factory import Span, image_bytes, reportlab_pdf
+from docs_factory import invoice_scans
 from llm_factory import tiny_causal_lm, tiny_vision_lm
-from PIL import Image
 
 from docfleet.llm.extract import ExtractConfig, run_extract
 from docfleet.llm.image_refs import attach_images
@@ -29,14 +28,7 @@ def vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def scans(tmp_path: Path) -> Path:
-    folder = tmp_path / "scans"
-    folder.mkdir()
-    pages = [[Span(f"Invoice {n} total {n * 7}", 72, 700, size=24)] for n in range(1, 4)]
-    reportlab_pdf(folder / "a.pdf", pages)
-    (folder / "b.png").write_bytes(image_bytes(Image.new("RGB", (120, 80), "navy"), "PNG"))
-    (folder / "c.jpg").write_bytes(image_bytes(Image.new("RGB", (40, 90), "orange"), "JPEG"))
-    (folder / "d.png").write_bytes(b"this is not a png")
-    return folder
+    return invoice_scans(tmp_path / "scans")
 
 
 def table(tmp_path: Path, scans: Path) -> Path:

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from docs_factory import Span, image_bytes, reportlab_pdf
+from docs_factory import invoice_scans
 from llm_factory import tiny_causal_lm, tiny_vision_lm
 from PIL import Image
 
@@ -32,14 +32,7 @@ def vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with a 3-page PDF, two images of different sizes and a file that is not one."""
-    folder = tmp_path_factory.mktemp("scans")
-    pages = [[Span(f"Invoice {n} total {n * 7}", 72, 700, size=24)] for n in range(1, 4)]
-    reportlab_pdf(folder / "a.pdf", pages)
-    (folder / "b.png").write_bytes(image_bytes(Image.new("RGB", (120, 80), "navy"), "PNG"))
-    (folder / "c.jpg").write_bytes(image_bytes(Image.new("RGB", (40, 90), "orange"), "JPEG"))
-    (folder / "d.png").write_bytes(b"this is not a png")
-    return folder
+    return invoice_scans(tmp_path_factory.mktemp("scans"))
 
 
 def test_batched_generation_matches_one_at_a_time_and_feeds_the_image(vlm: Path):
