@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 
 from llm_factory import tiny_causal_lm
 
-from docfleet import Fleet
+from docfleet import EngineError, Fleet
 from docfleet.llm.records import Record
 from docfleet.llm.stage import ExtractStage
 
@@ -156,3 +156,20 @@ def test_extract_takes_the_planner_margins_and_names_them_when_nothing_fits(mode
     assert proc.returncode == 0, proc.stderr  # the flag overrides the file
     assert "1.0 MiB margin" in proc.stderr
     assert len(out.read_text().splitlines()) == 1
+
+
+def test_a_prompt_past_the_context_window_fails_alone_and_names_the_fix(model):
+    stage = ExtractStage(model=str(model), turns=["Summarise: {note}"], parse_json=False,
+                         max_new_tokens=4, max_repairs=0)  # fmt: skip
+    rows = [Record("short", {"note": "paid"}, "t:0"),
+            Record("long", {"note": "invoice total " * 300}, "t:1"),
+            Record("also", {"note": "shipped"}, "t:2")]  # fmt: skip
+    fleet = Fleet(devices="cpu", workers="thread", progress=False, batch_size=3)
+    results = list(fleet.map(stage, rows))
+    assert [r.ok for r in results] == [True, False, True]
+    error = results[1].error
+    assert error.type == "PromptTooLong" and "context of 256 tokens" in error.message
+    assert "--max-new-tokens" in error.message
+    no_room = ExtractStage(model=str(model), turns=["{note}"], max_new_tokens=256)
+    with pytest.raises(EngineError, match="leaves no room for a prompt"):
+        list(Fleet(devices="cpu", workers="thread", progress=False).map(no_room, rows))

@@ -152,3 +152,17 @@ def test_plans_for_a_vlm_split_it_and_offload_it_and_offloaded_it_still_sees(vlm
     assert [g.text for g in got.generate(chats, pictures)] == [
         g.text for g in want.generate(chats, pictures)
     ]
+
+
+def test_a_page_prompt_past_the_context_window_is_refused(vlm: Path):
+    from docfleet.llm.generation import PromptTooLong
+    from docfleet.llm.loading import load_for_generation
+    from docfleet.llm.vision import VisionBatchGenerator
+
+    model, processor = load_for_generation(vlm)
+    generator = VisionBatchGenerator(model, processor, max_new_tokens=8, batch_size=2)
+    page = Image.new("RGB", (40, 40), "navy")
+    words = "total " * 600
+    with pytest.raises(PromptTooLong, match=r"passes the model's context of 512 tokens"):
+        generator.generate([[{"role": "user", "content": words}]], [page])
+    assert generator.generate([[{"role": "user", "content": "total?"}]], [page])[0].tokens_in > 16

@@ -14,6 +14,35 @@ from typing import Any
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
 
 
+class PromptTooLong(ValueError):
+    """A conversation and the room for its answer do not fit the model's context window."""
+
+
+def context_window(model: Any) -> int | None:
+    """Tokens the model was trained to attend over (prompt and answer), when its config says."""
+    limit = getattr(model.config.get_text_config(), "max_position_embeddings", None)
+    return limit if isinstance(limit, int) and limit > 0 else None
+
+
+def check_room(limit: int | None, max_new_tokens: int) -> None:
+    """Raise ``ValueError`` when ``max_new_tokens`` alone leaves no room for any prompt."""
+    if limit is not None and max_new_tokens >= limit:
+        raise ValueError(
+            f"--max-new-tokens {max_new_tokens} leaves no room for a prompt in the model's "
+            f"context of {limit} tokens; lower it"
+        )
+
+
+def check_context(limit: int | None, prompt_tokens: int, max_new_tokens: int) -> None:
+    """Raise :class:`PromptTooLong` when the prompt and its answer pass the context window."""
+    if limit is not None and prompt_tokens + max_new_tokens > limit:
+        raise PromptTooLong(
+            f"the prompt has {prompt_tokens} tokens, and with --max-new-tokens "
+            f"{max_new_tokens} it passes the model's context of {limit} tokens; shorten the "
+            "text or the prompt, or lower --max-new-tokens"
+        )
+
+
 @dataclass(frozen=True)
 class Generated:
     """One answer and what it cost."""
@@ -31,6 +60,8 @@ class BatchGenerator:
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
         self.batch_size = max(1, batch_size)
+        self.context = context_window(model)
+        check_room(self.context, max_new_tokens)
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -49,6 +80,8 @@ class BatchGenerator:
     def generate(self, conversations: Sequence[Sequence[Message]]) -> list[Generated]:
         """One answer per conversation, in the order given."""
         encoded = [self.prompt_ids(c) for c in conversations]
+        for ids in encoded:  # the engine reruns a failed batch item by item: only this one fails
+            check_context(self.context, len(ids), self.max_new_tokens)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         out: list[Generated | None] = [None] * len(encoded)
         for start in range(0, len(order), self.batch_size):

@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from docfleet.llm.generation import Generated, Message, decode_answers, input_device
+from docfleet.llm.generation import (
+    Generated,
+    Message,
+    check_context,
+    check_room,
+    context_window,
+    decode_answers,
+    input_device,
+)
 
 
 def is_vision_language(path: str | Path) -> bool:
@@ -56,6 +64,8 @@ class VisionBatchGenerator:
         self.tokenizer = processor.tokenizer
         self.max_new_tokens = max_new_tokens
         self.batch_size = max(1, batch_size)
+        self.context = context_window(model)
+        check_room(self.context, max_new_tokens)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -110,6 +120,9 @@ class VisionBatchGenerator:
             if hasattr(value, "to")
         }
         width = moved["input_ids"].shape[1]
+        lengths = moved["attention_mask"].sum(dim=1).tolist()  # image tokens included
+        for length in lengths:
+            check_context(self.context, int(length), self.max_new_tokens)
         with torch.inference_mode():
             output = self.model.generate(
                 **moved,
@@ -117,7 +130,6 @@ class VisionBatchGenerator:
                 do_sample=False,
                 pad_token_id=self.tokenizer.pad_token_id,
             )
-        lengths = moved["attention_mask"].sum(dim=1).tolist()
         return decode_answers(self.tokenizer, lengths, output[:, width:].tolist())
 
 
