@@ -173,3 +173,17 @@ def test_a_prompt_past_the_context_window_fails_alone_and_names_the_fix(model):
     no_room = ExtractStage(model=str(model), turns=["{note}"], max_new_tokens=256)
     with pytest.raises(EngineError, match="leaves no room for a prompt"):
         list(Fleet(devices="cpu", workers="thread", progress=False).map(no_room, rows))
+
+
+def test_the_context_window_counts_rope_scaling_once():
+    from transformers import LlamaConfig, Qwen2Config
+
+    from docfleet.llm.generation import context_window
+
+    assert context_window(Qwen2Config(max_position_embeddings=32768)) == 32768
+    yarn = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}
+    assert context_window(Qwen2Config(max_position_embeddings=32768, rope_scaling=yarn)) == 131072
+    llama3 = {"rope_type": "llama3", "factor": 8.0, "original_max_position_embeddings": 8192,
+              "low_freq_factor": 1.0, "high_freq_factor": 4.0}  # fmt: skip
+    already = LlamaConfig(max_position_embeddings=131072, rope_scaling=llama3)
+    assert context_window(already) == 131072  # the config gives the scaled length itself

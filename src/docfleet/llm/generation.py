@@ -18,10 +18,24 @@ class PromptTooLong(ValueError):
     """A conversation and the room for its answer do not fit the model's context window."""
 
 
-def context_window(model: Any) -> int | None:
-    """Tokens the model was trained to attend over (prompt and answer), when its config says."""
-    limit = getattr(model.config.get_text_config(), "max_position_embeddings", None)
-    return limit if isinstance(limit, int) and limit > 0 else None
+def context_window(config: Any) -> int | None:
+    """Tokens a model with this config attends over (prompt and answer), when it says.
+
+    ``max_position_embeddings``, times the RoPE scaling factor where the config scales it
+    (YaRN, linear, dynamic) without having raised ``max_position_embeddings`` already.
+    """
+    cfg = config.get_text_config()
+    limit = getattr(cfg, "max_position_embeddings", None)
+    if not isinstance(limit, int) or limit <= 0:
+        return None
+    rope = getattr(cfg, "rope_scaling", None) or getattr(cfg, "rope_parameters", None) or {}
+    factor = rope.get("factor") if isinstance(rope, dict) else None
+    original = rope.get("original_max_position_embeddings") if isinstance(rope, dict) else None
+    kind = rope.get("rope_type", rope.get("type")) if isinstance(rope, dict) else None
+    scaled = isinstance(original, int) and original < limit
+    if kind not in (None, "default") and isinstance(factor, int | float) and not scaled:
+        return int(limit * max(1.0, float(factor)))
+    return limit
 
 
 def check_room(limit: int | None, max_new_tokens: int) -> None:
@@ -60,7 +74,7 @@ class BatchGenerator:
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
         self.batch_size = max(1, batch_size)
-        self.context = context_window(model)
+        self.context = context_window(model.config)
         check_room(self.context, max_new_tokens)
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:

@@ -64,7 +64,7 @@ class VisionBatchGenerator:
         self.tokenizer = processor.tokenizer
         self.max_new_tokens = max_new_tokens
         self.batch_size = max(1, batch_size)
-        self.context = context_window(model)
+        self.context = context_window(model.config)
         check_room(self.context, max_new_tokens)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
