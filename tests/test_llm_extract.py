@@ -187,3 +187,14 @@ def test_the_context_window_counts_rope_scaling_once():
               "low_freq_factor": 1.0, "high_freq_factor": 4.0}  # fmt: skip
     already = LlamaConfig(max_position_embeddings=131072, rope_scaling=llama3)
     assert context_window(already) == 131072  # the config gives the scaled length itself
+
+
+def test_a_margin_that_is_not_a_size_is_refused_with_the_forms_it_takes():
+    from pydantic import ValidationError
+
+    from docfleet.llm.extract import ExtractConfig
+
+    base = {"model": "m", "input": "in.csv", "output": "out.jsonl"}
+    assert ExtractConfig(**base, split_margin="6GiB").split_margin == "6GiB"
+    with pytest.raises(ValidationError, match=r"cannot read '4 gigs' as a size; write e\.g\."):
+        ExtractConfig(**base, split_margin="4 gigs")

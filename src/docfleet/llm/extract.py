@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from docfleet.fleet import Fleet
 from docfleet.options import EngineOptions
@@ -70,6 +70,14 @@ class ExtractConfig(BaseModel):
     retry_failed: bool = Field(
         False, description="On resume, redo the records whose lines are errors."
     )
+
+    @field_validator("split_margin", "single_margin")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        from docfleet.llm.footprint import parse_size
+
+        parse_size(value)  # names the accepted forms when it cannot read one
+        return value
 
 
 @dataclass
