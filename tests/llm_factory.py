@@ -58,8 +58,12 @@ def tiny_causal_lm(
     heads: int = 4,
     vocab_words: list[str] | None = None,
     seed: int = 0,
+    context: int = 256,
 ) -> Path:
-    """Write a seeded tiny Llama model and its tokenizer to ``path`` and return ``path``."""
+    """Write a seeded tiny Llama model and its tokenizer to ``path`` and return ``path``.
+
+    ``context`` is its window (``max_position_embeddings``) in tokens.
+    """
     from transformers import LlamaConfig, LlamaForCausalLM
 
     path = Path(path)
@@ -72,7 +76,7 @@ def tiny_causal_lm(
         num_hidden_layers=layers,
         num_attention_heads=heads,
         num_key_value_heads=heads,
-        max_position_embeddings=256,
+        max_position_embeddings=context,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

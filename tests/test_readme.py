@@ -68,7 +68,7 @@ def test_extraction_example_runs_with_a_local_model(tmp_path):
     pytest.importorskip("transformers")
     from llm_factory import tiny_causal_lm
 
-    model = tiny_causal_lm(tmp_path / "tiny")
+    model = tiny_causal_lm(tmp_path / "tiny", context=2048)  # room for the repair turns
     script = tmp_path / "extract.py"
     script.write_text(python_blocks()[4].replace("MODEL_DIR", str(model)))
     out = subprocess.run(
