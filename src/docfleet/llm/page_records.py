@@ -71,16 +71,18 @@ def read_pages(
         for f in files
     }
     records = []
+    if limit is not None and limit < 1:
+        return records
     for task in expand_documents(names, password=password):
-        if limit is not None and len(records) >= limit:
-            break
         name = names[task.document]
         record_id = page_id(name, task.page)
         if task.error_type:
             records.append(Record(record_id, {}, task.document, task.error, task.error_type))
-            continue
-        fields = {"file": name, "page": str(task.page), "pages": str(task.pages)}
-        records.append(Record(record_id, fields, task.document, page=task))
+        else:
+            fields = {"file": name, "page": str(task.page), "pages": str(task.pages)}
+            records.append(Record(record_id, fields, task.document, page=task))
+        if limit is not None and len(records) >= limit:
+            break  # before the next file is opened
     return records
 
 
