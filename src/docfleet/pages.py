@@ -46,6 +46,9 @@ class TextLine:
     bbox: BBox
     score: float = 1.0
     font_size: float | None = None  # in pixels at the page's dpi, text layer only
+    bold: bool = False  # text layer only: the line's font is bold
+    mono: bool = False  # text layer only: the line's font is monospaced
+    parts: tuple[TextLine, ...] = ()  # pieces of the line separated by wide gaps (cells)
 
 
 @dataclass

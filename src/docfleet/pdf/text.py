@@ -1,8 +1,18 @@
-"""A PDF page's text layer as lines with pixel boxes, and whether it is real text or junk.
+"""A PDF page's text layer as lines with pixel boxes, every word as the layer holds it.
 
-PDFium gives characters in content order with their boxes and inserts line breaks where it
-sees them; lines are cut further where characters jump far right (table cells, columns drawn
-row by row), jump back left, or leave the line's band. Callers hold ``PDFIUM_LOCK``.
+PDFium gives characters in content order (the order the producer wrote them, which for nearly
+every producer is the order a person reads a column in) with their boxes, the spaces it
+inferred, its own line breaks, and a mark on hyphens that break a word at a line's end. A line
+here is a run of characters in content order on one baseline: it ends where PDFium breaks it,
+where a character leaves the line's band, or where the text steps back left. Within a line,
+gaps wider than ``PART_GAP`` line heights (table cells, leaders to a page number, columns
+written row by row) separate its ``parts``; the layout analysis decides whether they are read
+as one line or split. Callers hold ``PDFIUM_LOCK``.
+
+Words stay whole: the characters of a ligature (PDFium gives each the ligature's box) are never
+split, a word cut by a line-end hyphen is rejoined on the line where it starts (as pdftotext
+and PyMuPDF do), a change of font size (a footnote mark, a superscript) ends a word, and
+ligature code points are expanded; text is NFC-normalised.
 """
 
 from __future__ import annotations
@@ -18,44 +28,75 @@ from docfleet.pages import BBox, TextLine
 MIN_TEXT_CHARS = 16  # fewer non-space characters than this: a scan with a stray text object
 MAX_BAD_SHARE = 0.10  # replacement, private-use, control and (cid:N) characters
 MIN_GOOD_SHARE = 0.60  # letters, marks, digits, punctuation, math and currency signs
-GAP_BREAK = 1.0  # a horizontal gap wider than this many line heights starts a new line
-BACK_BREAK = 0.5  # a step back left of more than this many line heights starts a new line
+PART_GAP = 1.5  # a gap wider than this many line heights separates the parts of a line
+WORD_GAP = 0.3  # a gap wider than this many font sizes ends a word where PDFium put no space
+BACK_STEP = 0.3  # a step back left of more than this many line heights starts a new line
+SIZE_STEP = 1.2  # a word set this much smaller than the next character is a mark before it
+BAND_OVERLAP = 0.4  # share of the smaller height two boxes must overlap to be on one line
 _BAD_CATEGORIES = ("Cc", "Co", "Cs", "Cn")
 _CID_JUNK = re.compile(r"\(cid:\d+\)")
+_LIGATURES = {0xFB00: "ff", 0xFB01: "fi", 0xFB02: "fl", 0xFB03: "ffi", 0xFB04: "ffl"}
+_LIGATURES |= {0xFB05: "st", 0xFB06: "st"}
+#: Spacing accents that TeX and others draw over a letter, and the combining marks they mean.
+_ACCENTS = {
+    "\u00a8": "\u0308", "\u00b4": "\u0301", "`": "\u0300", "\u02c6": "\u0302", "^": "\u0302",
+    "\u02dc": "\u0303", "~": "\u0303", "\u00af": "\u0304", "\u02d8": "\u0306",
+    "\u02d9": "\u0307", "\u02da": "\u030a", "\u00b8": "\u0327", "\u02db": "\u0328",
+    "\u02c7": "\u030c", "\u02dd": "\u030b",
+}  # fmt: skip
+_BOLD = re.compile(r"bold|black|heavy|semibold|demi|medi(?:um)?\b|[-+]medi|cmbx|cmb\d|bx\d", re.I)
+_MONO = re.compile(r"mono|courier|cmtt|sftt|typewriter|consol|inconsolata|code|tt\d", re.I)
 
 
 @dataclass
-class _Line:
+class _Part:
     left: float
     bottom: float
     right: float
     top: float
-    size: float | None = None  # font size of the line's first character, in pixels
     chars: list[str] = field(default_factory=list)
 
-    def breaks_before(self, left: float, bottom: float, right: float, top: float) -> bool:
-        height = max(self.top - self.bottom, top - bottom, 1e-3)
-        middle = (bottom + top) / 2
-        if not self.bottom - 0.2 * height <= middle <= self.top + 0.2 * height:
-            return True  # outside the line's band
-        gap = left - self.right
-        return gap > GAP_BREAK * height or gap < -BACK_BREAK * height
+    last: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # the last glyph's box
 
-    def add(self, char: str, left: float, bottom: float, right: float, top: float) -> None:
+    def add(self, char: str, box: tuple[float, float, float, float]) -> None:
+        if self.chars and (char in _ACCENTS or self.chars[-1] in _ACCENTS):
+            accent_first = self.chars[-1] in _ACCENTS
+            mark_box, base_box = (self.last, box) if accent_first else (box, self.last)
+            middle = (mark_box[0] + mark_box[2]) / 2
+            if base_box[0] - 0.5 <= middle <= base_box[2] + 0.5:  # drawn over the letter
+                if accent_first:
+                    self.chars[-1] = char + _ACCENTS[self.chars[-1]]
+                else:
+                    self.chars[-1] += _ACCENTS[char]
+                self._grow(box)
+                return
         self.chars.append(char)
-        if left < self.left:
-            self.left = left
-        if bottom < self.bottom:
-            self.bottom = bottom
-        if right > self.right:
-            self.right = right
-        if top > self.top:
-            self.top = top
+        self._grow(box)
+
+    def _grow(self, box: tuple[float, float, float, float]) -> None:
+        self.last = box
+        self.left = min(self.left, box[0])
+        self.bottom = min(self.bottom, box[1])
+        self.right = max(self.right, box[2])
+        self.top = max(self.top, box[3])
+
+
+@dataclass
+class _Line:
+    first: int  # index of the line's first character, for its font
+    last: int
+    size: float  # largest font size on the line, in points
+    parts: list[_Part] = field(default_factory=list)
+
+    def holds(self, box: tuple[float, float, float, float]) -> bool:
+        part = self.parts[-1]
+        overlap = min(part.top, box[3]) - max(part.bottom, box[1])
+        return overlap > BAND_OVERLAP * min(part.top - part.bottom, box[3] - box[1], 1e9)
 
 
 def _char(code: int) -> str:
     if code == 0xFFFE:
-        return "-"  # PDFium's mark for a hyphen that breaks a word at the end of a line
+        return "\ufffe"  # PDFium's mark for a hyphen that breaks a word at the end of a line
     if code == 0 or 0xD800 <= code <= 0xDFFF or code == 0xFFFF or code > 0x10FFFF:
         return "\ufffd"
     return chr(code)
@@ -92,56 +133,132 @@ def _page_chars(textpage: Any) -> list[str]:
         return []
     text = textpage.get_text_range(0, count, errors="replace")
     if len(text) == count:
-        return list(text.replace("\ufffe", "-"))  # as _char() reads each code
+        return list(text)
     get_unicode = pdfium_c.FPDFText_GetUnicode  # surrogate pairs or skipped characters
     return [_char(get_unicode(textpage.raw, i)) for i in range(count)]
 
 
-def page_text_lines(page: Any, scale: float) -> list[TextLine]:
-    """The lines of an open ``PdfPage``'s text layer, boxes in pixels at ``scale`` px/pt."""
+def _read_lines(textpage: Any) -> list[_Line]:
     import pypdfium2.raw as pdfium_c
 
+    raw = textpage.raw
+    get_box, get_size = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetFontSize
+    map_error = pdfium_c.FPDFText_HasUnicodeMapError
+    rect = pdfium_c.FS_RECTF()
+    lines: list[_Line] = []
+    line: _Line | None = None
+    space = False
+    hyphen_into: _Part | None = None  # where the rest of a word cut by a line-end hyphen goes
+    prev = (0.0, 0.0, 0.0, 0.0)  # box of the previous glyph
+    prev_size = size = word_size = 0.0  # word_size: the largest font size in the word so far
+    for index, char in enumerate(_page_chars(textpage)):
+        if char in "\r\n":
+            continue  # PDFium also breaks lines where only the font changes: geometry decides
+        if char == "\ufffe":
+            hyphen_into = line.parts[-1] if line is not None else None
+            continue
+        if char.isspace():
+            space, hyphen_into = line is not None, None
+            continue
+        if map_error(raw, index) == 1:
+            char = "\ufffd"  # no Unicode mapping: the code PDFium falls back to is noise
+        if hyphen_into is not None:
+            hyphen_into.chars.append(char)
+            continue
+        if not get_box(raw, index, rect):
+            continue
+        box = (rect.left, rect.bottom, rect.right, rect.top)
+        height = box[3] - box[1]
+        if abs(height - (prev[3] - prev[1])) > 0.05 * height or not size:
+            size = get_size(raw, index)  # asked only when the glyph's height changes
+        same_glyph = abs(box[0] - prev[0]) < 0.01 and abs(box[2] - prev[2]) < 0.01
+        stepped_back = box[0] < prev[0] - BACK_STEP * height
+        if line is not None and not same_glyph and (stepped_back or not line.holds(box)):
+            line = None
+        if line is None:
+            line = _Line(index, index, size, [_Part(*box)])
+            lines.append(line)
+            word_size = 0.0
+        elif not same_glyph:
+            part = line.parts[-1]
+            gap = box[0] - part.right
+            if gap > PART_GAP * max(part.top - part.bottom, height) and not _leaders(part):
+                line.parts.append(_Part(*box))
+                word_size = 0.0
+            elif space or gap > WORD_GAP * max(size, prev_size) or size > SIZE_STEP * word_size:
+                part.chars.append(" ")  # the last test: a footnote mark before a word
+                word_size = 0.0
+        line.parts[-1].add(char, box)
+        line.last = index
+        line.size = max(line.size, size)
+        space, prev, prev_size, word_size = False, box, size, max(word_size, size)
+    return lines
+
+
+def _leaders(part: _Part) -> bool:
+    """The part ends in dot leaders, which lead to the page number after the gap."""
+    tail = [c for c in part.chars[-12:] if not c.isspace()]
+    return len(tail) >= 3 and all(c in ".\u2026\u00b7" for c in tail[-3:])
+
+
+def clean_text(text: str) -> str:
+    """Ligature code points expanded, then NFC: what a reader (or a search) expects.
+
+    >>> clean_text("e\\u0301 \\ufb01le")
+    'é file'
+    """
+    return unicodedata.normalize("NFC", text.translate(_LIGATURES))
+
+
+def _font_style(raw: Any, index: int) -> tuple[bool, bool]:
+    """Whether the character's font is bold, and whether it is monospaced."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    flags = ctypes.c_int(0)
+    buffer = ctypes.create_string_buffer(128)
+    size = pdfium_c.FPDFText_GetFontInfo(raw, index, buffer, 128, ctypes.byref(flags))
+    name = buffer.value.decode("utf-8", "replace") if 0 < size <= 128 else ""
+    weight = pdfium_c.FPDFText_GetFontWeight(raw, index)
+    bold = weight >= 600 or bool(_BOLD.search(name)) or bool(flags.value & (1 << 18))
+    return bold, bool(flags.value & 1) or bool(_MONO.search(name))
+
+
+def page_text_lines(page: Any, scale: float) -> list[TextLine]:
+    """The lines of an open ``PdfPage``'s text layer, boxes in pixels at ``scale`` px/pt."""
     to_pixels = _to_pixels(page, scale)
     textpage = page.get_textpage()
     try:
-        raw = textpage.raw
-        get_box, map_error = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_HasUnicodeMapError
-        rect = pdfium_c.FS_RECTF()
-        lines: list[_Line] = []
-        line: _Line | None = None
-        space = False
-        for index, char in enumerate(_page_chars(textpage)):
-            if char in "\r\n":
-                line, space = None, False
-                continue
-            if char.isspace():
-                space = line is not None
-                continue
-            if not get_box(raw, index, rect):
-                continue
-            box = rect.left, rect.bottom, rect.right, rect.top
-            if map_error(raw, index) == 1:
-                char = "\ufffd"  # no Unicode mapping: the code PDFium falls back to is noise
-            if line is not None and line.breaks_before(*box):
-                line, space = None, False
-            if line is None:
-                size = pdfium_c.FPDFText_GetFontSize(raw, index)
-                line = _Line(*box, size=size * scale if size > 0 else None)
-                lines.append(line)
-            elif space:
-                line.chars.append(" ")
-            space = False
-            line.add(char, *box)
+        lines = _read_lines(textpage)
+        styles = [(_font_style(textpage.raw, ln.first), _font_style(textpage.raw, ln.last))
+                  for ln in lines]  # fmt: skip
     finally:
         textpage.close()
-    return [
-        TextLine(
-            text="".join(item.chars),
-            bbox=to_pixels(item.left, item.bottom, item.right, item.top),
-            font_size=item.size,
+    out = []
+    for line, ((bold_a, mono_a), (bold_b, mono_b)) in zip(lines, styles, strict=True):
+        parts = [
+            TextLine(clean_text("".join(p.chars)), to_pixels(p.left, p.bottom, p.right, p.top))
+            for p in line.parts
+        ]
+        parts = [p for p in parts if p.text.strip()]
+        if not parts:
+            continue
+        box = parts[0].bbox
+        for part in parts[1:]:
+            box = (min(box[0], part.bbox[0]), min(box[1], part.bbox[1]),
+                   max(box[2], part.bbox[2]), max(box[3], part.bbox[3]))  # fmt: skip
+        out.append(
+            TextLine(
+                text=" ".join(p.text for p in parts),
+                bbox=box,
+                font_size=line.size * scale if line.size > 0 else None,
+                bold=bold_a and bold_b,
+                mono=mono_a and mono_b,
+                parts=tuple(parts) if len(parts) > 1 else (),
+            )
         )
-        for item in lines
-    ]
+    return out
 
 
 def text_layer_quality(lines: Sequence[TextLine]) -> tuple[bool, str]:

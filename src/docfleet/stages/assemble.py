@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from docfleet.page_layout import ocr_blocks, text_layer_blocks
+from docfleet.page_markdown import page_markdown, page_text
 from docfleet.pages import RenderedPage
-from docfleet.reading_order import Block, blocks_from_regions, paragraphs, reading_order
 from docfleet.stage import Stage
-
-SKIPPED_IN_MARKDOWN = {"header", "footer"}
 
 
 class AssembleStage(Stage):
@@ -28,11 +27,12 @@ class AssembleStage(Stage):
 def page_record(page: RenderedPage) -> dict[str, Any]:
     """The page's JSON-ready record (see the README's output section)."""
     start = time.perf_counter()
-    lines = page.text_lines if page.text_source == "text-layer" else page.ocr_lines
-    lines = lines or []
-    blocks = blocks_from_regions(page.regions, lines) if page.regions else paragraphs(lines)
-    ordered = [blocks[i] for i in reading_order([b.bbox for b in blocks])]
-    texts = [b.text() for b in ordered]
+    if page.text_source == "text-layer":
+        blocks = text_layer_blocks(page.text_lines or [], page.width, page.height)
+    else:
+        blocks = ocr_blocks(page.ocr_lines or [], page.regions, page.width, page.height)
+    texts = [b.text() for b in blocks]
+    text, markdown = page_text(blocks), page_markdown(blocks)
     page.seconds["assemble"] = time.perf_counter() - start
     task = page.task
     return {
@@ -52,30 +52,10 @@ def page_record(page: RenderedPage) -> dict[str, Any]:
                 "text": t,
                 "score": round(b.score, 3),
             }
-            for b, t in zip(ordered, texts, strict=True)
+            | ({"level": b.level} if b.level else {})
+            for b, t in zip(blocks, texts, strict=True)
         ],
-        "text": "\n\n".join(t for t in texts if t),
-        "markdown": markdown(ordered, texts),
+        "text": text,
+        "markdown": markdown,
         "seconds": {k: round(v, 4) for k, v in page.seconds.items()},
     }
-
-
-def markdown(blocks: list[Block], texts: list[str]) -> str:
-    """Markdown of one page: titles as headings, paragraphs in reading order, tables as rows."""
-    parts = []
-    for block, text in zip(blocks, texts, strict=True):
-        if not text or block.type in SKIPPED_IN_MARKDOWN:
-            continue
-        if block.type == "title":
-            parts.append("## " + " ".join(text.split()))
-        elif block.type == "table":
-            rows = [f"| {row} |" for row in text.split("\n")]
-            width = rows[0].count(" | ") + 1
-            parts.append("\n".join([rows[0], "|" + " --- |" * width, *rows[1:]]))
-        elif block.type in ("figure_caption", "table_caption"):
-            parts.append(f"*{' '.join(text.split())}*")
-        elif block.type == "equation":
-            parts.append(f"$$\n{text}\n$$")
-        else:
-            parts.append(text)
-    return "\n\n".join(parts)

@@ -1,0 +1,116 @@
+"""What each block is on its page: headings by level, running headers and footers, page
+numbers, footnotes, captions, tables of contents, code, from font size, weight, position and
+the text's own shape. Pure functions over blocks; the page's size is in pixels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from statistics import median
+
+from docfleet.blocks import Block, line_size
+
+MARGIN_ZONE = 0.10  # headers and footers sit in the top and bottom tenth of the page
+HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
+_PAGE_NUMBER = re.compile(
+    r"^(?:page\s+)?(?:\d{1,5}|[ivxlcdm]{1,8})(?:\s*(?:/|of)\s*\d{1,5})?$"
+    r"|^[-\u2013\u2014]\s*\d{1,5}\s*[-\u2013\u2014]$",
+    re.I,
+)
+_LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$|\s(?:\d{1,4}|[ivxlc]{1,6})$")
+_CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
+_FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
+
+
+def body_size(blocks: Sequence[Block]) -> float:
+    """The font size most text on the page is set in (median over characters)."""
+    sizes: list[float] = []
+    for block in blocks:
+        for line in block.lines:
+            sizes.extend([line_size(line)] * max(1, len(line.text) // 8))
+    return median(sizes) if sizes else 0.0
+
+
+def assign_roles(blocks: list[Block], width: float, height: float) -> None:
+    """Set each text block's ``type`` (and heading ``level``) in place."""
+    textual = [b for b in blocks if b.lines and b.type in ("text", "list_item", "title")]
+    if not textual:
+        return
+    body = body_size(textual)
+    _margins(textual, height)
+    for block in textual:
+        if block.type in ("header", "footer"):
+            continue
+        kind, level = _kind(block, body)
+        block.type, block.level = kind, level
+    _footnotes(textual, body, height)
+
+
+def _kind(block: Block, body: float) -> tuple[str, int]:
+    lines = block.lines
+    text = " ".join(line.text for line in lines).strip()
+    size = median(line_size(line) for line in lines)
+    if all(line.mono for line in lines) and not all(line.bold for line in lines):
+        return "code", 0
+    if len(lines) >= 2 and sum(bool(_LEADERS.search(ln.text)) for ln in lines) >= len(lines) / 2:
+        return "toc", 0
+    if _LEADERS.search(text) and re.search(r"(?:\.\s?){3,}", text):
+        return "toc", 0
+    if _CAPTION.match(text):
+        return "caption", 0
+    words = len(text.split())
+    if len(lines) <= 3 and words <= 25 and body:
+        ratio = size / body
+        for threshold, level in HEADING_LEVELS:
+            if ratio >= threshold:
+                return "title", level
+        if all(line.bold for line in lines) and words <= 12 and not text.endswith((".", ":")):
+            return "title", 3
+    return block.type, 0
+
+
+def _margins(blocks: list[Block], height: float) -> None:
+    """The first blocks in the top tenth and the last in the bottom tenth, set apart from the
+    rest, are the running header and footer (page numbers included)."""
+    by_top = sorted(blocks, key=lambda b: b.bbox[1])
+    for block in by_top:
+        if block.bbox[3] > MARGIN_ZONE * height or not _apart(block, blocks, above=True):
+            break
+        block.type = "header"
+    for block in sorted(blocks, key=lambda b: -b.bbox[3]):
+        if block.bbox[1] < (1 - MARGIN_ZONE) * height or block.type == "header":
+            break
+        if not _apart(block, blocks, above=False):
+            break
+        block.type = "footer"
+
+
+def _apart(block: Block, blocks: list[Block], *, above: bool) -> bool:
+    """Short, and separated from the body by more than a line's height (or a page number)."""
+    text = " ".join(line.text for line in block.lines).strip()
+    if len(block.lines) > 2 or len(text.split()) > 16:
+        return False
+    if _PAGE_NUMBER.match(text):
+        return True
+    line_h = block.lines[0].bbox[3] - block.lines[0].bbox[1]
+    others = [b for b in blocks if b is not block and b.type not in ("header", "footer")]
+    if above:
+        rest = [b.bbox[1] for b in others if b.bbox[1] >= block.bbox[3] - 1]
+        return not rest or min(rest) - block.bbox[3] > 0.8 * line_h
+    rest = [b.bbox[3] for b in others if b.bbox[3] <= block.bbox[1] + 1]
+    return not rest or block.bbox[1] - max(rest) > 0.8 * line_h
+
+
+def _footnotes(blocks: list[Block], body: float, height: float) -> None:
+    """Blocks below the last body-size text, in a smaller size, the first starting with a
+    mark (a number, an asterisk, a dagger), are footnotes."""
+    body_blocks = [b for b in blocks if b.type not in ("header", "footer")]
+    small = {id(b): median(line_size(ln) for ln in b.lines) < 0.9 * body for b in body_blocks}
+    normal = [b.bbox[3] for b in body_blocks if not small[id(b)]]
+    floor = max(normal) if normal else 0.0
+    low = [b for b in body_blocks if small[id(b)] and b.bbox[1] >= max(floor - 1, height / 2)]
+    notes = sorted(low, key=lambda b: b.bbox[1])
+    if notes and _FOOTNOTE_MARK.match(notes[0].lines[0].text):
+        for block in notes:
+            if block.type in ("text", "list_item"):
+                block.type = "footnote"

@@ -1,0 +1,316 @@
+"""From lines to blocks: paragraphs, list items, tables, layout regions.
+
+Pure geometry on boxes ``(x0, y0, x1, y1)`` in page pixels, top-left origin. Text-layer lines
+arrive in content order (the order the producer wrote them), which within a column is the
+order a person reads; OCR lines arrive in no useful order and are sorted top to bottom.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from docfleet.geometry import area, intersection, union
+from docfleet.pages import BBox, Region, TextLine
+
+ROW_MERGE_GAP = 0.6  # pieces of one row written apart merge across gaps up to this many heights
+PARA_GAP = 0.8  # a vertical gap wider than this many line heights ends a paragraph
+TEXTUAL_REGIONS = {
+    "text", "title", "reference", "header", "footer", "figure_caption", "table_caption",
+}  # fmt: skip
+#: Characters that start a list item: bullets, dashes (en, em), an asterisk, a hyphen.
+BULLETS = (
+    "\u2022\u25e6\u25aa\u25ab\u2023\u2043\u2219\u00b7\u25cf\u25cb\u25a0\u25a1\u25ba\u25b8"
+    "\u2013\u2014*-"
+)
+_ITEM = re.compile(rf"^(?:[{re.escape(BULLETS)}]|\(?(?:\d{{1,3}}|[a-zA-Z]|[ivxlc]{{1,5}})[.)])\s")
+
+
+@dataclass
+class Block:
+    """A run of text (or a figure) on the page, with its type and its lines in reading order.
+
+    ``type`` is a layout class: ``text``, ``title`` (with ``level`` 1-3), ``list_item``,
+    ``table``, ``toc``, ``code``, ``caption``, ``footnote``, ``header``, ``footer``, or a
+    region class of the layout model (``figure``, ``equation``, ...).
+    """
+
+    type: str
+    bbox: BBox
+    score: float
+    lines: list[TextLine] = field(default_factory=list)
+    level: int = 0
+
+    def add(self, line: TextLine) -> None:
+        self.lines.append(line)
+        self.bbox = union(self.bbox, line.bbox) if len(self.lines) > 1 else line.bbox
+
+    def rows(self) -> list[list[str]]:
+        """The block's text as rows of cells (one cell per row unless it is a table)."""
+        if self.type != "table":
+            return [[line.text.strip()] for line in self.lines]
+        return [
+            [cell.text.strip() for line in row for cell in (line.parts or (line,))]
+            for row in rows(self.lines)
+        ]
+
+    def text(self) -> str:
+        """Plain text: lines in order; a table's cells on one row are separated by tabs."""
+        return "\n".join("\t".join(row) for row in self.rows())
+
+
+def rows(lines: Sequence[TextLine]) -> list[list[TextLine]]:
+    """Lines grouped into rows (vertical overlap above half the smaller height), left to right."""
+    out: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda ln: (_cy(ln.bbox), ln.bbox[0])):
+        row = out[-1] if out else None
+        if row is not None and _same_row(row[-1].bbox, line.bbox):
+            row.append(line)
+        else:
+            out.append([line])
+    return [sorted(row, key=lambda ln: ln.bbox[0]) for row in out]
+
+
+def merge_rows(lines: Sequence[TextLine]) -> list[TextLine]:
+    """Pieces of one printed line that the producer wrote apart are joined, left to right.
+
+    Two lines on one baseline whose gap is under ``ROW_MERGE_GAP`` line heights are one line
+    (``Copyright`` written after the ``©`` and the year that follow it); a wider gap is a
+    column gutter or a table cell, and stays.
+    """
+    out: list[TextLine] = []
+    for line in lines:
+        for i in range(len(out) - 1, max(-1, len(out) - 12), -1):
+            joined = _joined(out[i], line)
+            if joined is not None:
+                out[i] = joined
+                break
+        else:
+            out.append(line)
+    return out
+
+
+def _joined(a: TextLine, b: TextLine) -> TextLine | None:
+    if not _same_row(a.bbox, b.bbox) or abs(_size(a) / max(_size(b), 1e-6) - 1) > 0.25:
+        return None
+    left, right = (a, b) if a.bbox[0] <= b.bbox[0] else (b, a)
+    height = max(a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
+    gap = right.bbox[0] - left.bbox[2]
+    if not -0.2 * height < gap < ROW_MERGE_GAP * height:
+        return None
+    parts = (*(left.parts or (left,)), *(right.parts or (right,)))
+    return TextLine(
+        text=f"{left.text} {right.text}",
+        bbox=union(a.bbox, b.bbox),
+        score=min(a.score, b.score),
+        font_size=max(a.font_size or 0, b.font_size or 0) or None,
+        bold=a.bold and b.bold,
+        mono=a.mono and b.mono,
+        parts=parts if left.parts or right.parts else (),
+    )
+
+
+def split_gutters(lines: Sequence[TextLine]) -> list[TextLine]:
+    """A line whose parts straddle an empty vertical strip (a column gutter, a table's column
+    gap) is split there; other wide gaps (leaders, a number before a title) keep it whole."""
+    out: list[TextLine] = []
+    for line in lines:
+        if not line.parts:
+            out.append(line)
+            continue
+        pieces = [[line.parts[0]]]
+        for part in line.parts[1:]:
+            x0, x1 = pieces[-1][-1].bbox[2], part.bbox[0]
+            if _empty_strip(lines, line, (x0 + x1) / 2):
+                pieces.append([part])
+            else:
+                pieces[-1].append(part)
+        out.extend(_line_of(line, group) for group in pieces)
+    return out
+
+
+def _empty_strip(lines: Sequence[TextLine], line: TextLine, x: float) -> bool:
+    """No neighbouring line (within three line heights) crosses ``x``, and neighbours hold
+    text on both sides of it: a column structure, not one line's wide gap."""
+    height = line.bbox[3] - line.bbox[1]
+    top, bottom = line.bbox[1] - 3 * height, line.bbox[3] + 3 * height
+    near = [ln for ln in lines if ln is not line and ln.bbox[3] > top and ln.bbox[1] < bottom]
+    if any(_crosses(ln, x) for ln in near):
+        return False
+    pieces = [p for ln in near for p in (ln.parts or (ln,))]
+    return any(p.bbox[2] < x for p in pieces) and any(p.bbox[0] > x for p in pieces)
+
+
+def _crosses(line: TextLine, x: float) -> bool:
+    return any(p.bbox[0] < x < p.bbox[2] for p in (line.parts or (line,)))
+
+
+def _line_of(line: TextLine, parts: list[TextLine]) -> TextLine:
+    if len(parts) == len(line.parts):
+        return line
+    box = parts[0].bbox
+    for part in parts[1:]:
+        box = union(box, part.bbox)
+    return TextLine(
+        " ".join(p.text for p in parts), box, line.score, line.font_size, line.bold, line.mono,
+        tuple(parts) if len(parts) > 1 else (),
+    )  # fmt: skip
+
+
+def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Block]:
+    """Lines grouped into tables (runs of rows of cells) and paragraphs or list items.
+
+    ``ordered`` lines (a text layer, in content order) join the paragraph before them when they
+    continue it; unordered ones (OCR) are sorted top to bottom and join any paragraph above.
+    """
+    tables, rest = _tables(lines)
+    blocks: list[Block] = list(tables)
+    if not ordered:
+        rest = sorted(rest, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    else:
+        order = {id(ln): i for i, ln in enumerate(lines)}
+        rest = sorted(rest, key=lambda ln: order[id(ln)])
+    for line in rest:
+        candidates = [blocks[-1]] if ordered and blocks else reversed(blocks)
+        home = next((b for b in candidates if b.type != "table" and _continues(b, line)), None)
+        if home is None:
+            block = Block("list_item" if _ITEM.match(line.text) else "text", line.bbox, line.score)
+            block.add(line)
+            blocks.append(block)
+        else:
+            home.add(line)
+    return blocks
+
+
+def _continues(block: Block, line: TextLine) -> bool:
+    last = block.lines[-1]
+    h_last, h = last.bbox[3] - last.bbox[1], line.bbox[3] - line.bbox[1]
+    gap = line.bbox[1] - last.bbox[3]
+    x_overlap = min(block.bbox[2], line.bbox[2]) - max(block.bbox[0], line.bbox[0])
+    similar = 0.8 <= (_size(line) / max(_size(last), 1e-6)) <= 1.25
+    if not (-0.5 * h < gap < PARA_GAP * max(h_last, h) and x_overlap > 0 and similar):
+        return False
+    if _ITEM.match(line.text) or last.mono != line.mono:
+        return False  # a new list item, or code beside prose
+    left, right = block.bbox[0], block.bbox[2]
+    ended_short = last.bbox[2] < right - 2 * h and len(block.lines) > 1
+    indented = line.bbox[0] > left + 0.8 * h and line.bbox[0] > last.bbox[0] + 0.8 * h
+    return not (ended_short and indented) and not (indented and block.type == "text" and
+                                                   last.bbox[2] < right - 2 * h)  # fmt: skip
+
+
+def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
+    """Runs of two or more adjacent rows of two or more aligned cells make table blocks.
+
+    A cell is a line (OCR) or a part of a line (text layer). Prose columns are told apart by
+    the width of the cells relative to the text's full width.
+    """
+    if not lines:
+        return [], []
+    width = max(ln.bbox[2] for ln in lines) - min(ln.bbox[0] for ln in lines)
+    grouped = rows(lines)
+
+    def is_row(row: list[TextLine]) -> bool:
+        pieces = _cells(row)
+        widths = [c.bbox[2] - c.bbox[0] for c in pieces]
+        if len(pieces) < 2 or max(widths) >= 0.45 * width:
+            return False
+        if len(pieces) >= 3:
+            return True
+        gap = pieces[1].bbox[0] - pieces[0].bbox[2]  # two pieces: a table leaves wide gaps
+        return gap > 1.5 * (pieces[0].bbox[3] - pieces[0].bbox[1])
+
+    tables: list[Block] = []
+    rest: list[TextLine] = []
+    run: list[list[TextLine]] = []
+    for row in [*grouped, []]:
+        if row and is_row(row) and (not run or _adjacent(run[-1], row)):
+            run.append(row)
+            continue
+        if len(run) >= 2 and _aligned(run):
+            block = Block("table", run[0][0].bbox, 1.0)
+            for member in (ln for r in run for ln in r):
+                block.add(member)
+            tables.append(block)
+        else:
+            rest.extend(ln for r in run for ln in r)
+        run = [row] if row and is_row(row) else []
+        if row and not is_row(row):
+            rest.extend(row)
+    return tables, rest
+
+
+def _cells(row: list[TextLine]) -> list[TextLine]:
+    return [cell for line in row for cell in (line.parts or (line,))]
+
+
+def _aligned(run: list[list[TextLine]]) -> bool:
+    """Most rows share two cell starts or ends with the row above (columns line up)."""
+    hits = 0
+    for upper, lower in pairwise(run):
+        tol = 0.8 * (upper[0].bbox[3] - upper[0].bbox[1])
+        others = [(c.bbox[0], c.bbox[2]) for c in _cells(lower)]
+        shared = sum(
+            any(abs(c.bbox[0] - b0) < tol or abs(c.bbox[2] - b1) < tol for b0, b1 in others)
+            for c in _cells(upper)
+        )
+        hits += shared >= 2
+    return hits >= max(1, (len(run) - 1) // 2)
+
+
+def _adjacent(upper: list[TextLine], lower: list[TextLine]) -> bool:
+    height = max(ln.bbox[3] - ln.bbox[1] for ln in upper)
+    gap = min(ln.bbox[1] for ln in lower) - max(ln.bbox[3] for ln in upper)
+    return gap < 2.5 * height
+
+
+def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) -> list[Block]:
+    """Each line goes to the region that holds most of it; the rest form paragraphs of their own."""
+    kept = _suppress_duplicates(regions)
+    blocks = [Block(r.type, r.bbox, r.score) for r in kept]
+    orphans = []
+    for line in lines:
+        best, share = -1, 0.0
+        for i, block in enumerate(blocks):
+            s = intersection(line.bbox, block.bbox) / max(area(line.bbox), 1e-6)
+            if s > share:
+                best, share = i, s
+        if best >= 0 and share >= 0.5:
+            blocks[best].lines.append(line)
+        else:
+            orphans.append(line)
+    for block in blocks:
+        block.lines = [ln for row in rows(block.lines) for ln in row]
+    blocks = [b for b in blocks if b.lines or b.type not in TEXTUAL_REGIONS]
+    return blocks + paragraphs(orphans)
+
+
+def _suppress_duplicates(regions: Sequence[Region]) -> list[Region]:
+    kept: list[Region] = []
+    for region in sorted(regions, key=lambda r: -r.score):
+        overlap = max(
+            (intersection(region.bbox, k.bbox) / max(min(area(region.bbox), area(k.bbox)), 1e-6))
+            for k in kept
+        ) if kept else 0.0  # fmt: skip
+        if overlap < 0.8:
+            kept.append(region)
+    return kept
+
+
+def line_size(line: TextLine) -> float:
+    """The line's font size in pixels (its height when the size is not known)."""
+    return line.font_size or (line.bbox[3] - line.bbox[1])
+
+
+_size = line_size
+
+
+def _same_row(a: BBox, b: BBox) -> bool:
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap > 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+
+def _cy(box: BBox) -> float:
+    return (box[1] + box[3]) / 2

@@ -1,0 +1,41 @@
+"""A page's lines (and layout regions) to typed blocks in the order a person reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from docfleet.block_roles import assign_roles
+from docfleet.blocks import Block, blocks_from_regions, merge_rows, paragraphs, split_gutters
+from docfleet.pages import Region, TextLine
+from docfleet.reading_order import reading_order
+
+_FIRST = ("header",)
+_LAST = ("footnote", "footer")
+
+
+def text_layer_blocks(lines: Sequence[TextLine], width: float, height: float) -> list[Block]:
+    """Blocks of a text-layer page, in reading order (lines arrive in content order)."""
+    joined = split_gutters(merge_rows(lines))
+    blocks = paragraphs(joined, ordered=True)
+    assign_roles(blocks, width, height)
+    return order_blocks(blocks)
+
+
+def ocr_blocks(
+    lines: Sequence[TextLine], regions: Sequence[Region], width: float, height: float
+) -> list[Block]:
+    """Blocks of an OCR page: lines in the layout model's regions (when it ran), in order."""
+    blocks = blocks_from_regions(regions, lines) if regions else paragraphs(lines)
+    assign_roles(blocks, width, height)
+    return order_blocks(blocks)
+
+
+def order_blocks(blocks: Sequence[Block]) -> list[Block]:
+    """Running headers first, then the body (columns left to right, each top to bottom),
+    then footnotes, then footers and page numbers."""
+    body = [b for b in blocks if b.type not in _FIRST + _LAST]
+    ordered = [body[i] for i in reading_order([b.bbox for b in body])]
+    first = sorted((b for b in blocks if b.type in _FIRST), key=lambda b: (b.bbox[1], b.bbox[0]))
+    last = [b for kind in _LAST for b in blocks if b.type == kind]
+    last = sorted(last, key=lambda b: (_LAST.index(b.type), b.bbox[1], b.bbox[0]))
+    return first + ordered + last

@@ -1,0 +1,140 @@
+"""Blocks in reading order to a page's plain text and its Markdown.
+
+The plain text keeps every word of every block, line by line, with no Markdown syntax; the
+Markdown is what a person would want to read: headings by level, paragraphs joined across line
+breaks, lists, tables as GitHub tables, code blocks, tables of contents as lists, and no running
+headers, footers or page numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from docfleet.blocks import BULLETS, Block, rows
+
+SKIPPED_IN_MARKDOWN = {"header", "footer"}
+_LEADER_TAIL = re.compile(r"\s*(?:\.\s?){3,}\s*(\S{1,8})\s*$")
+_BULLET = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
+_ENUMERATOR = re.compile(r"^\(?(\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})([.)])\s+")
+_SOFT_HYPHEN_END = re.compile(r"(?<=[^\W\d_])-$")
+
+
+def page_text(blocks: Sequence[Block]) -> str:
+    """Plain reading-order text: blocks separated by blank lines, lines by newlines."""
+    return "\n\n".join(t for t in (dehyphenate(b.text()) for b in blocks) if t)
+
+
+def page_markdown(blocks: Sequence[Block]) -> str:
+    """Markdown of one page (see the module docstring)."""
+    parts: list[str] = []
+    for block in blocks:
+        if block.type in SKIPPED_IN_MARKDOWN or not block.lines:
+            continue
+        rendered = _render(block)
+        if rendered:
+            parts.append(rendered)
+    return "\n\n".join(parts)
+
+
+def _render(block: Block) -> str:
+    kind = block.type
+    if kind == "title":
+        return "#" * (block.level + 1 if block.level else 2) + " " + _flow(block)
+    if kind == "table":
+        return _table(block)
+    if kind == "code":
+        return "```\n" + _code(block) + "\n```"
+    if kind == "toc":
+        return "\n".join(_toc_entry(line.text) for line in block.lines)
+    if kind == "list_item":
+        return _list_item(_flow(block))
+    if kind in ("caption", "figure_caption", "table_caption"):
+        return f"*{_escape(_flow(block))}*"
+    if kind == "equation":
+        return "$$\n" + block.text() + "\n$$"
+    if kind == "footnote":
+        return "> " + _escape(_flow(block))
+    return _escape(_flow(block))
+
+
+def _flow(block: Block) -> str:
+    """The block's lines joined into one paragraph (a word cut by a hyphen rejoined)."""
+    return " ".join(dehyphenate(block.text()).split())
+
+
+def dehyphenate(text: str) -> str:
+    """Words hyphenated across line ends rejoined onto the first line (OCR text keeps the
+    hyphen a text layer marks as a break; a text layer's own breaks are rejoined on reading).
+
+    >>> dehyphenate("a well-known exam-\\nple of it")
+    'a well-known example\\nof it'
+    """
+    lines = text.split("\n")
+    for i in range(len(lines) - 1):
+        nxt = lines[i + 1].lstrip()
+        if _SOFT_HYPHEN_END.search(lines[i]) and nxt[:1].islower():
+            word, _, rest = nxt.partition(" ")
+            lines[i] = lines[i][:-1] + word
+            lines[i + 1] = rest
+    return "\n".join(line for line in lines if line.strip())
+
+
+def _list_item(text: str) -> str:
+    bullet = _BULLET.match(text)
+    if bullet:
+        return "- " + _escape(text[bullet.end() :])
+    number = _ENUMERATOR.match(text)
+    if number and number.group(1).isdigit():
+        return f"{number.group(1)}. " + _escape(text[number.end() :])
+    return "- " + _escape(text)
+
+
+def _toc_entry(text: str) -> str:
+    leader = _LEADER_TAIL.search(text)
+    if leader:
+        return f"- {_escape(text[: leader.start()].strip())} … {leader.group(1)}"
+    return f"- {_escape(text.strip())}"
+
+
+def _code(block: Block) -> str:
+    """Code lines with their indentation rebuilt from their left edges."""
+    widths = [
+        (ln.bbox[2] - ln.bbox[0]) / len(ln.text) for ln in block.lines if len(ln.text.strip()) > 3
+    ]
+    char = sorted(widths)[len(widths) // 2] if widths else 1.0
+    left = min(ln.bbox[0] for ln in block.lines)
+    out = [" " * round((ln.bbox[0] - left) / max(char, 1e-6)) + ln.text for ln in block.lines]
+    return "\n".join(out).replace("```", "`\u200b``")
+
+
+def _table(block: Block) -> str:
+    """A GitHub table: cells placed in columns by where they start on the page."""
+    grouped = rows(block.lines)
+    cells = [[c for ln in row for c in (ln.parts or (ln,))] for row in grouped]
+    starts: list[float] = []
+    for row in cells:
+        for cell in row:
+            height = cell.bbox[3] - cell.bbox[1]
+            if all(abs(cell.bbox[0] - s) > height for s in starts):
+                starts.append(cell.bbox[0])
+    starts.sort()
+    table: list[list[str]] = []
+    for row in cells:
+        out = [""] * len(starts)
+        for cell in row:
+            col = min(range(len(starts)), key=lambda i: abs(starts[i] - cell.bbox[0]))
+            text = _escape(cell.text.strip()).replace("|", "\\|")
+            out[col] = f"{out[col]} {text}".strip()
+        table.append(out)
+    header, *body = table
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(starts)]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    """Escape what would start Markdown syntax at the beginning of a paragraph."""
+    if re.match(r"^(?:#{1,6}\s|[-+*]\s|\d+[.)]\s|>|```)", text):
+        return "\\" + text
+    return text
