@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from docfleet.page_layout import ocr_blocks
 from docfleet.pages import Region, TextLine
-from docfleet.reading_order import blocks_from_regions, paragraphs, reading_order, rows
+from docfleet.blocks import blocks_from_regions, paragraphs, rows
+from docfleet.reading_order import reading_order
 
 
 def line(text, x0, y0, x1, y1, size=None):
@@ -30,7 +32,7 @@ def test_paragraphs_split_on_gaps_and_columns_and_find_titles():
         line("right two", 560, 145, 880, 165),
         line("left after gap", 100, 260, 480, 280),
     ]
-    blocks = paragraphs(lines)
+    blocks = ocr_blocks(lines, [], width=1000, height=400)
     texts = sorted((b.type, b.text()) for b in blocks)
     assert texts == [
         ("text", "left after gap"),
@@ -58,7 +60,7 @@ def test_lines_go_to_the_region_holding_them_and_duplicates_are_dropped():
     blocks = blocks_from_regions(regions, lines)
     by_type = {b.type: b for b in blocks}
     assert set(by_type) == {"title", "table", "figure", "text"}
-    assert by_type["table"].text() == "a | b\nc | d"
+    assert by_type["table"].text() == "a\tb\nc\td"
     assert by_type["text"].text() == "stray note"
     assert by_type["figure"].text() == ""
 
@@ -77,7 +79,7 @@ def test_rows_of_short_cells_make_a_table_read_row_by_row():
     prose = [line("A long line of prose under the table, as wide as the text.", 100, 400, 900, 420)]
     blocks = paragraphs(cells + prose)
     assert [b.type for b in blocks] == ["table", "text"]
-    assert blocks[0].text() == "Item | Qty | Price\nApples | 12 | 3.40"
+    assert blocks[0].text() == "Item\tQty\tPrice\nApples\t12\t3.40"
 
 
 def test_two_columns_of_prose_are_not_mistaken_for_a_table():

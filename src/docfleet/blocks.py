@@ -173,7 +173,7 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
         order = {id(ln): i for i, ln in enumerate(lines)}
         rest = sorted(rest, key=lambda ln: order[id(ln)])
     for line in rest:
-        candidates = [blocks[-1]] if ordered and blocks else reversed(blocks)
+        candidates = reversed(blocks[-4:] if ordered else blocks)
         home = next((b for b in candidates if b.type != "table" and _continues(b, line)), None)
         if home is None:
             block = Block("list_item" if _ITEM.match(line.text) else "text", line.bbox, line.score)
@@ -219,6 +219,8 @@ def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
             return False
         if len(pieces) >= 3:
             return True
+        if all(len(p.text.split()) >= 4 for p in pieces):
+            return False  # two runs of prose side by side: columns, not cells
         gap = pieces[1].bbox[0] - pieces[0].bbox[2]  # two pieces: a table leaves wide gaps
         return gap > 1.5 * (pieces[0].bbox[3] - pieces[0].bbox[1])
 
