@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from docfleet.blocks import blocks_from_regions, paragraphs, rows
 from docfleet.page_layout import ocr_blocks
 from docfleet.pages import Region, TextLine
-from docfleet.blocks import blocks_from_regions, paragraphs, rows
 from docfleet.reading_order import reading_order
 
 
