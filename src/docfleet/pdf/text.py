@@ -29,7 +29,7 @@ MIN_TEXT_CHARS = 16  # fewer non-space characters than this: a scan with a stray
 MAX_BAD_SHARE = 0.10  # replacement, private-use, control and (cid:N) characters
 MIN_GOOD_SHARE = 0.60  # letters, marks, digits, punctuation, math and currency signs
 PART_GAP = 1.5  # a gap wider than this many line heights separates the parts of a line
-WORD_GAP = 0.3  # a gap wider than this many font sizes ends a word where PDFium put no space
+WORD_GAP = 0.12  # a gap wider than this many font sizes ends a word where PDFium put no space
 BACK_STEP = 0.3  # a step back left of more than this many line heights starts a new line
 SIZE_STEP = 1.2  # a word set this much smaller than the next character is a mark before it
 BAND_OVERLAP = 0.4  # share of the smaller height two boxes must overlap to be on one line
@@ -39,8 +39,8 @@ _LIGATURES = {0xFB00: "ff", 0xFB01: "fi", 0xFB02: "fl", 0xFB03: "ffi", 0xFB04: "
 _LIGATURES |= {0xFB05: "st", 0xFB06: "st"}
 #: Spacing accents that TeX and others draw over a letter, and the combining marks they mean.
 _ACCENTS = {
-    "\u00a8": "\u0308", "\u00b4": "\u0301", "`": "\u0300", "\u02c6": "\u0302", "^": "\u0302",
-    "\u02dc": "\u0303", "~": "\u0303", "\u00af": "\u0304", "\u02d8": "\u0306",
+    "\u00a8": "\u0308", "\u00b4": "\u0301", "\u02cb": "\u0300", "\u02c6": "\u0302",
+    "\u02dc": "\u0303", "\u00af": "\u0304", "\u02d8": "\u0306",
     "\u02d9": "\u0307", "\u02da": "\u030a", "\u00b8": "\u0327", "\u02db": "\u0328",
     "\u02c7": "\u030c", "\u02dd": "\u030b",
 }  # fmt: skip
@@ -58,20 +58,25 @@ class _Part:
 
     last: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # the last glyph's box
 
+    xs: list[tuple[float, float]] = field(default_factory=list)  # each glyph's left and right
+
     def add(self, char: str, box: tuple[float, float, float, float]) -> None:
-        if self.chars and (char in _ACCENTS or self.chars[-1] in _ACCENTS):
-            accent_first = self.chars[-1] in _ACCENTS
-            mark_box, base_box = (self.last, box) if accent_first else (box, self.last)
-            middle = (mark_box[0] + mark_box[2]) / 2
-            if base_box[0] - 0.5 <= middle <= base_box[2] + 0.5:  # drawn over the letter
-                if accent_first:
-                    self.chars[-1] = char + _ACCENTS[self.chars[-1]]
-                else:
-                    self.chars[-1] += _ACCENTS[char]
-                self._grow(box)
-                return
         self.chars.append(char)
+        self.xs.append((box[0], box[2]))
         self._grow(box)
+
+    def space(self) -> None:
+        self.chars.append(" ")
+        self.xs.append((self.right, self.right))
+
+    def mark(self, mark: str, x: float) -> bool:
+        """Put a combining mark on the glyph under ``x``; False when none is."""
+        for i in range(len(self.xs) - 1, -1, -1):
+            left, right = self.xs[i]
+            if left - 0.5 <= x <= right + 0.5 and not self.chars[i].isspace():
+                self.chars[i] += mark
+                return True
+        return False
 
     def _grow(self, box: tuple[float, float, float, float]) -> None:
         self.last = box
@@ -143,40 +148,66 @@ def _read_lines(textpage: Any) -> list[_Line]:
 
     raw = textpage.raw
     get_box, get_size = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetFontSize
-    map_error = pdfium_c.FPDFText_HasUnicodeMapError
     rect = pdfium_c.FS_RECTF()
     lines: list[_Line] = []
     line: _Line | None = None
     space = False
     hyphen_into: _Part | None = None  # where the rest of a word cut by a line-end hyphen goes
+    rejoined = False  # some of that rest is in
+    accent: tuple[str, float, float, float] | None = None  # a mark waiting for the next letter
+    floating: list[tuple[str, float, float, float]] = []  # marks placed once all lines are read
+    after_accent = False
     prev = (0.0, 0.0, 0.0, 0.0)  # box of the previous glyph
-    prev_size = size = word_size = 0.0  # word_size: the largest font size in the word so far
+    # PDFium's font size is 1 where the text matrix scales the font: gaps are measured against
+    # glyph heights; word_size is the largest font size in the word so far
+    size = word_size = 0.0
     for index, char in enumerate(_page_chars(textpage)):
         if char in "\r\n":
+            if rejoined:
+                hyphen_into = None  # the rest of the cut word ended its line
             continue  # PDFium also breaks lines where only the font changes: geometry decides
         if char == "\ufffe":
-            hyphen_into = line.parts[-1] if line is not None else None
+            hyphen_into, rejoined = (line.parts[-1] if line is not None else None), False
             continue
         if char.isspace():
-            space, hyphen_into = line is not None, None
+            space, hyphen_into = line is not None and not after_accent, None
             continue
-        if map_error(raw, index) == 1:
-            char = "\ufffd"  # no Unicode mapping: the code PDFium falls back to is noise
         if hyphen_into is not None:
             hyphen_into.chars.append(char)
+            rejoined = True
             continue
         if not get_box(raw, index, rect):
             continue
         box = (rect.left, rect.bottom, rect.right, rect.top)
+        middle = (box[0] + box[2]) / 2
+        if char in _ACCENTS:  # drawn over the letter before it, the one to come, or elsewhere
+            if line is None or not (
+                line.parts[-1].last[0] - 0.5 <= middle <= prev[2] + 0.5
+                and line.parts[-1].mark(_ACCENTS[char], middle)
+            ):
+                if accent is not None:
+                    floating.append(accent)
+                accent = (_ACCENTS[char], middle, box[1], box[3])
+            space, after_accent = False, True  # spaces PDFium put around it: the gap decides
+            continue
+        after_accent = False
+        if accent is not None:
+            if box[0] - 0.5 <= accent[1] <= box[2] + 0.5:
+                char += accent[0]
+                space = space and box[0] - prev[2] > WORD_GAP * (box[3] - box[1])
+            else:
+                floating.append(accent)
+            accent = None
         height = box[3] - box[1]
         if abs(height - (prev[3] - prev[1])) > 0.05 * height or not size:
             size = get_size(raw, index)  # asked only when the glyph's height changes
+        scale = size if size >= 2 else 0.8 * height  # the font size, or the glyph's height
         same_glyph = abs(box[0] - prev[0]) < 0.01 and abs(box[2] - prev[2]) < 0.01
         stepped_back = box[0] < prev[0] - BACK_STEP * height
         if line is not None and not same_glyph and (stepped_back or not line.holds(box)):
             line = None
         if line is None:
-            line = _Line(index, index, size, [_Part(*box)])
+            line = _Line(index, index, 0.0, [_Part(*box)])
             lines.append(line)
             word_size = 0.0
         elif not same_glyph:
@@ -185,13 +216,19 @@ def _read_lines(textpage: Any) -> list[_Line]:
             if gap > PART_GAP * max(part.top - part.bottom, height) and not _leaders(part):
                 line.parts.append(_Part(*box))
                 word_size = 0.0
-            elif space or gap > WORD_GAP * max(size, prev_size) or size > SIZE_STEP * word_size:
-                part.chars.append(" ")  # the last test: a footnote mark before a word
+            elif space or gap > WORD_GAP * max(scale, word_size) or scale > SIZE_STEP * word_size:
+                part.space()  # the last test: a footnote mark before a word
                 word_size = 0.0
         line.parts[-1].add(char, box)
         line.last = index
-        line.size = max(line.size, size)
-        space, prev, prev_size, word_size = False, box, size, max(word_size, size)
+        line.size = max(line.size, scale)
+        space, prev, word_size = False, box, max(word_size, scale)
+    for mark, x, bottom, top in [*floating, *([accent] if accent else [])]:
+        for line in lines:
+            part = line.parts[-1]
+            over = min(part.top, top) - max(part.bottom, bottom) > 0.3 * (top - bottom)
+            if over and any(p.mark(mark, x) for p in line.parts):
+                break
     return lines
 
 
