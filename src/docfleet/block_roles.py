@@ -17,7 +17,7 @@ _PAGE_NUMBER = re.compile(
     r"|^[-\u2013\u2014]\s*\d{1,5}\s*[-\u2013\u2014]$",
     re.I,
 )
-_LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$|\s(?:\d{1,4}|[ivxlc]{1,6})$")
+_LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$")  # dot leaders, then a page number
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
 
@@ -37,7 +37,7 @@ def assign_roles(blocks: list[Block], width: float, height: float) -> None:
     if not textual:
         return
     body = body_size(textual)
-    _margins(textual, height)
+    _margins(textual, height, body)
     for block in textual:
         if block.type in ("header", "footer"):
             continue
@@ -52,9 +52,7 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
     size = median(line_size(line) for line in lines)
     if all(line.mono for line in lines) and not all(line.bold for line in lines):
         return "code", 0
-    if len(lines) >= 2 and sum(bool(_LEADERS.search(ln.text)) for ln in lines) >= len(lines) / 2:
-        return "toc", 0
-    if _LEADERS.search(text) and re.search(r"(?:\.\s?){3,}", text):
+    if sum(bool(_LEADERS.search(ln.text)) for ln in lines) >= len(lines) / 2:
         return "toc", 0
     if _CAPTION.match(text):
         return "caption", 0
@@ -69,26 +67,29 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
     return block.type, 0
 
 
-def _margins(blocks: list[Block], height: float) -> None:
+def _margins(blocks: list[Block], height: float, body: float) -> None:
     """The first blocks in the top tenth and the last in the bottom tenth, set apart from the
     rest, are the running header and footer (page numbers included)."""
     by_top = sorted(blocks, key=lambda b: b.bbox[1])
     for block in by_top:
-        if block.bbox[3] > MARGIN_ZONE * height or not _apart(block, blocks, above=True):
+        if block.bbox[3] > MARGIN_ZONE * height or not _apart(block, blocks, body, above=True):
             break
         block.type = "header"
     for block in sorted(blocks, key=lambda b: -b.bbox[3]):
         if block.bbox[1] < (1 - MARGIN_ZONE) * height or block.type == "header":
             break
-        if not _apart(block, blocks, above=False):
+        if not _apart(block, blocks, body, above=False):
             break
         block.type = "footer"
 
 
-def _apart(block: Block, blocks: list[Block], *, above: bool) -> bool:
-    """Short, and separated from the body by more than a line's height (or a page number)."""
+def _apart(block: Block, blocks: list[Block], body: float, *, above: bool) -> bool:
+    """Short, no larger than the body text (a slide's title is), and separated from the body
+    by more than a line's height (or a page number)."""
     text = " ".join(line.text for line in block.lines).strip()
     if len(block.lines) > 2 or len(text.split()) > 16:
+        return False
+    if median(line_size(line) for line in block.lines) > 1.1 * body:
         return False
     if _PAGE_NUMBER.match(text):
         return True

@@ -25,7 +25,9 @@ BULLETS = (
     "\u2022\u25e6\u25aa\u25ab\u2023\u2043\u2219\u00b7\u25cf\u25cb\u25a0\u25a1\u25ba\u25b8"
     "\u2013\u2014*-"
 )
-_ITEM = re.compile(rf"^(?:[{re.escape(BULLETS)}]|\(?(?:\d{{1,3}}|[a-zA-Z]|[ivxlc]{{1,5}})[.)])\s")
+_ITEM = re.compile(
+    rf"^(?:[{re.escape(BULLETS)}]|\d{{1,3}}[.)]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})\))\s"
+)  # a bullet, "3." or "3)", "(b)" or "b)", "(iv)"; not "C." (a sentence may start so)
 
 
 @dataclass
