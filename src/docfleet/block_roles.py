@@ -18,6 +18,7 @@ _PAGE_NUMBER = re.compile(
     re.I,
 )
 _LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$")  # dot leaders, then a page number
+_PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$")
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
 
@@ -33,6 +34,9 @@ def body_size(blocks: Sequence[Block]) -> float:
 
 def assign_roles(blocks: list[Block], width: float, height: float) -> None:
     """Set each text block's ``type`` (and heading ``level``) in place."""
+    for block in blocks:
+        if block.type == "table" and all(_PAGE_REF.match(row[-1]) for row in block.rows()):
+            block.type = "toc"  # titles and page numbers: contents set without leaders
     textual = [b for b in blocks if b.lines and b.type in ("text", "list_item", "title")]
     if not textual:
         return

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from docfleet.columns import by_column, gutters
 from docfleet.geometry import area, intersection, union
 from docfleet.pages import BBox, Region, TextLine
 
@@ -51,7 +52,7 @@ class Block:
 
     def rows(self) -> list[list[str]]:
         """The block's text as rows of cells (one cell per row unless it is a table)."""
-        if self.type != "table":
+        if self.type not in ("table", "toc"):
             return [[line.text.strip()] for line in self.lines]
         return [
             [cell.text.strip() for line in row for cell in (line.parts or (line,))]
@@ -114,9 +115,12 @@ def _joined(a: TextLine, b: TextLine) -> TextLine | None:
     )
 
 
+_NUMBER = re.compile(r"^(?:\d{1,3}|[A-Z]|[IVX]{1,4})(?:\.\d{1,3})*\.?$")  # "1.3", "A.2", "IV"
+
+
 def split_gutters(lines: Sequence[TextLine]) -> list[TextLine]:
     """A line whose parts straddle an empty vertical strip (a column gutter, a table's column
-    gap) is split there; other wide gaps (leaders, a number before a title) keep it whole."""
+    gap) is split there; other wide gaps (a section number before its title) keep it whole."""
     out: list[TextLine] = []
     for line in lines:
         if not line.parts:
@@ -125,7 +129,7 @@ def split_gutters(lines: Sequence[TextLine]) -> list[TextLine]:
         pieces = [[line.parts[0]]]
         for part in line.parts[1:]:
             x0, x1 = pieces[-1][-1].bbox[2], part.bbox[0]
-            if _empty_strip(lines, line, (x0 + x1) / 2):
+            if not _NUMBER.match(pieces[-1][-1].text) and _empty_strip(lines, line, (x0 + x1) / 2):
                 pieces.append([part])
             else:
                 pieces[-1].append(part)
@@ -167,7 +171,12 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
     ``ordered`` lines (a text layer, in content order) join the paragraph before them when they
     continue it; unordered ones (OCR) are sorted top to bottom and join any paragraph above.
     """
-    tables, rest = _tables(lines)
+    tables: list[Block] = []
+    rest: list[TextLine] = []
+    for column in by_column(lines, gutters(lines)):  # tables never span a column gutter
+        found, others = _tables(column)
+        tables += found
+        rest += others
     blocks: list[Block] = list(tables)
     if not ordered:
         rest = sorted(rest, key=lambda ln: (ln.bbox[1], ln.bbox[0]))

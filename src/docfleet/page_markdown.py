@@ -17,6 +17,7 @@ SKIPPED_IN_MARKDOWN = {"header", "footer"}
 _LEADER_TAIL = re.compile(r"\s*(?:\.\s?){3,}\s*(\S{1,8})\s*$")
 _BULLET = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
 _ENUMERATOR = re.compile(r"^\(?(\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})([.)])\s+")
+_PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$")
 _SOFT_HYPHEN_END = re.compile(r"(?<=[^\W\d_])-$")
 
 
@@ -46,7 +47,7 @@ def _render(block: Block) -> str:
     if kind == "code":
         return "```\n" + _code(block) + "\n```"
     if kind == "toc":
-        return "\n".join(_toc_entry(line.text) for line in block.lines)
+        return "\n".join(_toc_entry(row) for row in block.rows())
     if kind == "list_item":
         return _list_item(_flow(block))
     if kind in ("caption", "figure_caption", "table_caption"):
@@ -90,10 +91,14 @@ def _list_item(text: str) -> str:
     return "- " + _escape(text)
 
 
-def _toc_entry(text: str) -> str:
+def _toc_entry(cells: list[str]) -> str:
+    """``- title … page`` from a contents line (leaders, or a page number set apart)."""
+    text = " ".join(cells)
     leader = _LEADER_TAIL.search(text)
     if leader:
         return f"- {_escape(text[: leader.start()].strip())} … {leader.group(1)}"
+    if len(cells) >= 2 and _PAGE_REF.match(cells[-1]):
+        return f"- {_escape(' '.join(cells[:-1]).strip())} … {cells[-1]}"
     return f"- {_escape(text.strip())}"
 
 
