@@ -10,7 +10,7 @@ from statistics import median
 
 from docfleet.blocks import Block, line_size
 
-MARGIN_ZONE = 0.10  # headers and footers sit in the top and bottom tenth of the page
+MARGIN_ZONE = 0.12  # headers and footers sit in the top and bottom eighth of the page
 HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
 _PAGE_NUMBER = re.compile(
     r"^(?:page\s+)?(?:\d{1,5}|[ivxlcdm]{1,8})(?:\s*(?:/|of)\s*\d{1,5})?$"
@@ -72,8 +72,8 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
 
 
 def _margins(blocks: list[Block], height: float, body: float) -> None:
-    """The first blocks in the top tenth and the last in the bottom tenth, set apart from the
-    rest, are the running header and footer (page numbers included)."""
+    """The first blocks in the top and the last in the bottom ``MARGIN_ZONE``, set apart from
+    the rest, are the running header and footer (page numbers included)."""
     by_top = sorted(blocks, key=lambda b: b.bbox[1])
     for block in by_top:
         if block.bbox[3] > MARGIN_ZONE * height or not _apart(block, blocks, body, above=True):

@@ -187,7 +187,8 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
         candidates = reversed(blocks[-4:] if ordered else blocks)
         home = next((b for b in candidates if b.type != "table" and _continues(b, line)), None)
         if home is None:
-            block = Block("list_item" if _ITEM.match(line.text) else "text", line.bbox, line.score)
+            item = _ITEM.match(line.text) and (not blocks or _item_starts(blocks[-1], line))
+            block = Block("list_item" if item else "text", line.bbox, line.score)
             block.add(line)
             blocks.append(block)
         else:
@@ -203,13 +204,25 @@ def _continues(block: Block, line: TextLine) -> bool:
     similar = 0.8 <= (_size(line) / max(_size(last), 1e-6)) <= 1.25
     if not (-0.5 * h < gap < PARA_GAP * max(h_last, h) and x_overlap > 0 and similar):
         return False
-    if _ITEM.match(line.text) or last.mono != line.mono:
-        return False  # a new list item, or code beside prose
+    if last.mono != line.mono or (_ITEM.match(line.text) and _item_starts(block, line)):
+        return False  # code beside prose, or a new list item
     left, right = block.bbox[0], block.bbox[2]
     ended_short = last.bbox[2] < right - 2 * h and len(block.lines) > 1
     indented = line.bbox[0] > left + 0.8 * h and line.bbox[0] > last.bbox[0] + 0.8 * h
     return not (ended_short and indented) and not (indented and block.type == "text" and
                                                    last.bbox[2] < right - 2 * h)  # fmt: skip
+
+
+def _item_starts(block: Block, line: TextLine) -> bool:
+    """A line opening like a list item starts one: a bullet always; a number ("34)") only
+    after a line that ended a sentence or stopped short, or within a list."""
+    if line.text[:1] in BULLETS or block.type == "list_item":
+        return True
+    last = block.lines[-1]
+    height = last.bbox[3] - last.bbox[1]
+    return last.text.rstrip().endswith((".", ":", ";", "!", "?")) or (
+        last.bbox[2] < block.bbox[2] - 2 * height
+    )
 
 
 def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:

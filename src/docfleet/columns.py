@@ -14,6 +14,7 @@ from docfleet.pages import TextLine
 BIN = 4.0  # pixels per coverage bin
 MIN_SIDE_SHARE = 0.2  # each side of a gutter holds at least this share of the lines' height
 MAX_CROSSING_SHARE = 0.08  # lines crossing a gutter hold at most this share of it
+MIN_COLUMN_WIDTH = 0.25  # a column's median line spans at least this share of the text width
 
 
 def gutters(lines: Sequence[TextLine]) -> list[float]:
@@ -43,13 +44,22 @@ def gutters(lines: Sequence[TextLine]) -> list[float]:
             if b - start >= min_run:
                 found.append(x0 + (start + b) / 2 * BIN)
             start = None
-    return [x for x in found if _both_sides(lines, x, total)]
+    return [x for x in found if _both_sides(lines, x, total, x1 - x0)]
 
 
-def _both_sides(lines: Sequence[TextLine], x: float, total: float) -> bool:
-    left = sum(ln.bbox[3] - ln.bbox[1] for ln in lines if ln.bbox[2] < x)
-    right = sum(ln.bbox[3] - ln.bbox[1] for ln in lines if ln.bbox[0] > x)
-    return min(left, right) >= MIN_SIDE_SHARE * total
+def _both_sides(lines: Sequence[TextLine], x: float, total: float, width: float) -> bool:
+    """Each side holds a good share of the text, in lines of prose (a table's columns hold
+    short cells)."""
+    for side in (
+        [ln for ln in lines if ln.bbox[2] < x],
+        [ln for ln in lines if ln.bbox[0] > x],
+    ):
+        if sum(ln.bbox[3] - ln.bbox[1] for ln in side) < MIN_SIDE_SHARE * total:
+            return False
+        widths = sorted(ln.bbox[2] - ln.bbox[0] for ln in side)
+        if widths[len(widths) // 2] < MIN_COLUMN_WIDTH * width:
+            return False
+    return True
 
 
 def by_column(lines: Sequence[TextLine], cuts: Sequence[float]) -> list[list[TextLine]]:

@@ -28,14 +28,18 @@ def page_text(blocks: Sequence[Block]) -> str:
 
 def page_markdown(blocks: Sequence[Block]) -> str:
     """Markdown of one page (see the module docstring)."""
-    parts: list[str] = []
+    out = ""
+    previous = ""
     for block in blocks:
         if block.type in SKIPPED_IN_MARKDOWN or not block.lines:
             continue
         rendered = _render(block)
-        if rendered:
-            parts.append(rendered)
-    return "\n\n".join(parts)
+        if not rendered:
+            continue
+        tight = block.type == previous and block.type in ("list_item", "toc")  # one list
+        out += ("\n" if tight else "\n\n") + rendered if out else rendered
+        previous = block.type
+    return out
 
 
 def _render(block: Block) -> str:
@@ -99,6 +103,9 @@ def _toc_entry(cells: list[str]) -> str:
         return f"- {_escape(text[: leader.start()].strip())} … {leader.group(1)}"
     if len(cells) >= 2 and _PAGE_REF.match(cells[-1]):
         return f"- {_escape(' '.join(cells[:-1]).strip())} … {cells[-1]}"
+    title, _, page = text.strip().rpartition(" ")
+    if title and _PAGE_REF.match(page):  # a page number close after its title
+        return f"- {_escape(title)} … {page}"
     return f"- {_escape(text.strip())}"
 
 
