@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from docfleet.blocks import blocks_from_regions, paragraphs, rows
-from docfleet.page_layout import ocr_blocks
+from docfleet.page_layout import text_layer_blocks
 from docfleet.pages import Region, TextLine
 from docfleet.reading_order import reading_order
 
@@ -25,14 +25,14 @@ def test_two_columns_under_a_full_width_title_read_column_by_column():
 
 def test_paragraphs_split_on_gaps_and_columns_and_find_titles():
     lines = [
-        line("Big Heading", 100, 50, 600, 90),
-        line("left one", 100, 120, 480, 140),
-        line("left two", 100, 145, 470, 165),
-        line("right one", 560, 120, 900, 140),
-        line("right two", 560, 145, 880, 165),
-        line("left after gap", 100, 260, 480, 280),
+        line("Big Heading", 100, 50, 600, 90, 40),
+        line("left one", 100, 120, 480, 140, 20),
+        line("left two", 100, 145, 470, 165, 20),
+        line("right one", 560, 120, 900, 140, 20),
+        line("right two", 560, 145, 880, 165, 20),
+        line("left after gap", 100, 260, 480, 280, 20),
     ]
-    blocks = ocr_blocks(lines, [], width=1000, height=400)
+    blocks = text_layer_blocks(lines, width=1000, height=400)
     texts = sorted((b.type, b.text()) for b in blocks)
     assert texts == [
         ("text", "left after gap"),

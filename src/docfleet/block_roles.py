@@ -18,6 +18,8 @@ _PAGE_NUMBER = re.compile(
     re.I,
 )
 _LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$")  # dot leaders, then a page number
+_TEXTUAL = ("text", "list_item", "title", "reference")  # blocks whose role is judged here
+_MARGINS = ("header", "footer")
 _PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$")
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
@@ -37,11 +39,11 @@ def assign_roles(blocks: list[Block], width: float, height: float) -> None:
     for block in blocks:
         if block.type == "table" and all(_PAGE_REF.match(row[-1]) for row in block.rows()):
             block.type = "toc"  # titles and page numbers: contents set without leaders
-    textual = [b for b in blocks if b.lines and b.type in ("text", "list_item", "title")]
+    textual = [b for b in blocks if b.lines and b.type in _TEXTUAL]
     if not textual:
         return
     body = body_size(textual)
-    _margins(textual, height, body)
+    _margins([b for b in blocks if b.lines and b.type in (*_TEXTUAL, *_MARGINS)], height, body)
     for block in textual:
         if block.type in ("header", "footer"):
             continue
@@ -61,6 +63,8 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
     if _CAPTION.match(text):
         return "caption", 0
     words = len(text.split())
+    if lines[0].font_size is None:
+        return block.type, 0  # OCR: box heights are too rough; the layout model finds titles
     if len(lines) <= 3 and words <= 25 and body:
         ratio = size / body
         for threshold, level in HEADING_LEVELS:
@@ -72,33 +76,38 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
 
 
 def _margins(blocks: list[Block], height: float, body: float) -> None:
-    """The first blocks in the top and the last in the bottom ``MARGIN_ZONE``, set apart from
-    the rest, are the running header and footer (page numbers included)."""
-    by_top = sorted(blocks, key=lambda b: b.bbox[1])
-    for block in by_top:
-        if block.bbox[3] > MARGIN_ZONE * height or not _apart(block, blocks, body, above=True):
-            break
-        block.type = "header"
-    for block in sorted(blocks, key=lambda b: -b.bbox[3]):
-        if block.bbox[1] < (1 - MARGIN_ZONE) * height or block.type == "header":
-            break
-        if not _apart(block, blocks, body, above=False):
-            break
-        block.type = "footer"
+    """The top row of blocks, when it lies in the top ``MARGIN_ZONE`` and is set apart from
+    the rest, is the running header; the bottom row likewise the footer (page numbers too)."""
+    for kind, above in (("header", True), ("footer", False)):
+        first = min(blocks, key=lambda b: b.bbox[1] if above else -b.bbox[3])
+        if first.type == "header" and not above:
+            continue  # a page with one row of text
+        row = [b for b in blocks if _same_band(b, first) and b.type not in _MARGINS]
+        rest = [b for b in blocks if b not in row and b.type not in _MARGINS]
+        zone = MARGIN_ZONE * height
+        inside = all(b.bbox[3] <= zone if above else b.bbox[1] >= height - zone for b in row)
+        if inside and all(_apart(b, rest, body, above=above) for b in row):
+            for block in row:  # beside a header or footer the layout model found, too
+                block.type = kind
 
 
-def _apart(block: Block, blocks: list[Block], body: float, *, above: bool) -> bool:
+def _same_band(a: Block, b: Block) -> bool:
+    overlap = min(a.bbox[3], b.bbox[3]) - max(a.bbox[1], b.bbox[1])
+    return overlap > 0.5 * min(a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
+
+
+def _apart(block: Block, others: list[Block], body: float, *, above: bool) -> bool:
     """Short, no larger than the body text (a slide's title is), and separated from the body
     by more than a line's height (or a page number)."""
     text = " ".join(line.text for line in block.lines).strip()
     if len(block.lines) > 2 or len(text.split()) > 16:
         return False
-    if median(line_size(line) for line in block.lines) > 1.1 * body:
+    sized = block.lines[0].font_size is not None  # OCR box heights are too rough for this
+    if sized and median(line_size(line) for line in block.lines) > 1.1 * body:
         return False
     if _PAGE_NUMBER.match(text):
         return True
     line_h = block.lines[0].bbox[3] - block.lines[0].bbox[1]
-    others = [b for b in blocks if b is not block and b.type not in ("header", "footer")]
     if above:
         rest = [b.bbox[1] for b in others if b.bbox[1] >= block.bbox[3] - 1]
         return not rest or min(rest) - block.bbox[3] > 0.8 * line_h

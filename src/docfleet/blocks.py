@@ -299,8 +299,9 @@ def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) ->
     orphans = []
     for line in lines:
         best, share = -1, 0.0
-        for i, block in enumerate(blocks):
-            s = intersection(line.bbox, block.bbox) / max(area(line.bbox), 1e-6)
+        for i, block in enumerate(blocks):  # the region holding the line, or held by it
+            common = intersection(line.bbox, block.bbox)
+            s = common / max(min(area(line.bbox), area(block.bbox)), 1e-6)
             if s > share:
                 best, share = i, s
         if best >= 0 and share >= 0.5:

@@ -33,9 +33,9 @@ def ocr_blocks(
 def order_blocks(blocks: Sequence[Block]) -> list[Block]:
     """Running headers first, then the body (columns left to right, each top to bottom),
     then footnotes, then footers and page numbers."""
-    body = [b for b in blocks if b.type not in _FIRST + _LAST]
-    ordered = [body[i] for i in reading_order([b.bbox for b in body])]
-    first = sorted((b for b in blocks if b.type in _FIRST), key=lambda b: (b.bbox[1], b.bbox[0]))
-    last = [b for kind in _LAST for b in blocks if b.type == kind]
-    last = sorted(last, key=lambda b: (_LAST.index(b.type), b.bbox[1], b.bbox[0]))
-    return first + ordered + last
+    groups = [
+        [b for b in blocks if b.type in _FIRST],
+        [b for b in blocks if b.type not in _FIRST + _LAST],
+        *([b for b in blocks if b.type == kind] for kind in _LAST),
+    ]
+    return [group[i] for group in groups for i in reading_order([b.bbox for b in group])]
