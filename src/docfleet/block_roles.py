@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from statistics import median
 
-from docfleet.blocks import Block, line_size
+from docfleet.blocks import PAGE_REF, Block, line_size
 
 MARGIN_ZONE = 0.12  # headers and footers sit in the top and bottom eighth of the page
 HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
@@ -20,7 +20,6 @@ _PAGE_NUMBER = re.compile(
 _LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$")  # dot leaders, then a page number
 _TEXTUAL = ("text", "list_item", "title", "reference")  # blocks whose role is judged here
 _MARGINS = ("header", "footer")
-_PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$")
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
 
@@ -37,7 +36,7 @@ def body_size(blocks: Sequence[Block]) -> float:
 def assign_roles(blocks: list[Block], width: float, height: float) -> None:
     """Set each text block's ``type`` (and heading ``level``) in place."""
     for block in blocks:
-        if block.type == "table" and all(_PAGE_REF.match(row[-1]) for row in block.rows()):
+        if block.type == "table" and all(PAGE_REF.match(row[-1]) for row in block.rows()):
             block.type = "toc"  # titles and page numbers: contents set without leaders
     textual = [b for b in blocks if b.lines and b.type in _TEXTUAL]
     if not textual:

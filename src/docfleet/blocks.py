@@ -26,6 +26,8 @@ BULLETS = (
     "\u2022\u25e6\u25aa\u25ab\u2023\u2043\u2219\u00b7\u25cf\u25cb\u25a0\u25a1\u25ba\u25b8"
     "\u2013\u2014*-"
 )
+#: A page number as contents and running heads give it: arabic or roman.
+PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$", re.I)
 _ITEM = re.compile(
     rf"^(?:[{re.escape(BULLETS)}]|\d{{1,3}}[.)]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})\))\s"
 )  # a bullet, "3." or "3)", "(b)" or "b)", "(iv)"; not "C." (a sentence may start so)
@@ -309,9 +311,18 @@ def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) ->
         else:
             orphans.append(line)
     for block in blocks:
+        if block.type not in TEXTUAL_REGIONS and _prose(block.lines):
+            orphans += block.lines  # text the model took for a figure: read it as text
+            block.lines = []
         block.lines = [ln for row in rows(block.lines) for ln in row]
     blocks = [b for b in blocks if b.lines or b.type not in TEXTUAL_REGIONS]
     return blocks + paragraphs(orphans)
+
+
+def _prose(lines: Sequence[TextLine]) -> bool:
+    """Enough words to be text rather than a figure's labels (a chart has a few)."""
+    words = sum(any(c.isalpha() for c in w) for ln in lines for w in ln.text.split())
+    return len(lines) >= 5 and words >= 30
 
 
 def _suppress_duplicates(regions: Sequence[Region]) -> list[Region]:

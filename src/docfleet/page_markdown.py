@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from docfleet.blocks import BULLETS, Block, rows
+from docfleet.blocks import BULLETS, PAGE_REF, Block, rows
 
 SKIPPED_IN_MARKDOWN = {"header", "footer"}
 _LEADER_TAIL = re.compile(r"\s*(?:\.\s?){3,}\s*(\S{1,8})\s*$")
 _BULLET = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
 _ENUMERATOR = re.compile(r"^\(?(\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})([.)])\s+")
-_PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$")
 _SOFT_HYPHEN_END = re.compile(r"(?<=[^\W\d_])-$")
 
 
@@ -100,12 +99,12 @@ def _toc_entry(cells: list[str]) -> str:
     text = " ".join(cells)
     leader = _LEADER_TAIL.search(text)
     if leader:
-        return f"- {_escape(text[: leader.start()].strip())} … {leader.group(1)}"
-    if len(cells) >= 2 and _PAGE_REF.match(cells[-1]):
-        return f"- {_escape(' '.join(cells[:-1]).strip())} … {cells[-1]}"
+        return f"- {_escape(text[: leader.start()].rstrip(' .'))} … {leader.group(1)}"
+    if len(cells) >= 2 and PAGE_REF.match(cells[-1]):
+        return f"- {_escape(' '.join(cells[:-1]).rstrip(' .'))} … {cells[-1]}"
     title, _, page = text.strip().rpartition(" ")
-    if title and _PAGE_REF.match(page):  # a page number close after its title
-        return f"- {_escape(title)} … {page}"
+    if title and PAGE_REF.match(page):  # a page number close after its title
+        return f"- {_escape(title.rstrip(' .'))} … {page}"
     return f"- {_escape(text.strip())}"
 
 
