@@ -27,7 +27,7 @@ def page_text(blocks: Sequence[Block]) -> str:
 
 def page_markdown(blocks: Sequence[Block]) -> str:
     """Markdown of one page (see the module docstring)."""
-    out = ""
+    parts: list[str] = []
     previous = ""
     for block in blocks:
         if block.type in SKIPPED_IN_MARKDOWN or not block.lines:
@@ -35,10 +35,19 @@ def page_markdown(blocks: Sequence[Block]) -> str:
         rendered = _render(block)
         if not rendered:
             continue
-        tight = block.type == previous and block.type in ("list_item", "toc")  # one list
-        out += ("\n" if tight else "\n\n") + rendered if out else rendered
+        if parts and previous == block.type == "text" and _runs_on(parts[-1], rendered):
+            parts[-1] = dehyphenate(parts[-1] + "\n" + rendered).replace("\n", " ")
+        elif parts and block.type == previous and block.type in ("list_item", "toc"):
+            parts[-1] += "\n" + rendered  # one list
+        else:
+            parts.append(rendered)
         previous = block.type
-    return out
+    return "\n\n".join(parts)
+
+
+def _runs_on(before: str, after: str) -> bool:
+    """A paragraph cut by a column or a figure goes on: no sentence end, a lowercase start."""
+    return not before.rstrip().endswith((".", ":", "!", "?")) and after[:1].islower()
 
 
 def _render(block: Block) -> str:
