@@ -199,6 +199,8 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
 
 
 def _continues(block: Block, line: TextLine) -> bool:
+    """The line goes on the block: just below its last line, overlapping it, the same size,
+    and not a new paragraph, list item or code beside prose."""
     last = block.lines[-1]
     h_last, h = last.bbox[3] - last.bbox[1], line.bbox[3] - line.bbox[1]
     gap = line.bbox[1] - last.bbox[3]
@@ -208,11 +210,11 @@ def _continues(block: Block, line: TextLine) -> bool:
         return False
     if last.mono != line.mono or (_ITEM.match(line.text) and _item_starts(block, line)):
         return False  # code beside prose, or a new list item
-    left, right = block.bbox[0], block.bbox[2]
-    ended_short = last.bbox[2] < right - 2 * h and len(block.lines) > 1
-    indented = line.bbox[0] > left + 0.8 * h and line.bbox[0] > last.bbox[0] + 0.8 * h
-    return not (ended_short and indented) and not (indented and block.type == "text" and
-                                                   last.bbox[2] < right - 2 * h)  # fmt: skip
+    indented = line.bbox[0] > max(block.bbox[0], last.bbox[0]) + 0.8 * h
+    ended_short = last.bbox[2] < block.bbox[2] - 2 * h
+    # a first-line indent after a line that stopped short starts a paragraph (a list item's
+    # hanging indent after a full first line is the item going on)
+    return not (indented and ended_short)
 
 
 def _item_starts(block: Block, line: TextLine) -> bool:

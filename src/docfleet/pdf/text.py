@@ -202,10 +202,12 @@ def _read_lines(textpage: Any) -> list[_Line]:
         if abs(height - (prev[3] - prev[1])) > 0.05 * height or not size:
             size = get_size(raw, index)  # asked only when the glyph's height changes
         scale = size if size >= 2 else 0.8 * height  # the font size, or the glyph's height
-        same_glyph = abs(box[0] - prev[0]) < 0.01 and abs(box[2] - prev[2]) < 0.01
+        same_column = abs(box[0] - prev[0]) < 0.01 and abs(box[2] - prev[2]) < 0.01
+        same_glyph = same_column and abs(box[1] - prev[1]) < 0.01 and abs(box[3] - prev[3]) < 0.01
+        stacked = same_column and min(abs(box[1] - prev[3]), abs(box[3] - prev[1])) < 0.5
         stepped_back = box[0] < prev[0] - BACK_STEP * height
         if line is not None and not same_glyph and (stepped_back or not line.holds(box)):
-            line = None
+            line = None if not stacked else line  # rotated text runs up or down the page
         if line is None:
             line = _Line(index, index, 0.0, [_Part(*box)])
             lines.append(line)
@@ -216,7 +218,11 @@ def _read_lines(textpage: Any) -> list[_Line]:
             if gap > PART_GAP * max(part.top - part.bottom, height) and not _leaders(part):
                 line.parts.append(_Part(*box))
                 word_size = 0.0
-            elif space or gap > WORD_GAP * max(scale, word_size) or scale > SIZE_STEP * word_size:
+            elif (
+                space
+                or gap > WORD_GAP * max(scale, word_size)
+                or (scale > SIZE_STEP * word_size and char.isalnum() and _mark(part.chars))
+            ):
                 part.space()  # the last test: a footnote mark before a word
                 word_size = 0.0
         line.parts[-1].add(char, box)
@@ -230,6 +236,12 @@ def _read_lines(textpage: Any) -> list[_Line]:
             if over and any(p.mark(mark, x) for p in line.parts):
                 break
     return lines
+
+
+def _mark(chars: list[str]) -> bool:
+    """The word so far is short enough to be a footnote mark (``1``, ``12``, ``*``, ``a``)."""
+    word = "".join(chars[-4:]).rpartition(" ")[2]
+    return 0 < len(word) <= 3
 
 
 def _leaders(part: _Part) -> bool:
