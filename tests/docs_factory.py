@@ -137,6 +137,24 @@ def scanned_pdf(path: Path, text: str = "SCANNED PAGE NO TEXT LAYER") -> Path:
     return path
 
 
+def short_text_pdf(path: Path, text: str = "Chapter 3", *, over_scan: bool = False) -> Path:
+    """A page whose text layer holds a few words: alone (a chapter opening), or stamped on a
+    full-page scan (a stray text object)."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    cv = canvas.Canvas(str(path), pagesize=LETTER)
+    if over_scan:
+        image = Image.new("RGB", (850, 1100), "white")
+        ImageDraw.Draw(image).text((80, 300), "Scanned words in pixels", fill="black")
+        cv.drawImage(ImageReader(image), 0, 0, *LETTER)
+    cv.setFont("Helvetica-Bold", 24)
+    cv.drawString(72, 700, text)
+    cv.showPage()
+    cv.save()
+    return path
+
+
 def raw_pdf(path: Path, objects: list[bytes]) -> Path:
     """A PDF of the given objects (numbered from 1; object 1 is the catalog) with a valid xref."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")

@@ -17,6 +17,7 @@ from docs_factory import (
     one_column_page,
     reportlab_pdf,
     scanned_pdf,
+    short_text_pdf,
     truncated,
 )
 from PIL import Image
@@ -162,3 +163,15 @@ def test_document_errors_survive_pickling():
     assert (copy.kind, str(copy)) == (error.kind, str(error))
     with pytest.raises(ValueError, match="unknown document error kind"):
         DocumentError("broken", "?")
+
+
+def test_a_few_words_alone_are_text_but_a_few_words_on_a_scan_need_ocr(tmp_path: Path):
+    from docfleet.stages.render import RenderStage
+
+    stage = RenderStage(ocr="auto")
+    alone = stage.render(PageTask(str(short_text_pdf(tmp_path / "a.pdf")), "pdf", 1, 1))
+    assert alone.text_source == "text-layer" and alone.image is None
+    assert [line.text for line in alone.text_lines] == ["Chapter 3"]
+    stamped = short_text_pdf(tmp_path / "s.pdf", over_scan=True)
+    on_scan = stage.render(PageTask(str(stamped), "pdf", 1, 1))
+    assert on_scan.text_source == "ocr" and on_scan.image is not None

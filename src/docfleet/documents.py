@@ -105,6 +105,7 @@ def load_page(
                 data.downscaled,
                 image=data.image,
                 text_lines=data.text_lines or None,
+                image_cover=data.image_cover,
             )
         else:
             decoded = read_image_page(task.document, task.page, max_pixels=max_pixels)

@@ -47,6 +47,7 @@ class PdfPageData:
     downscaled: bool
     image: np.ndarray | None = None
     text_lines: list[TextLine] | None = None
+    image_cover: float | None = None  # share of the page images cover, read when text is short
 
 
 def _encode_path(path: Path) -> bytes:
@@ -220,7 +221,7 @@ def read_pdf_page(
     want_text: bool = False,
 ) -> PdfPageData:
     """Render a 1-based page and/or read its text layer, opening the document once."""
-    from docfleet.pdf.text import page_text_lines
+    from docfleet.pdf.text import MIN_TEXT_CHARS, image_cover, page_text_lines
 
     path = Path(path)
     with open_pdf(path, password) as pdf:
@@ -236,12 +237,14 @@ def read_pdf_page(
             width, height = page_pixels(width_pt, scale), page_pixels(height_pt, scale)
             image = _render(pdf_page, path, page, scale) if want_image else None
             lines = page_text_lines(pdf_page, scale) if want_text else None
+            short = lines is not None and sum(len(ln.text) for ln in lines) < 2 * MIN_TEXT_CHARS
+            cover = image_cover(pdf_page) if short else None
         finally:
             pdf_page.close()
     if image is not None:
         height, width = image.shape[:2]
     effective_dpi = scale * POINTS_PER_INCH if downscaled else float(dpi)
-    return PdfPageData(width, height, effective_dpi, downscaled, image, lines)
+    return PdfPageData(width, height, effective_dpi, downscaled, image, lines, cover)
 
 
 def render_pdf_page(

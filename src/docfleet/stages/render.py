@@ -44,7 +44,8 @@ class RenderStage(Stage):
             page.text_source = "ocr"
             return page
         page = load_page(task, want_image=False, want_text_layer=True, **common)
-        usable, _why = text_layer_quality(page.text_lines or [])
+        cover = 1.0 if page.image_cover is None else page.image_cover
+        usable, _why = text_layer_quality(page.text_lines or [], image_cover=cover)
         if usable:
             page.text_source = "text-layer"
         elif opts.ocr == "never":
