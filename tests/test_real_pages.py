@@ -151,3 +151,23 @@ def test_a_table_becomes_a_github_table():
     assert any(re.match(r"^\|(?: --- \|)+$", row) for row in rows)
     assert any("Gnat" in row and "13.65" in row for row in rows)
     assert "|" not in rec["text"]  # the plain text separates cells with tabs
+
+
+def test_ocr_of_a_real_two_column_page_keeps_its_words_and_reads_column_by_column():
+    from docfleet import Fleet
+    from docfleet.config import DocumentOptions
+    from docfleet.ingest import map_pages, page_tasks
+
+    opts = DocumentOptions(ocr="always", pipeline="layout+ocr")
+    fleet = Fleet(devices="cpu", workers="thread", replicas=1, progress=False)
+    (result,) = list(map_pages(fleet, page_tasks([REAL / "two-column-paper.pdf"], opts), opts))
+    assert result.ok, result.error
+    rec = result.value
+    ours, layer = words(rec["text"]), words(layer_text("two-column-paper.pdf"))
+    assert sum((ours & layer).values()) / sum(layer.values()) >= 0.85  # OCR misreads a few
+    middle = rec["width"] / 2
+    body = [b for b in rec["blocks"] if b["type"] not in ("header", "footer") and b["text"]]
+    sides = ["left" if b["bbox"][2] < middle else "right" for b in body if
+             b["bbox"][2] < middle or b["bbox"][0] > middle]  # fmt: skip
+    assert sides.count("left") >= 3 and sides.count("right") >= 3
+    assert sides.index("right") > len(sides) - sides[::-1].index("left") - 1
