@@ -86,3 +86,15 @@ def test_two_columns_of_prose_are_not_mistaken_for_a_table():
     lines = [line(f"left prose line {i}", 100, 100 + 25 * i, 480, 120 + 25 * i) for i in range(4)]
     lines += [line(f"right prose line {i}", 540, 100 + 25 * i, 920, 120 + 25 * i) for i in range(4)]
     assert {b.type for b in paragraphs(lines)} == {"text"}
+
+
+def test_page_numbers_left_outside_a_contents_region_join_their_entries():
+    region = Region("text", (100, 100, 600, 200), 0.9)
+    lines = [
+        line("1.1 Console basics", 110, 110, 400, 130),
+        line("1.2 The shell prompt", 110, 150, 420, 170),
+        line("1", 595, 110, 610, 130),  # the model's region stops short of the page numbers
+        line("3", 595, 150, 610, 170),
+    ]
+    (block,) = blocks_from_regions([region], lines)
+    assert block.text() == "1.1 Console basics\n1\n1.2 The shell prompt\n3"

@@ -312,6 +312,7 @@ def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) ->
             blocks[best].lines.append(line)
         else:
             orphans.append(line)
+    orphans = [ln for ln in orphans if not _joins_a_row(ln, blocks)]
     for block in blocks:
         if block.type not in TEXTUAL_REGIONS and _prose(block.lines):
             orphans += block.lines  # text the model took for a figure: read it as text
@@ -319,6 +320,20 @@ def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) ->
         block.lines = [ln for row in rows(block.lines) for ln in row]
     blocks = [b for b in blocks if b.lines or b.type not in TEXTUAL_REGIONS]
     return blocks + paragraphs(orphans)
+
+
+def _joins_a_row(line: TextLine, blocks: list[Block]) -> bool:
+    """A line just beside a region's line on the same row (a page number the region left out
+    of its contents entry) joins that region."""
+    height = line.bbox[3] - line.bbox[1]
+    for block in blocks:
+        if block.type not in TEXTUAL_REGIONS:
+            continue
+        gap = max(block.bbox[0] - line.bbox[2], line.bbox[0] - block.bbox[2])
+        if gap < 2 * height and any(_same_row(ln.bbox, line.bbox) for ln in block.lines):
+            block.lines.append(line)
+            return True
+    return False
 
 
 def _prose(lines: Sequence[TextLine]) -> bool:
