@@ -38,6 +38,9 @@ _BAD_CATEGORIES = ("Cc", "Co", "Cs", "Cn")
 _CID_JUNK = re.compile(r"\(cid:\d+\)")
 _LIGATURES = {0xFB00: "ff", 0xFB01: "fi", 0xFB02: "fl", 0xFB03: "ffi", 0xFB04: "ffl"}
 _LIGATURES |= {0xFB05: "st", 0xFB06: "st"}
+#: Adobe's private-use small capitals and old-style figures (U+F761 "Asmall", U+F731
+#: "oneoldstyle"): U+F700 plus the ASCII character they stand for.
+_LIGATURES |= {0xF700 + c: chr(c) for c in range(0x21, 0x7F)}
 #: Spacing accents that TeX and others draw over a letter, and the combining marks they mean.
 _ACCENTS = {
     "\u00a8": "\u0308", "\u00b4": "\u0301", "\u02cb": "\u0300", "\u02c6": "\u0302",
@@ -252,7 +255,9 @@ def _leaders(part: _Part) -> bool:
 
 
 def clean_text(text: str) -> str:
-    """Ligature code points expanded, then NFC: what a reader (or a search) expects.
+    """Ligature code points expanded, Adobe's private-use small capitals and old-style
+    figures read as the letters and digits they are, then NFC: what a reader (or a search)
+    expects.
 
     >>> clean_text("e\\u0301 \\ufb01le")
     'é file'
