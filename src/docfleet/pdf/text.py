@@ -261,6 +261,8 @@ def clean_text(text: str) -> str:
 
     >>> clean_text("e\\u0301 \\ufb01le")
     'é file'
+    >>> clean_text("S\\uf76d\\uf761\\uf76c\\uf76c C\\uf761\\uf770\\uf773")
+    'Small Caps'
     """
     return unicodedata.normalize("NFC", text.translate(_LIGATURES))
 
