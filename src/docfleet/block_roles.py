@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 from statistics import median
 
 from docfleet.blocks import PAGE_REF, Block, line_size
@@ -36,7 +37,7 @@ def body_size(blocks: Sequence[Block]) -> float:
 def assign_roles(blocks: list[Block], width: float, height: float) -> None:
     """Set each text block's ``type`` (and heading ``level``) in place."""
     for block in blocks:
-        if block.type == "table" and all(PAGE_REF.match(row[-1]) for row in block.rows()):
+        if block.type == "table" and _contents(block.rows()):
             block.type = "toc"  # titles and page numbers: contents set without leaders
     textual = [b for b in blocks if b.lines and b.type in _TEXTUAL]
     if not textual:
@@ -49,6 +50,17 @@ def assign_roles(blocks: list[Block], width: float, height: float) -> None:
         kind, level = _kind(block, body)
         block.type, block.level = kind, level
     _footnotes(textual, body, height)
+
+
+def _contents(rows: list[list[str]]) -> bool:
+    """Rows of a title and a page number, the numbers never going back: a contents list (a
+    table of figures is not: its rows hold no title, or its last column goes up and down)."""
+    if len(rows) < 2 or not all(PAGE_REF.match(row[-1]) for row in rows):
+        return False
+    if not all(re.search(r"[^\W\d_]{2}", " ".join(row[:-1])) for row in rows):
+        return False
+    pages = [int(row[-1]) for row in rows if row[-1].isdigit()]
+    return all(a <= b for a, b in pairwise(pages))
 
 
 def _kind(block: Block, body: float) -> tuple[str, int]:
