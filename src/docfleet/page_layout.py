@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from docfleet.block_roles import assign_roles
-from docfleet.blocks import Block, blocks_from_regions, merge_rows, paragraphs, split_gutters
+from docfleet.blocks import Block, blocks_from_regions, paragraphs
+from docfleet.line_joins import merge_rows, split_gutters
 from docfleet.pages import Region, TextLine
 from docfleet.reading_order import reading_order
 
