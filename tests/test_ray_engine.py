@@ -52,7 +52,7 @@ def test_docfleet_run_on_ray_writes_what_the_local_engine_writes(tmp_path):
     assert run["engine"] == "ray" and run["counts"]["ok"] == 3
     again = run_cli(str(src), "-o", str(tmp_path / "ray"), "--engine", "ray", "--no-progress")
     assert again.returncode == 0, again.stderr
-    assert json.loads((tmp_path / "ray" / "run.json").read_text())["counts"]["skipped"] == 4
+    assert json.loads((tmp_path / "ray" / "run.json").read_text())["counts"]["kept"] == 4
 
 
 @pytest.fixture(scope="module")

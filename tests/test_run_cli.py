@@ -111,13 +111,18 @@ def test_pages_carry_text_blocks_and_where_the_text_came_from(mixed):
 
 
 def test_markdown_per_document_and_run_json(mixed):
-    _, out, _ = mixed
+    src, out, _ = mixed
     md = (out / "documents" / "report.pdf.md").read_text()
     assert md.startswith("# report.pdf") and "## Annual Report 2024" in md
     assert (out / "documents" / "sub dir" / "scan one.pdf.md").exists()
     assert (out / "documents" / "line\nbreak.pdf.md").exists()
     run = json.loads((out / "run.json").read_text())
-    assert run["counts"] == {"pages": 18, "ok": 11, "failed": 7, "skipped": 0}
+    assert run["counts"] == {
+        "pages": 18, "ok": 11, "failed": 7, "kept": 0, "not_run": 0, "skipped_files": 0
+    }  # fmt: skip
+    assert run["inputs"] == [str(src)] and run["output"] == str(out)
+    assert run["ended"] >= run["started"]
+    assert run["command"].startswith("docfleet run ") and run["page_settings"]["dpi"] == 150
     assert run["config"]["max_pixels"] == 4_000_000 and run["config"]["password"] is None
     assert run["stats"]["devices"][0]["device"] == "cpu"
     assert run["stats"]["devices"][0]["replicas"] == 2
@@ -127,11 +132,12 @@ def test_markdown_per_document_and_run_json(mixed):
 def test_rerunning_a_finished_job_does_no_model_work(mixed):
     src, out, _ = mixed
     before = (out / "pages.jsonl").read_text()
-    proc = docfleet("run", str(src), "-o", str(out), "--devices", "cpu", "--no-progress")
+    proc = docfleet("run", str(src), "-o", str(out), "--devices", "cpu", "--no-progress",
+                    "--max-pixels", "4000000")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert (out / "pages.jsonl").read_text() == before
     run = json.loads((out / "run.json").read_text())
-    assert run["counts"]["skipped"] == 18 and run["stats"]["items"] == 0
+    assert run["counts"]["kept"] == 18 and run["stats"]["items"] == 0
 
 
 def test_password_from_the_config_file_opens_the_pdf(tmp_path):
@@ -177,7 +183,7 @@ def test_killed_run_resumes_without_losing_or_duplicating_pages(tmp_path):
     ids = [r["id"] for r in records(out)]
     assert sorted(ids) == sorted({r["id"] for r in records(out)})
     assert len(ids) == 3
-    assert json.loads((out / "run.json").read_text())["counts"]["skipped"] == done_before
+    assert json.loads((out / "run.json").read_text())["counts"]["kept"] == done_before
 
 
 def test_usage_errors_exit_2_with_the_fix(tmp_path):

@@ -1,53 +1,43 @@
-"""The main job: documents in, ``pages.jsonl`` + Markdown + ``run.json`` out, resumable."""
+"""The main job: documents in, ``pages.jsonl`` + Markdown + ``run.json`` out, resumable.
+
+Everything a user can get wrong (inputs, devices, the output path) is checked before the
+output folder is created; the folder then has one writer at a time (``outdir.OutputLock``).
+"""
 
 from __future__ import annotations
 
-import json
+import contextlib
+import errno
 import os
-import platform
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from docfleet.config import DocumentOptions, RunConfig, config_yaml
+from docfleet.config import DocumentOptions, RunConfig
+from docfleet.fingerprint import settings_fingerprint
 from docfleet.fleet import Fleet, ResultStream
+from docfleet.outdir import OutputLock, check_output
 from docfleet.pages import PageTask
 from docfleet.results import Result
-from docfleet.sinks.jsonl import JsonlSink, read_records
+from docfleet.run_report import RunReport, now_iso, write_run_json
+from docfleet.run_resume import Resumed, earlier_page_settings, resume_pages, source_stamp
+from docfleet.sinks.jsonl import JsonlSink
 from docfleet.sinks.markdown import MarkdownSink
-from docfleet.stats import RunStats
 
-VERSIONED = (
-    "docfleet", "onnxruntime", "onnxruntime-gpu", "rapidocr", "rapid-layout", "pypdfium2", "ray",
-)  # fmt: skip
+__all__ = ["OutputFull", "RunReport", "map_pages", "page_tasks", "run_documents"]
+
+#: The settings that shape a page's record; output lines carry their fingerprint.
+PAGE_SETTINGS = ("pipeline", "ocr", "dpi", "max_pixels")
+#: A file found in a folder with one of these names is a (broken) document when it does not
+#: read as one; other files found there that are no document are skipped.
+DOCUMENT_SUFFIXES = frozenset((".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp",
+                               ".gif"))  # fmt: skip
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-@dataclass
-class RunReport:
-    """What a run did: counts, failures by kind, per-device stats."""
-
-    out_dir: Path
-    total: int = 0
-    ok: int = 0
-    failed: int = 0
-    skipped: int = 0  # already done by an earlier run
-    failures: Counter[str] = field(default_factory=Counter)
-    failed_ids: list[str] = field(default_factory=list)
-    wall_seconds: float = 0.0
-    stats: RunStats = field(default_factory=RunStats)
-    devices: list[str] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
-
-    @property
-    def pages_per_second(self) -> float:
-        return (self.ok + self.failed) / self.wall_seconds if self.wall_seconds > 0 else 0.0
+class OutputFull(RuntimeError):
+    """Writing the output failed for want of space; what was written stays whole."""
 
 
 def page_tasks(
@@ -57,12 +47,46 @@ def page_tasks(
 
     Files under ``exclude`` (the run's own output folder) are never inputs.
     """
+    tasks, _ = collect_pages(inputs, options, exclude=exclude, skip_non_documents=False)
+    return tasks
+
+
+def collect_pages(
+    inputs: Sequence[str | Path],
+    options: DocumentOptions,
+    *,
+    exclude: Path | None = None,
+    follow_links: bool = False,
+    skip_non_documents: bool = True,
+) -> tuple[list[PageTask], list[dict[str, str]]]:
+    """The page tasks of ``inputs``, and the files skipped with the reason why.
+
+    A file found while walking a folder whose content is no document (a README, a manifest)
+    is skipped, unless its name says it is one; a file named on the command line never is.
+    """
     from docfleet.documents import expand_documents
-    from docfleet.inputs import find_inputs
+    from docfleet.inputs import find_input_files
 
     skip = exclude.resolve() if exclude is not None else None
-    paths = [p for p in find_inputs(inputs) if skip is None or not p.resolve().is_relative_to(skip)]
-    return list(expand_documents(paths, password=options.password))
+    files, unfollowed = find_input_files(inputs, follow_links=follow_links)
+    skipped = [{"path": str(p), "reason": "a link to a folder (--follow-links follows it)"}
+               for p in unfollowed]  # fmt: skip
+    tasks: list[PageTask] = []
+    for file in files:
+        if skip is not None and file.path.resolve().is_relative_to(skip):
+            continue
+        found = list(expand_documents([file.path], password=options.password))
+        kind = found[0].error_type
+        if (
+            skip_non_documents
+            and not file.named
+            and kind in ("not-a-document", "empty")
+            and file.path.suffix.lower() not in DOCUMENT_SUFFIXES
+        ):
+            skipped.append({"path": str(file.path), "reason": kind})
+            continue
+        tasks.extend(found)
+    return tasks, skipped
 
 
 def map_pages(fleet: Fleet, tasks: Iterable[PageTask], options: DocumentOptions) -> ResultStream:
@@ -94,53 +118,127 @@ def page_record(result: Result) -> dict[str, Any]:
     }
 
 
+def page_settings(config: DocumentOptions) -> dict[str, Any]:
+    """The settings that shape a page's record (``PAGE_SETTINGS``)."""
+    return {key: getattr(config, key) for key in PAGE_SETTINGS}
+
+
 def run_documents(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
     config: RunConfig,
     *,
     on_start: Callable[[ResultStream], None] | None = None,
+    wait: bool = False,
+    retry_failed: bool = False,
+    follow_links: bool = False,
+    command: str = "",
 ) -> RunReport:
-    """Process every page of ``inputs`` into ``out_dir``; pages done by an earlier run are skipped.
+    """Process every page of ``inputs`` into ``out_dir``; pages done by an earlier run with the
+    same settings are kept, pages of documents changed since are redone.
 
-    ``on_start`` receives the result stream once work begins (to ``stop()`` it from a signal).
+    Raises ``FileNotFoundError`` (an input), ``DeviceError``, ``OutputError`` (the folder is a
+    file, or in use; ``wait`` waits for it), ``ResumeError`` (written with other settings) before
+    any page runs, and ``OutputFull`` when the disk fills. ``on_start`` receives the result
+    stream once work begins (to ``stop()`` it from a signal).
     """
-    from docfleet.pipeline import engine_options
-
     started = time.perf_counter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    report = RunReport(out_dir=out)
+    check_output(out)
     options = config.document_options()
-    tasks = page_tasks(inputs, options, exclude=out)
-    report.total = len(tasks)
-    markdown = MarkdownSink(out, _common_folder(tasks))
-    done = _replay(out / "pages.jsonl", markdown) if config.resume else set()
-    todo = [t for t in tasks if t.id not in done]
-    report.skipped = len(tasks) - len(todo)
+    tasks, skipped = collect_pages(inputs, options, exclude=out, follow_links=follow_links)
+    fleet = Fleet(_engine_options(config))
+    devices = ["ray"] if config.engine == "ray" else [str(d) for d in fleet.devices()]
+    with OutputLock(out, command=command, wait=wait):
+        report = RunReport(out_dir=out, total=len(tasks), skipped=skipped)
+        settings = page_settings(config)
+        try:
+            _run(out, config, options, fleet, tasks, report, settings, devices, on_start,
+                 retry_failed)  # fmt: skip
+        finally:
+            report.not_run = report.total - report.kept - report.ok - report.failed
+            report.wall_seconds = time.perf_counter() - started
+            report.ended = now_iso()
+            with contextlib.suppress(OSError):  # a full disk: the error to tell is the run's
+                write_run_json(out / "run.json", config, report, inputs=[str(i) for i in inputs],
+                               command=command, page_settings=settings)  # fmt: skip
+    return report
 
-    fleet = Fleet(engine_options(config, cpu_only=_cpu_only(config)))
+
+def _run(
+    out: Path,
+    config: RunConfig,
+    options: DocumentOptions,
+    fleet: Fleet,
+    tasks: list[PageTask],
+    report: RunReport,
+    settings: dict[str, Any],
+    devices: list[str],
+    on_start: Callable[[ResultStream], None] | None,
+    retry_failed: bool,
+) -> None:
+    pages = out / "pages.jsonl"
+    fingerprint = settings_fingerprint(settings)
+    stamps = _stamps(tasks)
+    resumed = Resumed()
+    if config.resume:
+        resumed = resume_pages(
+            pages,
+            fingerprint=fingerprint,
+            settings=settings,
+            earlier_settings=earlier_page_settings(out / "run.json"),
+            stamps=stamps,
+            retry_failed=retry_failed,
+        )
+    report.changed_documents, report.retried = resumed.changed_documents, resumed.retried
+    markdown = MarkdownSink(out, _common_folder(tasks))
+    for record in resumed.records:
+        markdown.add(record, replay=True)
+    todo = [t for t in tasks if t.id not in resumed.done]
+    report.kept = len(tasks) - len(todo)
     if todo:
-        report.devices = ["ray"] if config.engine == "ray" else [str(d) for d in fleet.devices()]
-    with JsonlSink(out / "pages.jsonl", resume=config.resume) as sink:
-        if todo:
+        report.devices = devices
+    written = 0
+    try:
+        with JsonlSink(pages, resume=config.resume) as sink:
+            if not todo:
+                return
             stream = map_pages(fleet, todo, options)
             if on_start is not None:
                 on_start(stream)
             for record in _records(stream):
+                record.update(settings=fingerprint, source=stamps.get(record["document"]))
                 sink.write(record)
+                written += 1
                 markdown.add(record)
                 _count(report, record)
             report.stats = stream.stats
-    report.wall_seconds = time.perf_counter() - started
-    write_run_json(out / "run.json", config, report)
-    return report
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise
+        size = pages.stat().st_size if pages.exists() else 0
+        raise OutputFull(
+            f"{exc.filename or pages}: no space left after writing {written} pages in this run "
+            f"({size:,} bytes in {pages.name}; every line written is whole); free space and run "
+            "the same command again to resume"
+        ) from None
 
 
 def _records(stream: ResultStream) -> Iterator[dict[str, Any]]:
     with stream:
         for result in stream:
             yield page_record(result)
+
+
+def _stamps(tasks: Sequence[PageTask]) -> dict[str, list[int]]:
+    stamps: dict[str, list[int]] = {}
+    for task in tasks:
+        if task.document not in stamps:
+            try:
+                stamps[task.document] = source_stamp(task.document)
+            except OSError:
+                continue
+    return stamps
 
 
 def _count(report: RunReport, record: dict[str, Any]) -> None:
@@ -152,14 +250,6 @@ def _count(report: RunReport, record: dict[str, Any]) -> None:
     report.failed_ids.append(record["id"])
 
 
-def _replay(path: Path, markdown: MarkdownSink) -> set[str]:
-    done = set()
-    for record in read_records(path):
-        done.add(record["id"])
-        markdown.add(record, replay=True)
-    return done
-
-
 def _common_folder(tasks: Sequence[PageTask]) -> str | None:
     folders = {os.path.dirname(t.document) for t in tasks}
     try:
@@ -168,45 +258,14 @@ def _common_folder(tasks: Sequence[PageTask]) -> str | None:
         return None
 
 
-def _cpu_only(config: RunConfig) -> bool:
+def _engine_options(config: RunConfig) -> Any:
     from docfleet.devices import parse_devices
+    from docfleet.pipeline import engine_options
 
     try:
-        return all(d.kind == "cpu" for d in parse_devices(config.devices, num_gpus=config.num_gpus))
+        cpu_only = all(
+            d.kind == "cpu" for d in parse_devices(config.devices, num_gpus=config.num_gpus)
+        )
     except ValueError:
-        return False  # the Fleet reports the device error with its fix
-
-
-def write_run_json(path: Path, config: RunConfig, report: RunReport) -> None:
-    """run.json: the resolved config, versions, per-device stats and counts."""
-    data = {
-        "config": json.loads(json.dumps(config.model_dump(mode="json") | {"password": None})),
-        "config_yaml": config_yaml(config.model_copy(update={"password": None})),
-        "versions": {"python": platform.python_version(), **_versions()},
-        "engine": config.engine,
-        "devices": report.devices,
-        "counts": {
-            "pages": report.total,
-            "ok": report.ok,
-            "failed": report.failed,
-            "skipped": report.skipped,
-        },
-        "failures": dict(report.failures),
-        "failed_ids": report.failed_ids,
-        "wall_seconds": report.wall_seconds,
-        "pages_per_second": report.pages_per_second,
-        "stats": report.stats.to_dict(),
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
-
-
-def _versions() -> dict[str, str]:
-    found = {}
-    for name in VERSIONED:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
+        cpu_only = False  # the Fleet reports the device error with its fix
+    return engine_options(config, cpu_only=cpu_only)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from docfleet.pages import DocumentKind
@@ -14,33 +15,84 @@ _GLOB_CHARS = frozenset("*?[")
 _BMP_HEADER_SIZES = frozenset((12, 16, 40, 52, 56, 64, 108, 124))  # DIB header variants
 
 
-def find_inputs(paths: Sequence[str | Path]) -> list[Path]:
+@dataclass(frozen=True)
+class InputFile:
+    """A file to read, and whether the user named it (a file found in a folder was not)."""
+
+    path: Path
+    named: bool
+
+
+def find_inputs(paths: Sequence[str | Path], *, follow_links: bool = False) -> list[Path]:
     """Expand files, folders (recursively, hidden entries skipped) and globs into files.
 
     Order is stable: arguments in the order given, each folder's contents sorted by name. A file
     reached twice (``docs/ docs/a.pdf``) is kept once. A path that does not exist, or a pattern
-    that matches nothing, raises ``FileNotFoundError``.
+    that matches nothing, raises ``FileNotFoundError``. Links to folders inside a folder are
+    followed only with ``follow_links`` (and no folder is walked twice).
 
     >>> find_inputs([])
     []
     """
-    found: list[Path] = []
+    return [f.path for f in find_input_files(paths, follow_links=follow_links)[0]]
+
+
+def find_input_files(
+    paths: Sequence[str | Path], *, follow_links: bool = False
+) -> tuple[list[InputFile], list[Path]]:
+    """The files ``find_inputs`` finds, each marked as named or found; and the links to
+    folders that were not followed."""
+    found: list[InputFile] = []
     seen: set[str] = set()
+    walk = _Walk(follow_links)
     for arg in paths:
-        for path in _expand(arg):
+        for path, named in _expand(arg, walk):
             key = os.path.realpath(path)
             if key not in seen:
                 seen.add(key)
-                found.append(path)
-    return found
+                found.append(InputFile(path, named))
+    return found, walk.unfollowed
 
 
-def _expand(arg: str | Path) -> Iterator[Path]:
+class _Walk:
+    def __init__(self, follow_links: bool) -> None:
+        self.follow_links = follow_links
+        self.walked: set[str] = set()
+        self.unfollowed: list[Path] = []
+
+    def __call__(self, folder: Path) -> Iterator[Path]:
+        real = os.path.realpath(folder)
+        if real in self.walked:  # reached again through a link, or a link loop
+            return
+        self.walked.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return  # unreadable folder: nothing to find in it
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            child = folder / entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    yield from self(child)
+                elif entry.is_symlink() and entry.is_dir():
+                    if self.follow_links:
+                        yield from self(child)
+                    else:
+                        self.unfollowed.append(child)
+                elif entry.is_file():
+                    yield child
+            except OSError:
+                continue
+
+
+def _expand(arg: str | Path, walk: _Walk) -> Iterator[tuple[Path, bool]]:
     path = Path(os.path.expanduser(arg))
     if path.is_dir():
-        yield from _walk(path, set())
+        yield from ((p, False) for p in walk(path))
     elif path.is_file():
-        yield path
+        yield path, True
     elif path.exists():
         raise FileNotFoundError(f"input {str(arg)!r} is neither a regular file nor a folder")
     elif _GLOB_CHARS & set(str(arg)):
@@ -50,34 +102,11 @@ def _expand(arg: str | Path) -> Iterator[Path]:
         for match in matches:
             item = Path(match)
             if item.is_dir():
-                yield from _walk(item, set())
+                yield from ((p, False) for p in walk(item))
             elif item.is_file():
-                yield item
+                yield item, True
     else:
         raise FileNotFoundError(f"input {str(arg)!r} does not exist (looked for {path.absolute()})")
-
-
-def _walk(folder: Path, visiting: set[str]) -> Iterator[Path]:
-    real = os.path.realpath(folder)
-    if real in visiting:  # a symlink loop
-        return
-    visiting.add(real)
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return  # unreadable folder: nothing to find in it
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        child = folder / entry.name
-        try:
-            if entry.is_dir():
-                yield from _walk(child, visiting)
-            elif entry.is_file():
-                yield child
-        except OSError:
-            continue
-    visiting.discard(real)
 
 
 def sniff(path: str | Path) -> DocumentKind | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -33,8 +34,16 @@ examples:
   docfleet run inbox/ -o out/ --config run.yml --print-config
   docfleet run s3-mirror/ -o out/ --engine ray --ray-address auto
 
+One run writes to OUT at a time: a second one stops at once (exit 2) naming the first, or
+with --wait waits for it. Re-running resumes: pages written with the same page settings
+(--pipeline, --ocr, --dpi, --max-pixels) are kept, pages of documents changed since are
+redone, and other settings are refused (--no-resume starts over). Files in a folder that are
+no documents (a README, a manifest) are skipped and listed; links to folders are not followed
+unless --follow-links.
+
 exit codes: 0 every page succeeded, 1 some pages failed (listed in the summary and in
-run.json), 2 usage or configuration error.
+run.json) or the disk filled up, 2 usage or configuration error (before anything is written),
+130 stopped by Ctrl-C before every page ran (run the same command again to resume).
 """
 
 
@@ -70,6 +79,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--page-timeout", type=float, help="seconds before a stuck page fails (300)")
     g.add_argument("--max-attempts", type=int, help="runs of a page whose worker dies (3)")
     g.add_argument("--resume", action=argparse.BooleanOptionalAction, help="skip done pages")
+    g = p.add_argument_group("inputs and output")
+    g.add_argument("--follow-links", action="store_true", help="follow links to folders")
+    g.add_argument(
+        "--retry-failed", action="store_true", help="run again the pages an earlier run failed"
+    )
+    g.add_argument("--wait", action="store_true", help="if OUT is in use, wait for it")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
     return p
 
@@ -90,13 +105,21 @@ def run(args: argparse.Namespace) -> int:
         return _usage("give at least one INPUT (a file, folder or glob)")
     if not args.output:
         return _usage("give an output folder with -o OUT")
-    return _execute(args.inputs, Path(args.output), config)
+    options = {
+        "wait": args.wait,
+        "retry_failed": args.retry_failed,
+        "follow_links": args.follow_links,
+        "command": _command_line(),
+    }
+    return _execute(args.inputs, Path(args.output), config, options)
 
 
-def _execute(inputs: list[str], out: Path, config: Any) -> int:
+def _execute(inputs: list[str], out: Path, config: Any, options: dict[str, Any]) -> int:
     from docfleet.cli.summary import print_summary
     from docfleet.devices import DeviceError
-    from docfleet.ingest import run_documents
+    from docfleet.ingest import OutputFull, run_documents
+    from docfleet.outdir import OutputError
+    from docfleet.run_resume import ResumeError
 
     streams: list[Any] = []
 
@@ -111,19 +134,34 @@ def _execute(inputs: list[str], out: Path, config: Any) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        report = run_documents(inputs, out, config, on_start=streams.append)
-    except (FileNotFoundError, DeviceError, ImportError) as exc:
+        report = run_documents(inputs, out, config, on_start=streams.append, **options)
+    except (FileNotFoundError, DeviceError, ImportError, OutputError, ResumeError) as exc:
         return _usage(str(exc).strip("'\""))
+    except OutputFull as exc:
+        print(f"docfleet run: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: pages written so far are kept; run again to resume", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)
     print_summary(report)
-    if getattr(on_interrupt, "stopping", False):
-        print("stopped early: run the same command again to resume", file=sys.stderr)
+    if report.not_run:
+        print(f"stopped: {report.not_run} pages not run; run the same command again to do them",
+              file=sys.stderr)  # fmt: skip
         return 130
     return report.exit_code
+
+
+def _command_line() -> str:
+    """The command as typed, with a password given on it hidden."""
+    words = ["docfleet", *sys.argv[1:]]
+    for i, word in enumerate(words):
+        if word == "--password" and i + 1 < len(words):
+            words[i + 1] = "***"
+        elif word.startswith("--password="):
+            words[i] = "--password=***"
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _usage(message: str) -> int:

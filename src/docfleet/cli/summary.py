@@ -17,9 +17,20 @@ def print_summary(report: Any) -> None:
     table = Table(title=f"docfleet run -> {report.out_dir}", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("pages", f"{report.total} ({report.ok} ok, {report.failed} failed, "
-                  f"{report.skipped} already done)")  # fmt: skip
-    table.add_row("time", f"{report.wall_seconds:.1f} s ({report.pages_per_second:.2f} pages/s)")
+    table.add_row("pages", f"{report.total} ({report.ok} ok, {report.failed} failed in this run)")
+    if report.kept:
+        table.add_row("  kept from before", f"{report.kept} (--no-resume redoes them)")
+    if report.changed_documents:
+        table.add_row("  redone", f"{len(report.changed_documents)} documents changed since")
+    if report.retried:
+        table.add_row("  retried", f"{report.retried} pages that had failed")
+    if report.not_run:
+        table.add_row("  not run", f"{report.not_run} (stopped; run again to do them)")
+    if report.skipped:
+        table.add_row("skipped files", f"{len(report.skipped)} (no documents; see run.json)")
+    done = report.ok + report.failed
+    rate = f" ({report.pages_per_second:.2f} pages/s)" if done else ""
+    table.add_row("time", f"{report.wall_seconds:.1f} s{rate}")
     for dev in report.stats.per_device():
         table.add_row(
             f"  {dev.device} x{dev.replicas}",

@@ -9,30 +9,20 @@ once every record has its line again.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from docfleet.fingerprint import settings_fingerprint
 from docfleet.sinks.jsonl import read_records
 
 T = TypeVar("T")
+__all__ = ["ResumeError", "in_input_order", "settings_fingerprint", "still_to_do", "written_lines"]
 
 
 class ResumeError(ValueError):
     """The output file holds lines that this run's settings would not have written."""
-
-
-def settings_fingerprint(settings: Mapping[str, Any]) -> str:
-    """A short, stable hash of the settings that shape the answers.
-
-    >>> settings_fingerprint({"b": 1, "a": [2]}) == settings_fingerprint({"a": [2], "b": 1})
-    True
-    """
-    text = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def written_lines(path: str | Path, fingerprint: str) -> list[dict[str, Any]]:
