@@ -119,8 +119,10 @@ def page_record(result: Result) -> dict[str, Any]:
 
 
 def page_settings(config: DocumentOptions) -> dict[str, Any]:
-    """The settings that shape a page's record (``PAGE_SETTINGS``)."""
-    return {key: getattr(config, key) for key in PAGE_SETTINGS}
+    """The settings that shape a page's record (``PAGE_SETTINGS``), in one form each (the
+    default dpi and ``--dpi 150`` fingerprint alike)."""
+    found = {key: getattr(config, key) for key in PAGE_SETTINGS}
+    return found | {"dpi": float(found["dpi"]), "max_pixels": int(found["max_pixels"])}
 
 
 def run_documents(
@@ -189,6 +191,7 @@ def _run(
             earlier_settings=earlier_page_settings(out / "run.json"),
             stamps=stamps,
             retry_failed=retry_failed,
+            ids=_ids_by_document(tasks),
         )
     report.changed_documents, report.retried = resumed.changed_documents, resumed.retried
     markdown = MarkdownSink(out, _common_folder(tasks))
@@ -239,6 +242,13 @@ def _stamps(tasks: Sequence[PageTask]) -> dict[str, list[int]]:
             except OSError:
                 continue
     return stamps
+
+
+def _ids_by_document(tasks: Sequence[PageTask]) -> dict[str, set[str]]:
+    ids: dict[str, set[str]] = {}
+    for task in tasks:
+        ids.setdefault(task.document, set()).add(task.id)
+    return ids
 
 
 def _count(report: RunReport, record: dict[str, Any]) -> None:

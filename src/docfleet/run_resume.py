@@ -48,11 +48,14 @@ def resume_pages(
     earlier_settings: Mapping[str, Any] | None,
     stamps: Mapping[str, list[int]],
     retry_failed: bool,
+    ids: Mapping[str, set[str]],
 ) -> Resumed:
     """Read ``pages`` (``pages.jsonl``); drop the lines to redo (rewriting the file once).
 
-    ``stamps`` maps each document of this run to its ``source_stamp``; ``earlier_settings``
-    are the page settings the earlier run recorded in its ``run.json``, to name what differs.
+    ``stamps`` maps each document of this run to its ``source_stamp``, ``ids`` to the ids of
+    its pages now (a document that failed to open as a whole has one id, its pages others);
+    ``earlier_settings`` are the page settings the earlier run recorded in its ``run.json``,
+    to name what differs.
     """
     out = Resumed()
     kept: list[dict[str, Any]] = []
@@ -61,6 +64,9 @@ def resume_pages(
         if record.get("settings") != fingerprint:
             raise ResumeError(_mismatch(pages, record, settings, earlier_settings))
         document = record.get("document")
+        if isinstance(document, str) and document in ids and record.get("id") not in ids[document]:
+            dropped += 1  # the document now opens (or now fails as a whole): its old lines go
+            continue
         stamp = stamps.get(document) if isinstance(document, str) else None
         if stamp is not None and record.get("source") not in (None, stamp):
             if document not in out.changed_documents:
