@@ -18,6 +18,7 @@ from llm_factory import tiny_causal_lm
 
 from docfleet.llm.extract import ExtractConfig, run_extract
 from docfleet.llm.resume import ResumeError
+from docfleet.outdir import OutputError
 
 OFFLINE = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -100,8 +101,11 @@ def test_other_settings_stop_a_resume_and_no_resume_starts_over(model, tmp_path)
     data = notes(tmp_path / "notes.csv", 3)
     out = tmp_path / "out.jsonl"
     run_extract(config(model, data, out))
-    with pytest.raises(ResumeError, match=r"other settings.*--no-resume"):
+    before = run_extract(config(model, data, out)).kept_tokens_out
+    assert before > 0  # a resume that did nothing: every token was kept, none generated
+    with pytest.raises(ResumeError, match=r"other settings.*--no-resume") as info:
         run_extract(config(model, data, out, max_new_tokens=5))
+    assert "max_new_tokens 4 -> 5" in str(info.value)
     report = run_extract(config(model, data, out, max_new_tokens=5, resume=False))
     assert (report.items, report.skipped) == (3, 0) and len(lines(out)) == 3
     assert len({line["settings"] for line in lines(out)}) == 1
@@ -130,3 +134,24 @@ def test_a_killed_extraction_resumes_with_every_record_once(model, tmp_path):
     assert done.returncode in (0, 1), done.stderr
     assert "kept from before" in done.stderr
     assert [line["id"] for line in lines(out)] == [f"n{i}" for i in range(300)]
+
+
+def test_an_output_file_in_use_by_another_process_is_refused(model, tmp_path):
+    data = notes(tmp_path / "notes.csv", 2)
+    out = tmp_path / "out.jsonl"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from docfleet.outdir import OutputLock; "
+         "lock = OutputLock.for_file(Path(sys.argv[1]), command='holder').__enter__(); "
+         "print('held', flush=True); time.sleep(60)", str(out)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputError, match=rf"in use by pid {holder.pid} .*\(holder\)"):
+            run_extract(config(model, data, out))
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert run_extract(config(model, data, out)).items == 2  # the lock went with the process

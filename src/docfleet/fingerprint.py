@@ -26,8 +26,15 @@ def settings_differ(before: Mapping[str, Any], now: Mapping[str, Any]) -> str:
     'dpi 150 -> 300'
     """
     changed = [
-        f"{key} {before.get(key)!s} -> {now.get(key)!s}"
+        f"{key} {_short(before.get(key))} -> {_short(now.get(key))}"
         for key in sorted(set(before) | set(now))
         if before.get(key) != now.get(key)
     ]
     return ", ".join(changed)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = value if isinstance(value, str) and " " not in value else str(value)
+    if isinstance(value, (str, list, dict)) and (" " in text or len(text) > limit):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

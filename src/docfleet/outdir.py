@@ -33,31 +33,47 @@ def check_output(out: Path) -> None:
         raise OutputError(f"-o {out}: {parent} is not writable")
 
 
-class OutputLock:
-    """Exclusive use of an output folder: ``with OutputLock(out, command=...):``.
+def check_output_file(out: Path) -> None:
+    """Raise ``OutputError`` when ``out`` cannot be an output file; creates nothing."""
+    if out.is_dir():
+        raise OutputError(f"-o {out}: is a folder; give a file name (a .jsonl file)")
+    check_output(out.parent)
 
-    Raises ``OutputError`` naming the holder when another run has the folder, unless ``wait``,
-    which waits for it (saying so once on stderr).
+
+class OutputLock:
+    """Exclusive use of an output: ``with OutputLock(out, command=...):`` for a folder (the
+    lock is ``OUT/.lock``), or ``OutputLock(out_file, lock=out_file.parent / ".x.lock")``.
+
+    Raises ``OutputError`` naming the holder when another run has it, unless ``wait``, which
+    waits for it (saying so once on stderr).
     """
 
-    def __init__(self, folder: Path, *, command: str = "", wait: bool = False) -> None:
-        self.folder = Path(folder)
+    def __init__(
+        self, output: Path, *, command: str = "", wait: bool = False, lock: Path | None = None
+    ) -> None:
+        self.output = Path(output)
+        self.lock = lock if lock is not None else self.output / LOCK_NAME
         self.command = command
         self.wait = wait
         self._fh: IO[str] | None = None
 
+    @classmethod
+    def for_file(cls, path: Path, *, command: str = "", wait: bool = False) -> OutputLock:
+        """The lock of an output file: a hidden file beside it."""
+        return cls(path, command=command, wait=wait, lock=path.with_name(f".{path.name}.lock"))
+
     def __enter__(self) -> OutputLock:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fh = open(self.folder / LOCK_NAME, "a+", encoding="utf-8")
+        self.lock.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.lock, "a+", encoding="utf-8")
         said = False
         while not _try_lock(fh):
             holder = _holder(fh)
             if not self.wait:
                 fh.close()
-                raise OutputError(f"{self.folder} is in use by {holder}; wait for it to finish, "
+                raise OutputError(f"{self.output} is in use by {holder}; wait for it to finish, "
                                   "or pass --wait to start when it does")  # fmt: skip
             if not said:
-                print(f"waiting: {self.folder} is in use by {holder}", file=sys.stderr)
+                print(f"waiting: {self.output} is in use by {holder}", file=sys.stderr)
                 said = True
             time.sleep(WAIT_POLL_SECONDS)
         fh.seek(0)

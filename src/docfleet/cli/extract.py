@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from typing import Any
 
@@ -99,12 +100,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--retry-failed", action="store_true", default=None,
         help="with resume, also redo the records whose lines are errors",
     )  # fmt: skip
+    p.add_argument("--wait", action="store_true", help="if OUTPUT is in use, wait for it")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from docfleet.config import ConfigError, resolve_config
     from docfleet.llm.extract import ExtractConfig, run_extract
+    from docfleet.outdir import OutputError
 
     flags = {k: getattr(args, k) for k in ExtractConfig.model_fields if hasattr(args, k)}
     if isinstance(flags.get("batch_size"), str) and flags["batch_size"].isdigit():
@@ -114,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
             flags, config_file=args.config, environ=os.environ, model=ExtractConfig
         )
         plan = _plan(config)
-        report = run_extract(config, plan=plan)
-    except (ConfigError, FileNotFoundError, ValueError, ImportError) as exc:
+        report = run_extract(config, plan=plan, command=_command_line(), wait=args.wait)
+    except (ConfigError, FileNotFoundError, ValueError, ImportError, OutputError) as exc:
         print(f"docfleet extract: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -123,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
         return 130
     _summary(report)
     return report.exit_code
+
+
+def _command_line() -> str:
+    return " ".join(shlex.quote(w) for w in ["docfleet", *sys.argv[1:]])
 
 
 def _plan(config: Any) -> Any:
@@ -146,9 +153,11 @@ def _summary(report: Any) -> None:
     table.add_row("records", f"{report.items} ({report.valid} valid, {report.failed} failed)")
     if report.skipped:
         table.add_row("  kept from before", f"{report.skipped} (--no-resume redoes them)")
-    table.add_row("time", f"{report.wall_seconds:.1f} s ({report.items / wall:.2f} records/s)")
-    table.add_row("tokens", f"{report.tokens_in} in, {report.tokens_out} out "
-                  f"({report.tokens_out / wall:.1f} generated/s)")  # fmt: skip
+    done, generated = report.items - report.skipped, report.tokens_out - report.kept_tokens_out
+    rate = f" ({done / wall:.2f} records/s)" if done else ""  # kept lines are no work of this run
+    table.add_row("time", f"{report.wall_seconds:.1f} s{rate}")
+    speed = f" ({generated / wall:.1f} generated/s in this run)" if done else ""
+    table.add_row("tokens", f"{report.tokens_in} in, {report.tokens_out} out{speed}")
     for dev in report.stats.per_device():
         table.add_row(f"  {dev.device} x{dev.replicas}", f"{dev.items} records, "
                       f"utilisation {dev.utilisation:.0%}")  # fmt: skip

@@ -87,6 +87,7 @@ class ExtractReport:
     output: Path
     items: int = 0
     skipped: int = 0  # lines kept from an earlier run (counted in items, valid and failed)
+    kept_tokens_out: int = 0  # tokens_out of those lines
     valid: int = 0
     failed: int = 0
     tokens_in: int = 0
@@ -123,22 +124,20 @@ def plan_extraction(config: ExtractConfig) -> Any | None:
     )  # fmt: skip
 
 
-def run_extract(config: ExtractConfig, *, plan: Any = "auto") -> ExtractReport:
+def run_extract(
+    config: ExtractConfig, *, plan: Any = "auto", command: str = "", wait: bool = False
+) -> ExtractReport:
     """Extract from every record of ``config.input`` into ``config.output``, in input order.
 
     ``plan`` is the placement: ``"auto"`` asks :func:`plan_extraction`; ``None`` loads the whole
-    model on each worker's device.
+    model on each worker's device. One run writes to an output file at a time: another one
+    raises ``OutputError`` naming it, unless ``wait``.
     """
+    from docfleet.fingerprint import settings_fingerprint
     from docfleet.llm.answers import load_schema
     from docfleet.llm.prompts import load_prompts, validate_columns
-    from docfleet.llm.resume import (
-        in_input_order,
-        settings_fingerprint,
-        still_to_do,
-        written_lines,
-    )
     from docfleet.llm.stage import ExtractStage
-    from docfleet.sinks.jsonl import JsonlSink, read_records, rewrite_records
+    from docfleet.outdir import OutputLock, check_output_file
 
     started = time.perf_counter()
     if isinstance(plan, str):
@@ -158,22 +157,42 @@ def run_extract(config: ExtractConfig, *, plan: Any = "auto") -> ExtractReport:
         dtype=config.dtype, placement=plan.to_dict() if plan is not None else None,
         dpi=config.dpi, password=config.password,
     )  # fmt: skip
-    fingerprint = settings_fingerprint(
-        {"model": str(Path(config.model).resolve()), **stage.options.model_dump(
+    settings = {
+        "model": str(Path(config.model).resolve()), **stage.options.model_dump(
             include={"turns", "system", "json_schema", "parse_json", "max_repairs",
                      "max_new_tokens", "dpi"}),
-         **({"image_column": config.image_column} if config.image_column else {})}
-    )  # fmt: skip
+        **({"image_column": config.image_column} if config.image_column else {}),
+    }  # fmt: skip
+    fingerprint = settings_fingerprint(settings)
+    out = Path(config.output)
+    check_output_file(out)
+    with OutputLock.for_file(out, command=command, wait=wait):
+        return _extract(config, stage, records, settings, fingerprint, plan, started)
+
+
+def _extract(
+    config: ExtractConfig,
+    stage: Any,
+    records: list[Any],
+    settings: dict[str, Any],
+    fingerprint: str,
+    plan: Any,
+    started: float,
+) -> ExtractReport:
+    from docfleet.llm.resume import in_input_order, save_settings, still_to_do, written_lines
+    from docfleet.sinks.jsonl import JsonlSink, read_records, rewrite_records
+
     out = Path(config.output)
     report = ExtractReport(output=out, plan=plan.to_dict() if plan else {})
-    earlier = written_lines(out, fingerprint) if config.resume else []
+    earlier = written_lines(out, fingerprint, settings) if config.resume else []
+    save_settings(out, settings)
     retried = config.retry_failed and any(line["status"] != "ok" for line in earlier)
     if retried:
         earlier = [line for line in earlier if line["status"] == "ok"]
         rewrite_records(out, earlier)  # an interrupted retry still holds each record at most once
     for line in earlier:
         _count(report, line)
-    report.skipped = len(earlier)
+    report.skipped, report.kept_tokens_out = len(earlier), report.tokens_out
     all_ids = [r.id for r in records]
     records = still_to_do(records, [line["id"] for line in earlier])
     good = [r for r in records if not r.error]

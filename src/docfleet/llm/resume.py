@@ -9,36 +9,64 @@ once every record has its line again.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from docfleet.fingerprint import settings_fingerprint
+from docfleet.fingerprint import settings_differ, settings_fingerprint
 from docfleet.sinks.jsonl import read_records
 
 T = TypeVar("T")
-__all__ = ["ResumeError", "in_input_order", "settings_fingerprint", "still_to_do", "written_lines"]
+__all__ = [
+    "ResumeError", "in_input_order", "save_settings", "settings_fingerprint", "still_to_do",
+    "written_lines",
+]  # fmt: skip
 
 
 class ResumeError(ValueError):
     """The output file holds lines that this run's settings would not have written."""
 
 
-def written_lines(path: str | Path, fingerprint: str) -> list[dict[str, Any]]:
+def settings_file(path: str | Path) -> Path:
+    """Where an output file's settings are kept, to name what differs on a mismatch."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.settings.json")
+
+
+def written_lines(
+    path: str | Path, fingerprint: str, settings: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """The complete lines of an earlier run into ``path`` (none if it does not exist).
 
-    Raises ``ResumeError`` when a line was written with other settings.
+    Raises ``ResumeError`` when a line was written with other settings, naming each setting
+    that differs and both values when the earlier run left its ``settings_file``.
     """
     lines = list(read_records(path))
     for line in lines:
         if line.get("settings") != fingerprint:
+            what = ""
+            if settings is not None:
+                try:
+                    earlier = json.loads(settings_file(path).read_text(encoding="utf-8"))
+                    what = settings_differ(earlier, settings) if isinstance(earlier, dict) else ""
+                except (OSError, ValueError):
+                    what = ""
             raise ResumeError(
-                f"{path} was written with other settings (model, prompt, schema or limits; "
-                f"line {line.get('id')!r}); pass --no-resume to overwrite it, or choose "
-                "another -o"
+                f"{path} was written with other settings ("
+                + (what or f"model, prompts, schema or limits; line {line.get('id')!r}")
+                + "); pass --no-resume to overwrite it, or choose another -o"
             )
     return lines
+
+
+def save_settings(path: str | Path, settings: Mapping[str, Any]) -> None:
+    """Keep the settings of the run writing ``path`` beside it (see ``settings_file``)."""
+    target = settings_file(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps(settings, ensure_ascii=False, indent=1, default=str), "utf-8")
+    tmp.replace(target)
 
 
 def still_to_do(records: Iterable[T], done_ids: Iterable[str], key: str = "id") -> list[T]:
