@@ -268,9 +268,17 @@ def test_plan_command_json(model_dir: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
     assert plan["strategy"] == "replicate"
-    assert plan["replicas"] == [{"": "cuda:0"}, {"": "cuda:1"}]
+    assert plan["replicas"] == [
+        {"devices": ["cuda:0"], "placement": {"*": "cuda:0"}},
+        {"devices": ["cuda:1"], "placement": {"*": "cuda:1"}},
+    ]
     assert plan["footprint"]["parameters"] == model_footprint(model_dir).parameters
     assert plan["explanation"]
+    head = subprocess.run(
+        f"{sys.executable} -m docfleet plan --model {model_dir} --gpu-memory 8GiB,8GiB --json"
+        " | head -n 1", shell=True, capture_output=True, text=True, env=OFFLINE, timeout=120,
+    )  # fmt: skip
+    assert head.stdout.strip() == "{" and "Traceback" not in head.stderr, head.stderr
 
 
 def test_plan_command_without_a_model_exits_2(tmp_path: Path, capsys) -> None:

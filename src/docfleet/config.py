@@ -108,8 +108,21 @@ def yaml_settings(path: str | Path, model: type[BaseModel] = RunConfig) -> dict[
     unknown = sorted(set(settings) - set(model.model_fields))
     if unknown:
         valid = ", ".join(model.model_fields)
-        raise ConfigError(f"unknown key(s) in {path}: {', '.join(unknown)}; valid keys: {valid}")
+        named = ", ".join(_with_hint(key, model) for key in unknown)
+        raise ConfigError(f"unknown key(s) in {path}: {named}; valid keys: {valid}")
     return settings
+
+
+def _with_hint(key: str, model: type[BaseModel]) -> str:
+    """``batchsize (did you mean batch_size?)`` when a valid key is close.
+
+    >>> _with_hint("batchsize", RunConfig)
+    'batchsize (did you mean batch_size?)'
+    """
+    import difflib
+
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.75)
+    return f"{key} (did you mean {close[0]}?)" if close else key
 
 
 def config_yaml(config: BaseModel) -> str:
@@ -124,7 +137,11 @@ def _explain(exc: ValidationError, model: type[BaseModel]) -> str:
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "settings"
         if err["type"] == "extra_forbidden":
-            problems.append(f"unknown setting {key!r}; valid: {', '.join(model.model_fields)}")
+            problems.append(f"unknown setting {_with_hint(key, model)!r}; "
+                            f"valid: {', '.join(model.model_fields)}")  # fmt: skip
+        elif err["type"] == "missing":
+            flag = "-o/--output" if key == "output" else "--" + key.replace("_", "-")
+            problems.append(f"give {flag} (or {key}: in the --config file)")
         else:
             problems.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
     return "; ".join(problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -96,11 +97,27 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"docfleet plan: error: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(plan.to_dict(), indent=2))
-    else:
-        render(plan)
+    try:
+        if args.json:
+            print(json.dumps(plan_json(plan), indent=2))
+        else:
+            render(plan)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `docfleet plan --json | head`: the reader had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def plan_json(plan: Plan) -> dict:
+    """The plan for people and scripts: each replica as the devices it spans and where each
+    part of the model goes (``*`` for the whole model)."""
+    data = plan.to_dict()
+    data["replicas"] = [
+        {"devices": sorted({str(d) for d in where.values()}, key=str),
+         "placement": {name or "*": where[name] for name in where}}
+        for where in data["replicas"]
+    ]  # fmt: skip
+    return data
 
 
 def render(plan: Plan) -> None:
