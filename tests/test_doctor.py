@@ -53,8 +53,17 @@ def gpu(index: int, probe: ProbeResult = OK, name: str = "NVIDIA H100 80GB HBM3"
 
 @pytest.fixture(scope="module")
 def here() -> DoctorReport:
-    """This machine's report, built in this process."""
-    return build_report()
+    """This machine's report, built in this process, with one copy of OpenCV (the problem of
+    two copies has its own test)."""
+    report = build_report()
+    return replace(report, packages={**report.packages, "opencv-python": "not installed"})
+
+
+def test_two_copies_of_opencv_are_a_problem_with_its_fix(here: DoctorReport) -> None:
+    packages = {**here.packages, "opencv-python": "5.0.0", "opencv-python-headless": "5.0.0"}
+    (problem,) = diagnose(replace(here, packages=packages))
+    assert "two copies of cv2" in problem.what
+    assert problem.fix.startswith("pip uninstall -y opencv-python opencv-python-headless")
 
 
 def with_gpus(report: DoctorReport, *gpus: GpuCheck, **changes: object) -> DoctorReport:

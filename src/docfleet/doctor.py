@@ -26,9 +26,14 @@ from docfleet.discovery import PROBE_BYTES, GpuDiscovery, ProbeResult, discover_
 PACKAGES = (
     "docfleet", "numpy", "pydantic", "nvidia-ml-py", "onnxruntime", "onnxruntime-gpu", "torch",
     "transformers", "accelerate", "pypdfium2", "rapidocr", "rapid-layout", "ray", "fastapi",
+    "opencv-python", "opencv-python-headless",
 )
 # fmt: on
 NOT_INSTALLED = "not installed"
+OPENCV_FIX = (
+    "pip uninstall -y opencv-python opencv-python-headless && pip install "
+    "opencv-python-headless (one cv2, without GUI libraries; both models work with it)"
+)
 ORT_FIX = (
     'pip uninstall -y onnxruntime onnxruntime-gpu && pip install "docfleet[gpu]" '
     "(both packages provide the onnxruntime module, so the CPU one must go)"
@@ -199,6 +204,14 @@ def diagnose(report: DoctorReport) -> list[Problem]:
         elif gpu.free_bytes < gpu.total_bytes // 10:
             what = f"{where} has only {_gib(gpu.free_bytes)} free of {_gib(gpu.total_bytes)}"
             problems.append(Problem(what, "stop the processes holding it (see nvidia-smi)"))
+    if NOT_INSTALLED not in (
+        report.packages.get("opencv-python", NOT_INSTALLED),
+        report.packages.get("opencv-python-headless", NOT_INSTALLED),
+    ):
+        what = ("opencv-python and opencv-python-headless are both installed: two copies of "
+                "cv2, and whichever was installed last wins (rapid-layout asks for one, "
+                "rapidocr for the other)")  # fmt: skip
+        problems.append(Problem(what, OPENCV_FIX))
     return problems + (_runtime_problems(report) if report.gpus else [])
 
 
