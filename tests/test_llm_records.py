@@ -216,10 +216,22 @@ def test_folder_reads_every_record_file_sorted_and_ids_stay_unique(tmp_path: Pat
     ]
 
 
-def test_a_quote_never_closed_is_an_error_not_a_swallowed_file(tmp_path: Path):
+def test_a_quote_never_closed_is_an_error_and_the_rows_after_it_stay_rows(tmp_path: Path):
     records = read(write(tmp_path / "q.csv", 'id,text\n1,ok\n2,"open\n3,x\n4,y\n'))
-    assert [(r.id, r.error_type) for r in records] == [("q:1", ""), ("q:2", "MalformedRow")]
+    assert [(r.id, r.error_type, r.fields.get("text")) for r in records] == [
+        ("q:1", "", "ok"), ("q:2", "MalformedRow", None), ("q:3", "", "x"), ("q:4", "", "y"),
+    ]  # fmt: skip
     assert "never closed" in records[1].error and records[1].source.endswith("q.csv:3")
+
+
+def test_a_quote_closed_in_a_later_row_swallows_no_row(tmp_path: Path):
+    text = 'id,note\n1,ok\n2,"unterminated quote,en\n3,fine\n4,"also" fine\n5,x\n'
+    records = read(write(tmp_path / "s.csv", text), id_column="id")
+    assert len(records) == 5  # five rows in, five records out
+    assert [(r.id, r.error_type) for r in records] == [
+        ("1", ""), ("s:2", "MalformedRow"), ("3", ""), ("s:4", "MalformedRow"), ("5", ""),
+    ]  # fmt: skip
+    assert "line" in records[1].error and records[2].fields["note"] == "fine"
 
 
 def test_last_row_without_a_newline_is_read(tmp_path: Path):

@@ -221,17 +221,17 @@ def _table_rows(file: Path, lines: DecodedLines) -> Iterator[Row]:
         except StopIteration:
             return
         except csv.Error as exc:
-            lines.rows += 1
-            yield lines.rows, f"{file}:{start}", None, (f"unreadable row: {exc}", "MalformedRow")
+            if lines.done and lines.bad_reason:
+                return  # the row runs into the undecodable line, reported after the rows
+            yield from _line_by_line(file, start, list(lines.taken), header, lines, str(exc))
             continue
         if not values:
             continue  # a blank line
         if lines.done and _unclosed(lines.taken, reader.dialect.delimiter):
             if lines.bad_reason:
                 return  # the row runs into the undecodable line, reported after the rows
-            lines.rows += 1
-            message = "a quoted field opened in this row is never closed: it runs to the file's end"
-            yield lines.rows, f"{file}:{start}", None, (message, "MalformedRow")
+            reason = "unexpected end of data"
+            yield from _line_by_line(file, start, list(lines.taken), header, lines, reason)
             return
         lines.rows += 1
         source = f"{file}:{start}"
@@ -242,6 +242,45 @@ def _table_rows(file: Path, lines: DecodedLines) -> Iterator[Row]:
             yield lines.rows, source, dict(zip(header, values, strict=True)), None
 
 
+def _line_by_line(
+    file: Path, start: int, taken: list[str], header: list[str], lines: DecodedLines, why: str
+) -> Iterator[Row]:
+    """A row the csv reader could not close, read again one physical line at a time: the line
+    that opened the bad quote is an error, each line after it a row of its own (no row
+    swallows the rows after it)."""
+    delimiter = _delimiter(",".join(header)) if file.suffix.lower() != ".tsv" else "\t"
+    for offset, line in enumerate(taken):
+        if not line.strip():
+            continue
+        lines.rows += 1
+        source = f"{file}:{start + offset}"
+        if offset == 0:
+            after = len(taken) - 1
+            message = f"unreadable row: {_quote_problem(why)}" + (
+                f"; the {after} lines after it are read as rows of their own" if after else ""
+            )
+            yield lines.rows, source, None, (message, "MalformedRow")
+            continue
+        try:
+            (values,) = list(csv.reader([line], delimiter=delimiter, strict=True))
+        except (csv.Error, ValueError) as exc:
+            yield lines.rows, source, None, (f"unreadable row: {exc}", "MalformedRow")
+            continue
+        if len(values) != len(header):
+            message = f"expected {len(header)} fields as in the header, found {len(values)}"
+            yield lines.rows, source, None, (message, "MalformedRow")
+        else:
+            yield lines.rows, source, dict(zip(header, values, strict=True)), None
+
+
+def _quote_problem(why: str) -> str:
+    if "unexpected end of data" in why:
+        return "a quoted field opened in this line is never closed"
+    if "expected after" in why:
+        return "a quoted field opened in this line closes in the middle of a later field"
+    return why
+
+
 def _table_header(file: Path, lines: Iterable[str]) -> tuple[Any, list[str] | None]:
     """The csv reader positioned after the header, and the header (None if there is none)."""
     lines = iter(lines)
@@ -249,7 +288,7 @@ def _table_header(file: Path, lines: Iterable[str]) -> tuple[Any, list[str] | No
     if first is None:
         return None, None
     delimiter = "\t" if file.suffix.lower() == ".tsv" else _delimiter(first)
-    reader = csv.reader(_chain(first, lines), delimiter=delimiter)
+    reader = csv.reader(_chain(first, lines), delimiter=delimiter, strict=True)
     try:
         return reader, next(reader)
     except (StopIteration, csv.Error):
