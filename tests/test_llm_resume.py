@@ -51,18 +51,18 @@ def lines(path: Path) -> list[dict]:
 def test_a_cut_short_output_is_completed_in_input_order(model, tmp_path):
     data = notes(tmp_path / "notes.csv", 8, broken=6)
     full = run_extract(config(model, data, tmp_path / "full.jsonl"))
-    assert (full.items, full.skipped) == (7, 0)  # the broken quote swallows the last row
+    assert (full.items, full.skipped) == (8, 0)  # the broken quote swallows no row
     whole = (tmp_path / "full.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     cut = tmp_path / "cut.jsonl"
     cut.write_text("".join(whole[:3]) + whole[3][:25], encoding="utf-8")  # killed mid-line
     resumed = run_extract(config(model, data, cut))
-    assert (resumed.items, resumed.skipped, resumed.failed) == (7, 3, full.failed)
+    assert (resumed.items, resumed.skipped, resumed.failed) == (8, 3, full.failed)
     strip = ("seconds", "device")
     assert [{k: v for k, v in line.items() if k not in strip} for line in lines(cut)] == [
         {k: v for k, v in line.items() if k not in strip} for line in lines(tmp_path / "full.jsonl")
     ]
     again = run_extract(config(model, data, cut))  # nothing left to do
-    assert (again.items, again.skipped) == (7, 7) and len(lines(cut)) == 7
+    assert (again.items, again.skipped) == (8, 8) and len(lines(cut)) == 8
 
 
 def test_retry_failed_redoes_the_error_lines_and_restores_input_order(model, tmp_path):
