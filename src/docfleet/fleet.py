@@ -66,7 +66,7 @@ class Fleet:
             batch if isinstance(batch, int) else min(s.preferred_batch_size for s in pipeline)
         )
         total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
-        progress = ProgressBar(total) if progress_enabled(opts.progress) else None
+        progress = ProgressBar(total, opts.unit) if progress_enabled(opts.progress) else None
         executor: LocalExecutor | RayExecutor
         if opts.engine == "ray":
             executor = RayExecutor(pipeline, opts, max(1, batch_size), progress)

@@ -51,3 +51,4 @@ class EngineOptions(BaseModel):
     progress: bool | None = Field(
         None, description="Show a progress bar (default: when stderr is a terminal)."
     )
+    unit: str = Field("items", description="What the progress bar counts: pages, records...")

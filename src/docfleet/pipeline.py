@@ -53,6 +53,7 @@ def engine_options(config: RunConfig, *, cpu_only: bool) -> EngineOptions:
         max_attempts=config.max_attempts,
         item_timeout=config.page_timeout,
         progress=config.progress,
+        unit="pages",
     )
 
 

@@ -296,5 +296,5 @@ def engine_options(config: ExtractConfig, plan: Any | None) -> EngineOptions:
     return EngineOptions(
         devices=devices, num_gpus=config.num_gpus if devices == config.devices else None,
         workers=workers, batch_size=config.batch_size, progress=config.progress,
-        engine=config.engine, ray_address=config.ray_address,
+        engine=config.engine, ray_address=config.ray_address, unit="records",
     )  # fmt: skip
