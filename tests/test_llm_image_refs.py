@@ -77,6 +77,7 @@ def test_the_named_pages_are_what_the_model_sees_and_bad_references_are_errors(
     run_extract(settings(vlm, scans, tmp_path / "pages.jsonl"))  # the same pages, read as pages
     pages = lines(tmp_path / "pages.jsonl")
     for row, page in (("r1", "a.pdf#2"), ("r2", "b.png#1"), ("r3", "c.jpg#1")):
+        page = f"{scans}/{page}"  # page ids are paths as given, as docfleet run names pages
         assert rows[row]["raw"] == pages[page]["raw"]
         assert rows[row]["tokens_in"] == pages[page]["tokens_in"]  # the image tokens included
 

@@ -33,7 +33,7 @@ def test_every_page_and_every_bad_file_gets_exactly_one_record(tmp_path: Path):
     truncated(two_page_pdf(tmp_path / "whole.pdf"), scans / "cut.pdf", 0.3)
     multi_frame(scans / "frames.tif", [(255, 0, 0), (0, 0, 255)])
     records = read_pages(scans)
-    assert [(r.id, r.error_type) for r in records] == [
+    assert [(r.id.removeprefix(f"{scans}/"), r.error_type) for r in records] == [
         ("a.pdf#1", ""),
         ("a.pdf#2", ""),
         ("b/photo.dat#1", ""),
@@ -83,11 +83,12 @@ def test_missing_input_is_a_usage_error(tmp_path: Path):
         read_pages(tmp_path / "void")
 
 
-def test_a_relative_input_gives_absolute_pages_and_relative_ids(tmp_path: Path, monkeypatch):
+def test_a_relative_input_gives_absolute_pages_and_ids_as_run_gives(tmp_path: Path, monkeypatch):
     two_page_pdf(tmp_path / "in" / "sub" / "a.pdf")
     monkeypatch.chdir(tmp_path)
     records = read_pages("in")
-    assert [r.id for r in records] == ["sub/a.pdf#1", "sub/a.pdf#2"]
+    assert [r.id for r in records] == ["in/sub/a.pdf#1", "in/sub/a.pdf#2"]
+    assert records[0].fields["file"] == "sub/a.pdf"  # the prompt's {file}: inside the folder
     assert records[0].page.document == str(tmp_path / "in" / "sub" / "a.pdf")
     monkeypatch.chdir(tmp_path / "in")  # a worker elsewhere still finds the page
     assert page_image(records[1].page, dpi=36).size == (306, 396)
@@ -97,5 +98,6 @@ def test_a_limit_stops_before_the_files_past_it(tmp_path: Path):
     two_page_pdf(tmp_path / "a.pdf")
     two_page_pdf(tmp_path / "b.pdf")
     write(tmp_path / "c.pdf", b"")  # would be an error record, were it opened
-    assert [r.id for r in read_pages(tmp_path, limit=3)] == ["a.pdf#1", "a.pdf#2", "b.pdf#1"]
+    ids = [r.id.removeprefix(f"{tmp_path}/") for r in read_pages(tmp_path, limit=3)]
+    assert ids == ["a.pdf#1", "a.pdf#2", "b.pdf#1"]
     assert len(read_pages(tmp_path)) == 5

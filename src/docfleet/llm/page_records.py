@@ -45,15 +45,16 @@ def read_pages(
     """One record per page of every PDF and image in a file or folder (sorted by path); the
     first ``limit`` only, opening no file past them.
 
-    Ids are ``<path inside the folder>#<page>``, as ``docfleet run`` names pages. A file that
-    cannot be read as a document gives one record (page 0) carrying the reason.
+    Ids are ``<path>#<page>`` with the path as given or found (``scans/a.pdf#2``), as
+    ``docfleet run`` names pages. A file that cannot be read as a document gives one record
+    (page 0) carrying the reason.
 
     >>> import tempfile, pathlib
     >>> from PIL import Image
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     Image.new("RGB", (8, 8)).save(pathlib.Path(tmp, "scan.png"))
-    ...     [(r.id, r.fields["page"]) for r in read_pages(tmp)]
-    [('scan.png#1', '1')]
+    ...     [(r.id == f"{tmp}/scan.png#1", r.fields["file"]) for r in read_pages(tmp)]
+    [(True, 'scan.png')]
     """
     from docfleet.documents import expand_documents
     from docfleet.pages import page_id
@@ -73,9 +74,10 @@ def read_pages(
     records = []
     if limit is not None and limit < 1:
         return records
+    found = {str(f.absolute()): str(f) for f in files}
     for task in expand_documents(names, password=password):
         name = names[task.document]
-        record_id = page_id(name, task.page)
+        record_id = page_id(found[task.document], task.page)  # as ``docfleet run`` names pages
         if task.error_type:
             records.append(Record(record_id, {}, task.document, task.error, task.error_type))
         else:
