@@ -52,6 +52,7 @@ def test_a_cut_short_output_is_completed_in_input_order(model, tmp_path):
     data = notes(tmp_path / "notes.csv", 8, broken=6)
     full = run_extract(config(model, data, tmp_path / "full.jsonl"))
     assert (full.items, full.skipped) == (8, 0)  # the broken quote swallows no row
+    assert full.input_lines == 8  # eight data lines became eight records
     whole = (tmp_path / "full.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     cut = tmp_path / "cut.jsonl"
     cut.write_text("".join(whole[:3]) + whole[3][:25], encoding="utf-8")  # killed mid-line

@@ -151,6 +151,9 @@ def _summary(report: Any) -> None:
     table = Table(title=f"docfleet extract -> {report.output}", show_header=False)
     wall = max(report.wall_seconds, 1e-9)
     table.add_row("records", f"{report.items} ({report.valid} valid, {report.failed} failed)")
+    if report.input_lines is not None:
+        table.add_row("  input", f"{report.input_lines} data lines became {report.items} records"
+                      " (a quoted field may span lines)")  # fmt: skip
     if report.skipped:
         table.add_row("  kept from before", f"{report.skipped} (--no-resume redoes them)")
     done, generated = report.items - report.skipped, report.tokens_out - report.kept_tokens_out

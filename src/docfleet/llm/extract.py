@@ -86,6 +86,7 @@ class ExtractReport:
 
     output: Path
     items: int = 0
+    input_lines: int | None = None  # physical data lines of a record input (None: pages)
     skipped: int = 0  # lines kept from an earlier run (counted in items, valid and failed)
     kept_tokens_out: int = 0  # tokens_out of those lines
     valid: int = 0
@@ -184,6 +185,10 @@ def _extract(
 
     out = Path(config.output)
     report = ExtractReport(output=out, plan=plan.to_dict() if plan else {})
+    if records and records[0].page is None and config.limit is None and not config.image_column:
+        from docfleet.llm.records import data_lines
+
+        report.input_lines = data_lines(config.input)
     earlier = written_lines(out, fingerprint, settings) if config.resume else []
     save_settings(out, settings)
     retried = config.retry_failed and any(line["status"] != "ok" for line in earlier)

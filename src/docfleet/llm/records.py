@@ -88,6 +88,17 @@ def read_records(
     return _read_all(root, files, id_column, text_column, encoding)
 
 
+def data_lines(path: str | Path) -> int:
+    """Physical lines that hold data in a record file, or in every one in a folder: non-blank
+    lines, a CSV/TSV file's header left out (a quoted field may span several of them)."""
+    total = 0
+    for file in _record_files(Path(path)):
+        with open(file, "rb") as fh:
+            count = sum(1 for line in fh if line.strip())
+        total += max(0, count - 1) if file.suffix.lower() in TABLE_SUFFIXES else count
+    return total
+
+
 def _record_files(root: Path) -> list[Path]:
     suffixes = TABLE_SUFFIXES + LINES_SUFFIXES
     if root.is_dir():
