@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import sys
@@ -76,3 +78,23 @@ def test_killed_parent_takes_its_workers_with_it(tmp_path):
     proc.wait(timeout=10)
     proc.stdout.close()
     assert wait_until_session_empty(proc.pid, 15) == []
+
+
+@pytest.mark.parametrize("workers", ["thread", "process"])
+def test_a_stop_finishes_the_running_batches_and_begins_none_of_those_handed_out(workers):
+    from docfleet import Fleet
+    from docfleet.stages.toy import SleepStage
+
+    fleet = Fleet(devices="cpu", replicas=2, workers=workers, batch_size=1, progress=False)
+    stream = fleet.map(SleepStage(seconds=0.4), range(40))
+    done = []
+    with stream:
+        for result in stream:
+            done.append(result.index)
+            if len(done) == 1:
+                stream.stop()  # each worker runs one item and holds the next (prefetch 2)
+    assert done == list(range(len(done)))
+    # at most what the two workers had finished or begun when the stop came (each also held a
+    # batch handed out ahead, which used to run too: six items)
+    assert len(done) <= 4
+    assert stream.stats.items == len(done)

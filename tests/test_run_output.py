@@ -228,3 +228,29 @@ def test_a_full_disk_is_one_clear_error_and_the_run_resumes_once_there_is_room(t
         assert len(counts) == 60 and set(counts.values()) == {1}
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_ctrl_c_finishes_the_page_in_progress_starts_no_other_and_says_what_is_left(tmp_path):
+    src = tmp_path / "scans"
+    src.mkdir()
+    for i in range(6):
+        scanned_pdf(src / f"scan{i}.pdf", text=f"PAGE {i}")
+    out = tmp_path / "out"
+    run = start(str(src), "-o", str(out), "--replicas", "1", "--batch-size", "1",
+                "--pipeline", "ocr", *CPU)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if (out / "pages.jsonl").exists() and (out / "pages.jsonl").read_text().count("\n"):
+            break
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGINT)  # once: finish the page in progress
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 130, err
+    written = len(ids(out))
+    assert 1 <= written <= 2  # the page done, and the one in progress at the signal
+    assert f"{6 - written} pages not run" in err
+    counts = json.loads((out / "run.json").read_text())["counts"]
+    assert counts["not_run"] == 6 - written and counts["ok"] == written
+    again = docfleet(str(src), "-o", str(out), "--replicas", "1", "--pipeline", "ocr", *CPU)
+    assert again.returncode == 0, again.stderr
+    assert len(ids(out)) == 6 and set(ids(out).values()) == {1}

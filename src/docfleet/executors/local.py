@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from docfleet.executors.messages import Batch, Died, Done, LoadFailed, Ready, Stop
+from docfleet.executors.messages import Batch, Died, Done, Drain, LoadFailed, Ready, Skipped, Stop
 from docfleet.executors.slots import Slot
 from docfleet.executors.workers import ProcessWorker, ThreadWorker
 from docfleet.options import EngineOptions
@@ -30,6 +30,9 @@ from docfleet.stage import Stage
 from docfleet.stats import RunStats
 
 MAX_STARTS_WITHOUT_READY = 3
+
+
+_WAKE = object()  # put on the inbox by stop(), to wake the dispatch loop
 
 
 class EngineError(RuntimeError):
@@ -86,6 +89,7 @@ class LocalExecutor:
         self._read = 0
         self._exhausted = False
         self._stopping = False
+        self._drained = False  # the workers were told to begin no more batches
         self._load_lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
         self._began = 0.0
@@ -112,6 +116,8 @@ class LocalExecutor:
                 self._refill(source)
                 self._dispatch()
                 yield from self._release()
+                if self._stopping:
+                    self._drain()  # stop() may have come from the consumer of that result
                 if self._finished():
                     break
                 self._wait()
@@ -124,8 +130,14 @@ class LocalExecutor:
             self.stats.not_run = self._read - self.stats.items
 
     def stop(self) -> None:
-        """Take no new work; the iterator ends once the batches in hand are done."""
+        """Take no new work: the batches running finish, those handed out but not begun are
+        given back unrun, and the iterator ends (items never run yield no result).
+
+        Safe from a signal handler: it sets a flag and wakes the dispatch loop (``SimpleQueue``
+        puts are reentrant), which tells the workers; a signal may land mid-send on a pipe.
+        """
         self._stopping = True
+        self._inbox.put(_WAKE)
 
     # -- workers -----------------------------------------------------------------------------
 
@@ -169,6 +181,7 @@ class LocalExecutor:
 
     def _dispatch(self) -> None:
         if self._stopping:
+            self._drain()
             return
         order = sorted(self._workers.values(), key=lambda w: len(w.batches))
         for worker in order:
@@ -183,6 +196,13 @@ class LocalExecutor:
                     worker.head_started = time.perf_counter()
                 worker.batches[batch_id] = tasks
                 worker.handle.send(Batch(batch_id, [t.item for t in tasks]))
+
+    def _drain(self) -> None:
+        """Tell every worker, once, to begin no batch it has not begun."""
+        if not self._drained:
+            self._drained = True
+            for worker in self._workers.values():
+                worker.handle.send(Drain())
 
     # -- results -------------------------------------------------------------------------------
 
@@ -245,6 +265,8 @@ class LocalExecutor:
         return max(0.01, min([1.0, *waits]))
 
     def _handle(self, message: Any) -> None:
+        if message is _WAKE:
+            return
         worker = self._workers.get(message.worker_id)
         if worker is None:
             return  # a replaced worker's late message
@@ -257,6 +279,9 @@ class LocalExecutor:
                 self.stats.startup_seconds = time.perf_counter() - self._began
         elif isinstance(message, Done):
             self._on_done(worker, message)
+        elif isinstance(message, Skipped):
+            worker.batches.pop(message.batch_id, None)  # not begun: the run is stopping
+            worker.head_started = time.perf_counter()
         elif isinstance(message, LoadFailed):
             del self._workers[worker.worker_id]
             self._requeue(worker, charge=False)

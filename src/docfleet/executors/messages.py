@@ -22,6 +22,20 @@ class Stop:
 
 
 @dataclass(frozen=True)
+class Drain:
+    """Dispatcher -> worker: the run is stopping; begin no batch not begun, answer each with
+    :class:`Skipped` (the batch in hand finishes)."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Worker -> dispatcher: a batch not begun because the run is stopping."""
+
+    worker_id: int
+    batch_id: int
+
+
+@dataclass(frozen=True)
 class Outcome:
     """One item's outcome inside a worker: a value, or an error from one stage."""
 

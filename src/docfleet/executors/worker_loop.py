@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from docfleet.devices import Device
-from docfleet.executors.messages import Batch, Done, LoadFailed, Ready, Stop
+from docfleet.executors.messages import Batch, Done, LoadFailed, Ready, Skipped, Stop
 from docfleet.executors.runner import BatchRunner, Partial
 from docfleet.results import ErrorInfo
 from docfleet.stage import Stage
@@ -25,8 +25,13 @@ def serve(
     receive: Callable[[], Any],
     send: Callable[[Any], None],
     load_lock: AbstractContextManager[Any] | None = None,
+    draining: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Load ``stages`` on ``device``, report ready, run each :class:`Batch` until :class:`Stop`."""
+    """Load ``stages`` on ``device``, report ready, run each :class:`Batch` until :class:`Stop`.
+
+    Once ``draining()`` (the run is stopping), batches not yet begun are answered with
+    :class:`Skipped` instead of being run.
+    """
     start = time.perf_counter()
     loaded: list[Stage] = []
     try:
@@ -42,10 +47,13 @@ def serve(
     send(Ready(worker_id, time.perf_counter() - start))
     runner = BatchRunner(stages, batch_limit)
     ahead = bool(getattr(stages[0], "runs_ahead", False)) and len(stages) > 1
-    batches = _look_ahead(runner, receive) if ahead else _plain(receive)
+    batches = _look_ahead(runner, receive, draining) if ahead else _plain(receive)
     rest = stages[1:] if ahead else stages
     try:
         for batch_id, partial in batches:
+            if draining():
+                send(Skipped(worker_id, batch_id))
+                continue
             runner.advance(partial, rest)
             outcomes = partial.outcomes()
             send(Done(worker_id, batch_id, outcomes, partial.busy, runner.batch_limit))
@@ -60,7 +68,9 @@ def _plain(receive: Callable[[], Any]) -> Iterator[tuple[int, Partial]]:
         yield message.batch_id, Partial(message.items)
 
 
-def _look_ahead(runner: BatchRunner, receive: Callable[[], Any]) -> Iterator[tuple[int, Partial]]:
+def _look_ahead(
+    runner: BatchRunner, receive: Callable[[], Any], draining: Callable[[], bool]
+) -> Iterator[tuple[int, Partial]]:
     """Batches with the first stage already run on a helper thread, one batch ahead.
 
     A first stage that sets ``runs_ahead`` (CPU work such as rendering pages) then overlaps the
@@ -71,7 +81,8 @@ def _look_ahead(runner: BatchRunner, receive: Callable[[], Any]) -> Iterator[tup
     def work() -> None:
         try:
             for batch_id, partial in _plain(receive):
-                runner.advance(partial, runner.stages[:1])
+                if not draining():  # a stopping run begins no page, not even its rendering
+                    runner.advance(partial, runner.stages[:1])
                 ready.put((batch_id, partial))
         except BaseException as exc:
             ready.put(exc)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from docfleet.devices import Device
-from docfleet.executors.messages import Died, Done, LoadFailed, Outcome, Stop
+from docfleet.executors.messages import Died, Done, Drain, LoadFailed, Outcome, Stop
 from docfleet.executors.worker_loop import serve
 from docfleet.results import ErrorInfo
 from docfleet.stage import Stage
@@ -39,7 +39,9 @@ class ThreadWorker:
         self._tasks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._inbox = inbox
         self._abandoned = False
-        args = (worker_id, stages, device, batch_limit, self._receive, inbox.put, load_lock)
+        self._drain = threading.Event()
+        args = (worker_id, stages, device, batch_limit, self._receive, inbox.put, load_lock,
+                self._drain.is_set)  # fmt: skip
         self._thread = threading.Thread(
             target=self._main, args=args, name=f"docfleet-{device}-r{device.replica}", daemon=True
         )
@@ -57,7 +59,10 @@ class ThreadWorker:
         return Stop() if self._abandoned else message
 
     def send(self, message: Any) -> None:
-        self._tasks.put(message)
+        if isinstance(message, Drain):
+            self._drain.set()  # seen before any batch still queued
+        else:
+            self._tasks.put(message)
 
     def kill(self) -> None:
         """Threads cannot be killed: abandon it; it stops after the batch it is stuck in."""
@@ -131,13 +136,18 @@ def child_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how Ctrl-C ends the run
     os.environ.update(env)
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    drain = threading.Event()
 
     def read() -> None:
         while True:
             try:
-                inbox.put(conn.recv())
+                message = conn.recv()
             except (EOFError, OSError):
                 os._exit(0)  # the parent is gone: never outlive it
+            if isinstance(message, Drain):
+                drain.set()  # seen before any batch still queued
+            else:
+                inbox.put(message)
 
     threading.Thread(target=read, name="docfleet-reader", daemon=True).start()
     try:
@@ -147,7 +157,8 @@ def child_main(
         hint = "; define stages in an importable module so spawned workers can rebuild them"
         conn.send(LoadFailed(worker_id, ErrorInfo(error.type, error.message + hint, error.stage)))
         return
-    serve(worker_id, stages, device, batch_limit, inbox.get, lambda m: _send(conn, m))
+    serve(worker_id, stages, device, batch_limit, inbox.get, lambda m: _send(conn, m),
+          None, drain.is_set)  # fmt: skip
 
 
 def _send(conn: Any, message: Any) -> None:
