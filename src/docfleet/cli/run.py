@@ -79,13 +79,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--page-timeout", type=float, help="seconds before a stuck page fails (300)")
     g.add_argument("--max-attempts", type=int, help="runs of a page whose worker dies (3)")
     g.add_argument("--resume", action=argparse.BooleanOptionalAction, help="skip done pages")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
     g = p.add_argument_group("inputs and output")
     g.add_argument("--follow-links", action="store_true", help="follow links to folders")
     g.add_argument(
         "--retry-failed", action="store_true", help="run again the pages an earlier run failed"
     )
     g.add_argument("--wait", action="store_true", help="if OUT is in use, wait for it")
-    g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
     return p
 
 
