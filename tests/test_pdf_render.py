@@ -351,3 +351,18 @@ def test_without_torch_the_error_says_how_to_install_it(text_pdf: Path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     message = json.loads(out.stdout)
     assert 'pip install "docfleet[torch]"' in message and "pytorch.org" in message
+
+
+def test_letter_spaced_text_with_spelt_out_spaces_keeps_its_words(tmp_path: Path):
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "spaced.pdf"
+    cv = canvas.Canvas(str(path))
+    text = cv.beginText(72, 700)
+    text.setFont("Helvetica", 12)
+    text.setCharSpace(1.5)  # letters set wide apart, as ReportLab's guide shows
+    text.textLine("she snarfed in one night")
+    cv.drawText(text)
+    cv.showPage()
+    cv.save()
+    assert [line.text for line in pdf_text_lines(path, 1)] == ["she snarfed in one night"]

@@ -165,7 +165,12 @@ def _read_lines(textpage: Any) -> list[_Line]:
     # PDFium's font size is 1 where the text matrix scales the font: gaps are measured against
     # glyph heights; word_size is the largest font size in the word so far
     size = word_size = 0.0
-    for index, char in enumerate(_page_chars(textpage)):
+    chars = _page_chars(textpage)
+    # a page that spells its spaces out (word processors, ReportLab) is trusted on where words
+    # end; one that positions its words (TeX) gets spaces inferred from the gaps too, which
+    # would split letter-spaced text such as "s h e" on the first kind
+    word_gap = WORD_GAP if not _spelt_spaces(raw, chars) else float("inf")
+    for index, char in enumerate(chars):
         if char in "\r\n":
             if rejoined:
                 hyphen_into = None  # the rest of the cut word ended its line
@@ -224,7 +229,7 @@ def _read_lines(textpage: Any) -> list[_Line]:
                 word_size = 0.0
             elif (
                 space
-                or gap > WORD_GAP * max(scale, word_size)
+                or gap > word_gap * max(scale, word_size)
                 or (scale > SIZE_STEP * word_size and char.isalnum() and _mark(part.chars))
             ):
                 part.space()  # the last test: a footnote mark before a word
@@ -240,6 +245,18 @@ def _read_lines(textpage: Any) -> list[_Line]:
             if over and any(p.mark(mark, x) for p in line.parts):
                 break
     return lines
+
+
+def _spelt_spaces(raw: Any, chars: list[str]) -> bool:
+    """Most of the page's spaces are characters of the PDF, not ones PDFium inferred."""
+    import pypdfium2.raw as pdfium_c
+
+    spaces = [i for i, c in enumerate(chars) if c == " "]
+    if not spaces:
+        return False
+    sample = spaces[:: max(1, len(spaces) // 50)]  # fifty are enough to tell
+    real = sum(pdfium_c.FPDFText_IsGenerated(raw, i) == 0 for i in sample)
+    return real > len(sample) / 2
 
 
 def _mark(chars: list[str]) -> bool:
