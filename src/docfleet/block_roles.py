@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from statistics import median
 
-from docfleet.blocks import PAGE_REF, Block, line_size
+from docfleet.blocks import PAGE_REF, Block, line_size, same_row
 
 MARGIN_ZONE = 0.12  # headers and footers sit in the top and bottom eighth of the page
 HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
@@ -93,18 +93,13 @@ def _margins(blocks: list[Block], height: float, body: float) -> None:
         first = min(blocks, key=lambda b: b.bbox[1] if above else -b.bbox[3])
         if first.type == "header" and not above:
             continue  # a page with one row of text
-        row = [b for b in blocks if _same_band(b, first) and b.type not in _MARGINS]
+        row = [b for b in blocks if same_row(b.bbox, first.bbox) and b.type not in _MARGINS]
         rest = [b for b in blocks if b not in row and b.type not in _MARGINS]
         zone = MARGIN_ZONE * height
         inside = all(b.bbox[3] <= zone if above else b.bbox[1] >= height - zone for b in row)
         if inside and all(_apart(b, rest, body, above=above) for b in row):
             for block in row:  # beside a header or footer the layout model found, too
                 block.type = kind
-
-
-def _same_band(a: Block, b: Block) -> bool:
-    overlap = min(a.bbox[3], b.bbox[3]) - max(a.bbox[1], b.bbox[1])
-    return overlap > 0.5 * min(a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
 
 
 def _apart(block: Block, others: list[Block], body: float, *, above: bool) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from docfleet.pages import BBox
 
 
@@ -18,3 +20,12 @@ def intersection(a: BBox, b: BBox) -> float:
 def union(a: BBox, b: BBox) -> BBox:
     """The smallest box holding both."""
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def union_all(boxes: Iterable[BBox]) -> BBox:
+    """The smallest box holding every one of ``boxes`` (at least one)."""
+    it = iter(boxes)
+    box = next(it)
+    for other in it:
+        box = union(box, other)
+    return box

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from docfleet.blocks import line_size, same_row
-from docfleet.geometry import union
+from docfleet.geometry import union, union_all
 from docfleet.pages import TextLine
 
 ROW_MERGE_GAP = 0.6  # pieces of one row written apart merge across gaps up to this many heights
@@ -94,10 +94,12 @@ def _crosses(line: TextLine, x: float) -> bool:
 def _line_of(line: TextLine, parts: list[TextLine]) -> TextLine:
     if len(parts) == len(line.parts):
         return line
-    box = parts[0].bbox
-    for part in parts[1:]:
-        box = union(box, part.bbox)
     return TextLine(
-        " ".join(p.text for p in parts), box, line.score, line.font_size, line.bold, line.mono,
+        " ".join(p.text for p in parts),
+        union_all(p.bbox for p in parts),
+        line.score,
+        line.font_size,
+        line.bold,
+        line.mono,
         tuple(parts) if len(parts) > 1 else (),
-    )  # fmt: skip
+    )

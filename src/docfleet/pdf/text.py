@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from docfleet.geometry import union_all
 from docfleet.pages import BBox, TextLine
 
 MIN_TEXT_CHARS = 16  # fewer non-space characters than this: a scan with a stray text object
@@ -318,10 +319,7 @@ def page_text_lines(page: Any, scale: float) -> list[TextLine]:
         parts = [p for p in parts if p.text.strip()]
         if not parts:
             continue
-        box = parts[0].bbox
-        for part in parts[1:]:
-            box = (min(box[0], part.bbox[0]), min(box[1], part.bbox[1]),
-                   max(box[2], part.bbox[2]), max(box[3], part.bbox[3]))  # fmt: skip
+        box = union_all(p.bbox for p in parts)
         out.append(
             TextLine(
                 text=" ".join(p.text for p in parts),
