@@ -198,3 +198,18 @@ def test_a_margin_that_is_not_a_size_is_refused_with_the_forms_it_takes():
     assert ExtractConfig(**base, split_margin="6GiB").split_margin == "6GiB"
     with pytest.raises(ValidationError, match=r"cannot read '4 gigs' as a size; write e\.g\."):
         ExtractConfig(**base, split_margin="4 gigs")
+
+
+def test_a_usage_error_comes_before_planning_and_leaves_no_output(model, tmp_path):
+    data = tmp_path / "notes.csv"
+    data.write_text("id,note\n1,invoice 42 paid\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "docfleet", "extract", "--model", str(model), "--input",
+           str(data), "--prompt", "Summarise: {text}", "--strategy", "offload", "-o", str(out),
+           "--no-progress"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert proc.returncode == 2
+    assert "uses {text}, which the records lack; available columns: id, note" in proc.stderr
+    assert "placement:" not in proc.stderr  # the records were checked before the model
+    assert not out.exists()

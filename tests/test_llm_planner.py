@@ -37,9 +37,14 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def weights(model_dir: Path) -> int:
-    """Bytes the planner counts for the whole model in float32 (weights and buffers)."""
-    plan = plan_placement(model_dir, gpus=[("cuda:0", 8 * GiB)], cpu_bytes=8 * GiB)
-    return plan.device_bytes["cuda:0"]
+    """Bytes the planner measures for the whole model in float32 (weights and buffers): a GPU
+    far too small makes it split, which takes the exact sizes."""
+    plan = plan_placement(
+        model_dir, gpus=[("cuda:0", 64 * 1024)], cpu_bytes=8 * GiB, split_margin=0,
+        single_margin=0,
+    )  # fmt: skip
+    assert plan.strategy == "offload"
+    return sum(plan.device_bytes.values())
 
 
 def _gpus(*free: int) -> list[tuple[str, int]]:
@@ -200,6 +205,43 @@ def test_margins_are_honoured(model_dir: Path, weights: int) -> None:
     assert short.strategy != "replicate"  # it fits the GPU, but not with the margin
     no_margin = plan_placement(model_dir, gpus=_gpus(weights), cpu_bytes=GiB, single_margin=0)
     assert no_margin.strategy == "replicate"
+
+
+def test_a_plain_fit_is_planned_from_the_checkpoint_without_pytorch(
+    model_dir: Path, weights: int
+) -> None:
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        from docfleet.llm.planner import plan_placement
+
+        cpu = plan_placement({str(model_dir)!r}, cpu_bytes={8 * GiB})
+        gpus = plan_placement({str(model_dir)!r}, gpus=[("cuda:0", {8 * GiB}),
+                              ("cuda:1", {8 * GiB})], cpu_bytes={GiB})
+        print(json.dumps([cpu.to_dict(), gpus.to_dict(), "torch" in sys.modules]))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=OFFLINE, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    cpu, gpus, imported = json.loads(proc.stdout)
+    assert not imported  # no meta model was built
+    assert (cpu["strategy"], cpu["replicas"]) == ("cpu", [{"": "cpu"}])
+    assert (gpus["strategy"], gpus["devices"]) == ("replicate", ["cuda:0", "cuda:1"])
+    estimate = cpu["device_bytes"]["cpu"]
+    assert estimate == model_footprint(model_dir).bytes_at("float32")
+    assert weights * 0.95 <= estimate <= weights  # within the slack of the measured size
+
+
+def test_a_close_fit_is_measured(model_dir: Path, weights: int) -> None:
+    plan = plan_placement(model_dir, gpus=[], cpu_bytes=weights + 1, single_margin=0)
+    assert plan.strategy == "cpu"
+    assert plan.device_bytes["cpu"] == weights  # the exact size, buffers included
+    fits_exactly = plan_placement(
+        model_dir, gpus=_gpus(weights + 2 * MiB, 8 * GiB), cpu_bytes=GiB, single_margin=2 * MiB
+    )
+    assert fits_exactly.device_bytes == {"cuda:0": weights, "cuda:1": weights}
 
 
 def test_forced_strategies(model_dir: Path, weights: int) -> None:

@@ -116,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
         config = resolve_config(
             flags, config_file=args.config, environ=os.environ, model=ExtractConfig
         )
-        plan = _plan(config)
-        report = run_extract(config, plan=plan, command=_command_line(), wait=args.wait)
+        report = run_extract(
+            config, command=_command_line(), wait=args.wait, on_plan=_say_placement
+        )
     except (ConfigError, FileNotFoundError, ValueError, ImportError, OutputError) as exc:
         print(f"docfleet extract: error: {exc}", file=sys.stderr)
         return 2
@@ -132,16 +133,12 @@ def _command_line() -> str:
     return " ".join(shlex.quote(w) for w in ["docfleet", *sys.argv[1:]])
 
 
-def _plan(config: Any) -> Any:
-    from docfleet.llm.extract import plan_extraction
-
-    plan = plan_extraction(config)
+def _say_placement(plan: Any) -> None:
     if plan is None:
         print("placement: a whole copy of the model in each Ray actor (one per GPU of the "
               "cluster, else one per CPU in float32)", file=sys.stderr)  # fmt: skip
     else:
         print("placement: " + " ".join(plan.explanation), file=sys.stderr)
-    return plan
 
 
 def _summary(report: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -126,13 +126,19 @@ def plan_extraction(config: ExtractConfig) -> Any | None:
 
 
 def run_extract(
-    config: ExtractConfig, *, plan: Any = "auto", command: str = "", wait: bool = False
+    config: ExtractConfig,
+    *,
+    plan: Any = "auto",
+    command: str = "",
+    wait: bool = False,
+    on_plan: Callable[[Any], None] | None = None,
 ) -> ExtractReport:
     """Extract from every record of ``config.input`` into ``config.output``, in input order.
 
-    ``plan`` is the placement: ``"auto"`` asks :func:`plan_extraction`; ``None`` loads the whole
-    model on each worker's device. One run writes to an output file at a time: another one
-    raises ``OutputError`` naming it, unless ``wait``.
+    ``plan`` is the placement: ``"auto"`` asks :func:`plan_extraction` once the prompts, schema
+    and records have been checked (a usage error never waits for planning), then tells
+    ``on_plan``; ``None`` loads the whole model on each worker's device. One run writes to an
+    output file at a time: another one raises ``OutputError`` naming it, unless ``wait``.
     """
     from docfleet.fingerprint import settings_fingerprint
     from docfleet.llm.answers import load_schema
@@ -141,8 +147,6 @@ def run_extract(
     from docfleet.outdir import OutputLock, check_output_file
 
     started = time.perf_counter()
-    if isinstance(plan, str):
-        plan = plan_extraction(config)
     templates = load_prompts(config.prompt, config.prompt_file)
     schema = load_schema(config.json_schema) if config.json_schema else None
     if schema is not None and config.answer_format == "text":
@@ -151,6 +155,10 @@ def run_extract(
     good = [r for r in records if not r.error]
     if good:
         validate_columns(templates, set(good[0].fields))
+    if isinstance(plan, str):
+        plan = plan_extraction(config)
+        if on_plan is not None:
+            on_plan(plan)
     stage = ExtractStage(
         model=config.model, turns=[t.text for t in templates], system=_system(templates),
         json_schema=schema, parse_json=config.answer_format == "json",

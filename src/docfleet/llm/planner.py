@@ -1,7 +1,9 @@
 """Where a language model goes: replicas per GPU, one split across GPUs, CPU/disk offload, CPU.
 
 The decision is made without loading weights. :func:`model_footprint` reads the sizes from the
-safetensors headers and ``config.json``; :func:`plan_placement` builds the model on the meta
+safetensors headers and ``config.json``. A model that plainly fits each device it goes to whole
+is placed from those sizes alone (no PyTorch import: ``docfleet plan`` answers in a fraction of
+a second). Otherwise :func:`plan_placement` builds the model on the meta
 device and lets Accelerate (``compute_module_sizes``, ``get_balanced_memory``,
 ``infer_auto_device_map``) place its blocks in the memory it is told each device has, so tests
 and ``docfleet plan --gpu-memory`` can pretend GPUs of any size. :func:`plan_for_machine` fills
@@ -34,6 +36,7 @@ __all__ = ["Plan", "PlanError", "plan_for_machine", "plan_placement"]
 STRATEGIES = ("auto", "replicate", "balanced", "offload", "cpu", "mps")
 DEFAULT_SPLIT_MARGIN = 4 * GiB
 DEFAULT_SINGLE_MARGIN = 2 * GiB
+SLACK = 0.05  # what buffers (rotary tables, masks) may add to the checkpoint's bytes, at most
 
 
 def plan_placement(
@@ -63,8 +66,7 @@ def plan_placement(
         raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     footprint = model_footprint(path)
     target = _target_dtype(dtype, footprint, accelerated=bool(gpus) or mps)
-    model = _meta_model(Path(path), target)
-    planner = _Planner(model, footprint, target, split_margin, single_margin)
+    planner = _Planner(Path(path), footprint, target, split_margin, single_margin)
     wants = strategy
     if strategy == "auto":
         wants = "gpu" if gpus else ("mps" if mps else "cpu")
@@ -179,28 +181,52 @@ def _meta_model(path: Path, dtype: str) -> Any:
 
 
 class _Planner:
-    """One model's sizes and the margins; builds each kind of plan with its explanation."""
+    """One model's sizes and the margins; builds each kind of plan with its explanation.
+
+    Sizes start as the checkpoint's bytes in the target dtype. Where that estimate leaves no
+    doubt (a whole copy fits with :data:`SLACK` to spare) the plan is made from it; anything
+    closer, and every split, measures the model built on the meta device (buffers and tied
+    weights included), block by block.
+    """
 
     def __init__(
-        self, model: Any, footprint: Footprint, dtype: str, split_margin: int, single_margin: int
+        self, path: Path, footprint: Footprint, dtype: str, split_margin: int, single_margin: int
     ):
-        from accelerate.utils import compute_module_sizes
-
-        self.model = model
+        self.path = path
         self.footprint = footprint
         self.dtype = dtype
         self.split_margin = split_margin
         self.single_margin = single_margin
-        self.no_split = sorted(getattr(model, "_no_split_modules", None) or [])
+        self.total = footprint.bytes_at(dtype)
+        self.model: Any = None
+        self.no_split: list[str] = []
+        self.sizes: dict[str, int] = {}
+        self.said: list[str] = []
+
+    def measure(self) -> None:
+        """Build the meta model and take its exact sizes (imports PyTorch and transformers)."""
+        from accelerate.utils import compute_module_sizes
+
+        if self.model is not None:
+            return
+        self.model = _meta_model(self.path, self.dtype)
+        self.no_split = sorted(getattr(self.model, "_no_split_modules", None) or [])
         with _quiet():
-            self.sizes = compute_module_sizes(model)  # the meta model is already in ``dtype``
+            self.sizes = compute_module_sizes(self.model)  # the meta model is in ``dtype``
         self.total = self.sizes[""]
-        arch = footprint.architecture or footprint.model_type or "model"
-        shape = f", {footprint.layers} layers" if footprint.layers else ""
-        self.said = [
-            f"{footprint.path} ({arch}{shape}) has {_count(footprint.parameters)} parameters; "
-            f"in {dtype} its weights take {format_size(self.total)}."
-        ]
+
+    def plainly_fits(self, copies: int, room: int) -> bool:
+        """``copies`` whole copies fit ``room`` even if the estimate is :data:`SLACK` short."""
+        return self.model is None and copies * self.total * (1 + SLACK) <= room
+
+    def _summary(self) -> str:
+        fp = self.footprint
+        arch = fp.architecture or fp.model_type or "model"
+        shape = f", {fp.layers} layers" if fp.layers else ""
+        return (
+            f"{fp.path} ({arch}{shape}) has {_count(fp.parameters)} parameters; "
+            f"in {self.dtype} its weights take {format_size(self.total)}."
+        )
 
     def on_gpus(self, gpus: Sequence[tuple[str, int]], cpu_bytes: int, forced: str) -> Plan:
         free: dict[str, int] = {}
@@ -208,6 +234,9 @@ class _Planner:
         for name, nbytes in gpus:
             free.setdefault(name, nbytes)
             copies[name] = copies.get(name, 0) + 1
+        plain = [g for g in free if self.plainly_fits(copies[g], free[g] - self.single_margin)]
+        if not (forced in ("auto", "replicate") and plain and len(plain) == len(free)):
+            self.measure()  # a split, or a GPU too close to call, needs the exact sizes
         fits = [g for g in free if copies[g] * self.total + self.single_margin <= free[g]]
         if forced in ("auto", "replicate") and (fits or forced == "replicate"):
             return self._replicate(free, copies, fits)
@@ -247,6 +276,8 @@ class _Planner:
     def on_host(self, device: str, cpu_bytes: int, forced: str) -> Plan:
         budget = max(0, cpu_bytes - self.single_margin)
         where = "CPU memory" if device == "cpu" else "unified memory (MPS)"
+        if forced == "offload" or not self.plainly_fits(1, budget):
+            self.measure()
         if self.total <= budget and forced != "offload":
             kind = "Apple GPU (MPS)" if device == "mps" else "CPU"
             why = (
@@ -338,7 +369,8 @@ class _Planner:
         held: dict[str, int] = {}
         for device_map in maps:
             for module, device in device_map.items():
-                held[device] = held.get(device, 0) + self.sizes[module]
+                size = self.sizes[module] if self.sizes else self.total  # whole-model maps
+                held[device] = held.get(device, 0) + size
         return held
 
     def _plan(
@@ -355,7 +387,7 @@ class _Planner:
             replicas=tuple(maps),
             device_bytes=self._bytes(maps),
             budgets=budgets,
-            explanation=(*self.said, *sentences),
+            explanation=(self._summary(), *self.said, *sentences),
             needs_offload_folder=needs_folder,
             footprint=self.footprint,
         )
