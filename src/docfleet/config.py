@@ -29,6 +29,17 @@ class DocumentOptions(BaseModel):
     ocr: Literal["auto", "always", "never"] = Field(
         "auto", description="auto: the PDF text layer where it has real text, OCR elsewhere."
     )
+    ocr_model: Literal["auto", "tiny", "small", "cascade"] = Field(
+        "auto",
+        description="OCR models: tiny, small, or cascade (tiny, with unsure lines read again by "
+        "the small recogniser); auto: cascade on CPU, small on GPUs.",
+    )
+    ocr_det_side: int = Field(
+        1280, ge=0, description="Longest side of the text detector's input, px (0: rapidocr's)."
+    )
+    ocr_rec_batch: int | None = Field(
+        None, ge=1, description="Same-width text lines per recognition batch (8 CPU, 32 GPU)."
+    )
     password: str | None = Field(None, description="Password for encrypted PDFs.")
 
 

@@ -28,7 +28,7 @@ from docfleet.sinks.markdown import MarkdownSink
 __all__ = ["OutputFull", "RunReport", "map_pages", "page_tasks", "run_documents"]
 
 #: The settings that shape a page's record; output lines carry their fingerprint.
-PAGE_SETTINGS = ("pipeline", "ocr", "dpi", "max_pixels")
+PAGE_SETTINGS = ("pipeline", "ocr", "dpi", "max_pixels", "ocr_model", "ocr_det_side")
 #: A file found in a folder with one of these names is a (broken) document when it does not
 #: read as one; other files found there that are no document are skipped.
 DOCUMENT_SUFFIXES = frozenset((".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp",

@@ -81,3 +81,4 @@ class RenderedPage:
     regions: list[Region] = field(default_factory=list)
     ocr_lines: list[TextLine] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    ocr_info: dict[str, Any] | None = None  # models and seconds per OCR step, when OCR ran

@@ -30,7 +30,11 @@ def build_stages(config: DocumentOptions) -> list[Stage]:
     by_name: dict[str, Stage] = {
         "render": render,
         "layout": LayoutStage(),
-        "ocr": OcrStage(),
+        "ocr": OcrStage(
+            model=config.ocr_model,
+            det_max_side=config.ocr_det_side,
+            rec_batch=config.ocr_rec_batch,
+        ),
         "assemble": AssembleStage(),
     }
     return [by_name[name] for name in PIPELINES[config.pipeline]]

@@ -36,10 +36,10 @@ examples:
 
 One run writes to OUT at a time: a second one stops at once (exit 2) naming the first, or
 with --wait waits for it. Re-running resumes: pages written with the same page settings
-(--pipeline, --ocr, --dpi, --max-pixels) are kept, pages of documents changed since are
-redone, and other settings are refused (--no-resume starts over). Files in a folder that are
-no documents (a README, a manifest) are skipped and listed; links to folders are not followed
-unless --follow-links.
+(--pipeline, --ocr, --dpi, --max-pixels, --ocr-model, --ocr-det-side) are kept, pages of
+documents changed since are redone, and other settings are refused (--no-resume starts
+over). Files in a folder that are no documents (a README, a manifest) are skipped and
+listed; links to folders are not followed unless --follow-links.
 
 exit codes: 0 every page succeeded, 1 some pages failed (listed in the summary and in
 run.json) or the disk filled up, 2 usage or configuration error (before anything is written),
@@ -73,6 +73,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument(
         "--ocr", choices=["auto", "always", "never"], help="auto: text layer where real (auto)"
     )
+    g.add_argument(
+        "--ocr-model", choices=["auto", "tiny", "small", "cascade"],
+        help="OCR models: cascade (tiny, unsure lines read again by small; CPU default), small "
+        "(GPU default, most accurate), tiny (fastest)",
+    )  # fmt: skip
+    g.add_argument("--ocr-det-side", type=int, metavar="PX",
+                   help="longest side of the text detector's input (1280)")  # fmt: skip
+    g.add_argument("--ocr-rec-batch", type=int, metavar="N",
+                   help="same-width text lines per recognition batch (8 CPU, 32 GPU)")  # fmt: skip
     g.add_argument("--dpi", type=float, help="PDF rendering resolution (150)")
     g.add_argument("--max-pixels", type=int, help="pixel cap per page; larger pages shrink")
     g.add_argument("--password", help="password for encrypted PDFs")

@@ -58,4 +58,4 @@ def page_record(page: RenderedPage) -> dict[str, Any]:
         "text": text,
         "markdown": markdown,
         "seconds": {k: round(v, 4) for k, v in page.seconds.items()},
-    }
+    } | ({"ocr": page.ocr_info} if page.ocr_info else {})

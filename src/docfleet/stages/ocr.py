@@ -1,29 +1,47 @@
-"""OCR with the PP-OCR detection, orientation and recognition ONNX models shipped in rapidocr."""
+"""OCR with PP-OCRv6 ONNX models: the tiny pair shipped here, the small pair shipped in rapidocr.
+
+Detection, recognition and the cascade between the two recognisers are in :mod:`docfleet.ocr`.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from docfleet.devices import Device
 from docfleet.pages import RenderedPage, TextLine
 from docfleet.stage import Stage, StageOptions
-from docfleet.stages.onnx import ort_engine_config
 from docfleet.stages.warm import WarmModel
+
+OcrModelChoice = Literal["auto", "tiny", "small", "cascade"]
 
 
 class OcrOptions(StageOptions):
+    model: OcrModelChoice = Field(
+        "auto",
+        description="tiny, small, or cascade (tiny models; the lines they are unsure of read "
+        "again by the small recogniser). auto: cascade on CPU, small on GPUs.",
+    )
+    det_max_side: int = Field(
+        1280, ge=0, description="Longest side of the detector's input in px (0: rapidocr's rule)."
+    )
     rec_batch: int | None = Field(
-        None, ge=1, description="Text lines per recognition batch (default: 1 on CPU, 8 on GPU)."
+        None, ge=1, description="Text lines of one width per recognition batch (8 CPU, 32 GPU)."
+    )
+    cascade_below: float = Field(
+        0.97, ge=0, le=1, description="cascade: read a line again below this confidence."
     )
     min_score: float = Field(0.5, ge=0, le=1, description="Drop lines recognised below this.")
-    use_angle_cls: bool = Field(
-        False,
-        description="Run the 0/180 degree line classifier. Off by default: on upright scans it "
-        "flips a share of correct lines (measured: 10-26% CER with it, under 0.1% without).",
-    )
+
+
+def resolve_model(choice: str, device: Device) -> str:
+    """The tier ``auto`` means on ``device``: the cascade where compute is scarce (CPU), the
+    small models on accelerators."""
+    if choice != "auto":
+        return choice
+    return "cascade" if device.kind == "cpu" else "small"
 
 
 class OcrStage(Stage):
@@ -35,25 +53,17 @@ class OcrStage(Stage):
     preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
 
     def load(self, device: Device) -> None:
-        engine = ort_engine_config(device)
-        params: dict[str, Any] = {
-            "Global.log_level": "error",
-            "Global.text_score": self.options.min_score,
-            "Global.use_cls": self.options.use_angle_cls,
-            # one line at a time on CPU: batches pad every line to the widest (measured 15%
-            # slower at batch 6 on one thread); GPUs gain from batching
-            "Rec.rec_batch_num": self.options.rec_batch or (1 if device.kind == "cpu" else 8),
-        }
-        for key, value in engine.items():
-            if isinstance(value, dict):
-                params.update({f"EngineConfig.onnxruntime.{key}.{k}": v for k, v in value.items()})
-            else:
-                params[f"EngineConfig.onnxruntime.{key}"] = value
+        options = self.options
+        self.model = resolve_model(options.model, device)
+        batch = options.rec_batch or (8 if device.kind == "cpu" else 32)
 
         def build() -> Any:
-            from rapidocr import RapidOCR
+            from docfleet.ocr.engine import PageOcr
 
-            return RapidOCR(params=params)
+            return PageOcr(
+                self.model, device, det_max_side=options.det_max_side,  # type: ignore[arg-type]
+                rec_batch=batch, cascade_below=options.cascade_below,
+            )  # fmt: skip
 
         self._engine = WarmModel("OCR", build)
 
@@ -65,16 +75,20 @@ class OcrStage(Stage):
                 and page.image is not None
             ):
                 start = time.perf_counter()
-                out = self._engine.get()(page.image)
-                boxes = out.boxes if out.boxes is not None else []
+                engine = self._engine.get()
+                lines = engine(page.image)
                 page.ocr_lines = [
-                    TextLine(str(text), _bbox(box), float(score))
-                    for box, text, score in zip(
-                        boxes, out.txts or (), out.scores or (), strict=True
-                    )
-                    if str(text).strip()
+                    TextLine(line.text, _bbox(line.quad), line.score)
+                    for line in lines
+                    if line.score >= self.options.min_score and line.text.strip()
                 ]
                 page.seconds["ocr"] = time.perf_counter() - start
+                t = engine.times
+                page.ocr_info = {
+                    "model": self.model, "lines": t.lines, "reread": t.reread,
+                    "detect_s": round(t.detect, 4), "recognise_s": round(t.recognise, 4),
+                    "second_pass_s": round(t.second_pass, 4),
+                }  # fmt: skip
         return batch
 
     def close(self) -> None:

@@ -1,0 +1,363 @@
+"""OCR of real scanned pages: docfleet's OCR models against a RapidOCR loop and OCRmyPDF.
+
+    python benchmarks/ocr.py [--quick] [--only NAMES] [--corpus DIR] [--json PATH]
+                             [--ocrmypdf PATH] [--timeout S] [--keep]
+
+Every variant reads the same pages of benchmarks/scanned_corpus.py's corpus (real pages
+printed and scanned again in software), one after the other:
+  rapidocr_loop   a hand-written loop in this process: pypdfium2 at 200 dpi, one
+                  ``rapidocr.RapidOCR()`` with its default settings, lines joined by newlines
+  ocrmypdf        ``ocrmypdf -j 1 --sidecar OUT.txt --force-ocr --output-type pdf IN OUT``,
+                  two files at a time; the text is the sidecar's (pages split at form feeds)
+  docfleet_*      ``docfleet run`` as a subprocess with ``DOCFLEET_BASE`` and the flags of
+                  ``DOCFLEET_VARIANTS`` (edit that table to try other settings)
+  tiny_pages      ``docfleet run CORPUS/tiny --ocr always --pipeline layout+ocr`` on 2000
+                  one-inch pages: pages per second, and blank pages must come out empty
+A variant that fails (or whose program is missing) is reported with ``ok: false`` and the
+reason; the others still run. Figures and targets are described in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from statistics import mean, median
+from typing import Any
+
+import pypdfium2 as pdfium
+from scanned_corpus import DEFAULT_OUT as DEFAULT_CORPUS
+from scanned_corpus import build as build_corpus
+from scanned_text import Key, Texts, load_truth, merge_flags, run_docfleet, score
+from textfidelity import words_f1
+
+from docfleet.devices import available_cores
+
+DPI = 200
+DOCFLEET_BASE = ["--ocr", "always", "--pipeline", "ocr", "--devices", "cpu", "--dpi", str(DPI),
+                 "--no-progress", "--no-resume"]  # fmt: skip
+# name -> flags on top of DOCFLEET_BASE (a flag already there takes the new value)
+DOCFLEET_VARIANTS: dict[str, list[str]] = {
+    "docfleet_default": [],
+    "small_old": ["--ocr-model", "small", "--ocr-det-side", "0", "--ocr-rec-batch", "1"],
+    "small_detcap": ["--ocr-model", "small", "--ocr-rec-batch", "1"],
+    "tiny": ["--ocr-model", "tiny"],
+    "cascade": ["--ocr-model", "cascade"],
+    "small": ["--ocr-model", "small"],
+    "default_layout": ["--pipeline", "layout+ocr"],
+}
+TINY_OPTIONS = ["--ocr", "always", "--pipeline", "layout+ocr", "--devices", "cpu", "--no-progress"]
+VARIANTS = ("rapidocr_loop", "ocrmypdf", *DOCFLEET_VARIANTS, "tiny_pages")
+QUICK_PDFS = 4  # the first 8 pages
+TARGETS = {
+    "default_vs_ocrmypdf": 1.5,  # pages/s, whole command
+    "default_f1_vs_small_old": -0.005,  # mean words F1 difference, at least
+    "default_f1_vs_rapidocr_loop": 0.0,  # mean words F1 difference, above
+    "tiny_pages_per_s": 50.0,
+}
+OCRMYPDF_VENV = Path("/work/ocrmypdf-venv/bin/ocrmypdf")
+
+
+def rapidocr_loop(pdfs: list[Path], keys: list[Key]) -> dict[str, Any]:
+    """The loop a user writes: render a page, OCR it, join the lines; one engine."""
+    start = time.perf_counter()
+    from rapidocr import RapidOCR  # the import is part of the start-up a user waits for
+
+    engine = RapidOCR(params={"Global.log_level": "warning"})  # default models and settings
+    startup = time.perf_counter() - start
+    texts: Texts = {}
+    render_s = ocr_s = 0.0
+    for path in pdfs:
+        document = pdfium.PdfDocument(path)
+        for number, page in enumerate(document, 1):
+            began = time.perf_counter()
+            image = page.render(scale=DPI / 72).to_numpy()
+            page.close()
+            rendered = time.perf_counter()
+            texts[path.name, number] = "\n".join(engine(image).txts or ())
+            render_s += rendered - began
+            ocr_s += time.perf_counter() - rendered
+        document.close()
+    wall = time.perf_counter() - start
+    pages = len(keys)
+    return {
+        "ok": True,
+        "pages": pages,
+        "wall_s": wall,
+        "pages_per_s": pages / wall,
+        "startup_s": startup,
+        "steady_pages_per_s": pages / (wall - startup),
+        "stage_seconds": {"render": render_s / len(texts), "ocr": ocr_s / len(texts)},
+        "texts": texts,
+    }
+
+
+def ocrmypdf(exe: str | None, pdfs: list[Path], work: Path, timeout: float) -> dict[str, Any]:
+    """OCRmyPDF over ``pdfs``, two files at a time, one job each; the sidecar texts."""
+    if not exe:
+        return {"ok": False, "error": f"not installed (no ocrmypdf on PATH or {OCRMYPDF_VENV})"}
+    versions = {}
+    for name, command in (("ocrmypdf", [exe, "--version"]), ("tesseract", ["tesseract", "-v"])):
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        except OSError as exc:
+            return {"ok": False, "error": f"{name} not runnable: {exc}"}
+        versions[name] = (proc.stdout or proc.stderr).strip().splitlines()[0]
+    out = work / "ocrmypdf"
+    out.mkdir(parents=True, exist_ok=True)
+
+    def one(pdf: Path) -> tuple[Path, str | None]:
+        sidecar = out / f"{pdf.stem}.txt"
+        command = [exe, "-j", "1", "--sidecar", str(sidecar), "--force-ocr",
+                   "--output-type", "pdf", str(pdf), str(out / pdf.name)]  # fmt: skip
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return sidecar, f"{pdf.name}: timed out after {timeout:.0f} s"
+        if proc.returncode or not sidecar.exists():
+            lines = " | ".join(proc.stderr.strip().splitlines()[-3:])
+            return sidecar, f"{pdf.name}: exit code {proc.returncode}: {lines}"
+        return sidecar, None
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(one, pdfs))
+    wall = time.perf_counter() - start
+    texts: Texts = {}
+    for pdf, (sidecar, error) in zip(pdfs, done, strict=True):
+        if error is None:
+            for number, text in enumerate(sidecar.read_text(encoding="utf-8").split("\f"), 1):
+                texts[pdf.name, number] = text
+    errors = [error for _, error in done if error]
+    shown = "ocrmypdf -j 1 --sidecar OUT.txt --force-ocr --output-type pdf IN OUT.pdf (2 at once)"
+    if not texts:
+        return {"ok": False, "command": shown, "error": "; ".join(errors[:3]), **versions}
+    return {"ok": True, "command": shown, **versions, "wall_s": wall, "files_failed": len(errors),
+            "errors": errors, "texts": texts}  # fmt: skip
+
+
+def tiny_pages(folder: Path, truth: Texts, work: Path, timeout: float) -> dict[str, Any]:
+    """docfleet on the 2000 one-inch pages: pages/s, words F1 of the others, blanks empty."""
+    keys = sorted(truth)
+    fig = run_docfleet([folder], work / "tiny_pages", TINY_OPTIONS, keys, timeout)
+    texts = fig.pop("texts", None)
+    if texts is None:
+        return fig
+    blank = [key for key in keys if not truth[key].strip()]
+    written = [key for key in keys if truth[key].strip()]
+    f1 = [words_f1(texts.get(key, ""), truth[key]) for key in written]
+    fig.update(
+        words_f1_median=median(f1),
+        words_f1_mean=mean(f1),
+        missing_pages=sum(key not in texts for key in keys),
+        blank_pages=len(blank),
+        blank_pages_empty=sum(key in texts and not texts[key].strip() for key in blank),
+        blank_pages_with_text=[f"{k[0]}#{k[1]}" for k in blank if texts.get(k, "").strip()][:10],
+    )
+    return fig
+
+
+def ratios(figures: dict[str, Any]) -> dict[str, float]:
+    """docfleet_default against the others: pages/s ratios and mean words F1 differences."""
+    out: dict[str, float] = {}
+    base = figures.get("docfleet_default", {})
+    if not base.get("ok"):
+        return out
+    for name in ("ocrmypdf", "rapidocr_loop", "small_old"):
+        other = figures.get(name, {})
+        if other.get("ok"):
+            out[f"default_vs_{name}"] = base["pages_per_s"] / other["pages_per_s"]
+            if "steady_pages_per_s" in base and "steady_pages_per_s" in other:
+                steady = base["steady_pages_per_s"] / other["steady_pages_per_s"]
+                out[f"default_vs_{name}_steady"] = steady
+            out[f"default_f1_vs_{name}"] = base["words_f1_mean"] - other["words_f1_mean"]
+            out[f"default_cer_vs_{name}"] = base["cer_mean"] - other["cer_mean"]
+    return out
+
+
+def checks(figures: dict[str, Any]) -> dict[str, bool | None]:
+    """Each target as met (True), missed (False) or not measured (None)."""
+    r, tiny = figures["ratios"], figures.get("tiny_pages", {})
+
+    def at_least(key: str, strict: bool = False) -> bool | None:
+        if key not in r:
+            return None
+        return r[key] > TARGETS[key] if strict else r[key] >= TARGETS[key]
+
+    return {
+        "default_vs_ocrmypdf": at_least("default_vs_ocrmypdf"),
+        "default_f1_vs_small_old": at_least("default_f1_vs_small_old"),
+        "default_f1_vs_rapidocr_loop": at_least("default_f1_vs_rapidocr_loop", strict=True),
+        "tiny_pages_per_s": (
+            tiny["pages_per_s"] >= TARGETS["tiny_pages_per_s"] if tiny.get("ok") else None
+        ),
+        "tiny_blank_pages_empty": (
+            tiny["blank_pages_empty"] == tiny["blank_pages"] if tiny.get("ok") else None
+        ),
+    }
+
+
+def row(name: str, fig: dict[str, Any] | None) -> str:
+    """One printed line: speeds, words F1 and CER (median / mean), stage seconds per page."""
+    if fig is None:
+        return f"{name:<17} skipped"
+    if not fig.get("ok"):
+        return f"{name:<17} ERROR {fig.get('error')}"
+
+    def rate(key: str, form: str = "7.2f") -> str:
+        return format(fig[key], form) if key in fig else f"{'-':>7}"
+
+    text = f"{name:<17} {fig['pages']:5d} {rate('pages_per_s')} {rate('run_pages_per_s')} "
+    text += f"{rate('steady_pages_per_s')} {rate('startup_s', '7.1f')}"
+    text += f"  {fig['words_f1_median']:6.3f} {fig['words_f1_mean']:6.3f}"
+    if "cer_mean" in fig:
+        text += f"  {fig['cer_median']:6.2%} {fig['cer_mean']:6.2%}"
+    if "blank_pages" in fig:
+        text += f"  blank pages empty {fig['blank_pages_empty']}/{fig['blank_pages']}"
+    stages = fig.get("stage_seconds") or {}
+    text += "  " + " ".join(f"{stage} {secs:.3f}" for stage, secs in stages.items())
+    if fig.get("pages_failed") or fig.get("missing_pages") or fig.get("files_failed"):
+        text += f"  failed {fig.get('pages_failed', 0)}, missing {fig.get('missing_pages', 0)}"
+    return text
+
+
+def report(figures: dict[str, Any]) -> None:
+    c = figures["corpus"]
+    print(f"corpus            {c['pages']} scanned pages in {c['pdfs']} PDFs, {c['root']}")
+    print(f"{'variant':<17} {'pages':>5} {'pages/s':>7} {'run.json':>7} {'steady':>7} "
+          f"{'startup':>7}  {'F1 med':>6} {'mean':>6}  {'CER med':>6} {'mean':>6}  "
+          "mean s/page by stage")  # fmt: skip
+    for name in VARIANTS:
+        print(row(name, figures.get(name)))
+    r, ok = figures["ratios"], figures["checks"]
+
+    def verdict(key: str) -> str:
+        return {True: "met", False: "MISSED", None: "not measured"}[ok[key]]
+
+    def show(key: str, form: str, unit: str = "") -> str:
+        return format(r[key], form) + unit if key in r else "n/a"
+
+    print(
+        f"target            docfleet_default / ocrmypdf {show('default_vs_ocrmypdf', '.2f', 'x')}, "
+        f"target >= {TARGETS['default_vs_ocrmypdf']}x: {verdict('default_vs_ocrmypdf')}"
+    )
+    print(
+        f"target            words F1 docfleet_default - small_old "
+        f"{show('default_f1_vs_small_old', '+.4f')}, target >= "
+        f"{TARGETS['default_f1_vs_small_old']}: {verdict('default_f1_vs_small_old')}"
+    )
+    print(
+        f"target            words F1 docfleet_default - rapidocr_loop "
+        f"{show('default_f1_vs_rapidocr_loop', '+.4f')}, target > 0: "
+        f"{verdict('default_f1_vs_rapidocr_loop')}"
+    )
+    tiny = figures.get("tiny_pages") or {}
+    rate = f"{tiny['pages_per_s']:.1f} pages/s" if tiny.get("ok") else "n/a"
+    print(
+        f"target            tiny_pages {rate}, target >= {TARGETS['tiny_pages_per_s']:.0f}: "
+        f"{verdict('tiny_pages_per_s')}; blank pages empty: "
+        f"{verdict('tiny_blank_pages_empty')}"
+    )
+    print(f"ratio             docfleet_default / rapidocr_loop "
+          f"{show('default_vs_rapidocr_loop', '.2f', 'x')} (after start-up "
+          f"{show('default_vs_rapidocr_loop_steady', '.2f', 'x')})")  # fmt: skip
+
+
+def run_all(args: argparse.Namespace, chosen: tuple[str, ...], work: Path) -> dict[str, Any]:
+    root = Path(args.corpus)
+    reused = (root / "manifest.json").exists()
+    manifest = build_corpus(root)
+    truth = load_truth(root / "truth.jsonl")
+    pdfs = sorted((root / "scanned").glob("*.pdf"))
+    if args.quick:
+        pdfs = pdfs[:QUICK_PDFS]
+    names = {pdf.name for pdf in pdfs}
+    keys = sorted(key for key in truth if key[0] in names)
+    inputs = pdfs if args.quick else [root / "scanned"]
+    figures: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "usable_cores": available_cores(),
+        },
+        "corpus": {
+            "root": str(root),
+            "reused": reused,
+            "quick": args.quick,
+            "pdfs": len(pdfs),
+            "pages": len(keys),
+            "seed": manifest["scanned"]["seed"],
+        },
+    }
+    exe = args.ocrmypdf or (str(OCRMYPDF_VENV) if OCRMYPDF_VENV.exists() else None)
+    exe = exe or shutil.which("ocrmypdf")
+    runs = {
+        "rapidocr_loop": lambda: rapidocr_loop(pdfs, keys),
+        "ocrmypdf": lambda: ocrmypdf(exe, pdfs, work, args.timeout),
+        "tiny_pages": lambda: tiny_pages(
+            root / "tiny", load_truth(root / "tiny-truth.jsonl"), work, args.timeout
+        ),
+    }
+    for name, extra in DOCFLEET_VARIANTS.items():
+        options = merge_flags(DOCFLEET_BASE, extra)
+        runs[name] = lambda n=name, o=options: run_docfleet(inputs, work / n, o, keys, args.timeout)
+    for name in chosen:
+        if name == "tiny_pages" and args.quick:
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        try:
+            fig = runs[name]()
+        except Exception as exc:  # one broken variant must not hide the others' figures
+            fig = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        if "texts" in fig:
+            texts = fig.pop("texts")
+            fig.setdefault("pages", len(keys))
+            fig["pages_per_s"] = len(keys) / fig["wall_s"]
+            fig.update(score(texts, truth, keys))
+        figures[name] = fig
+    figures["ratios"] = ratios(figures)
+    figures["targets"] = TARGETS
+    figures["checks"] = checks(figures)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    parser.add_argument("--quick", action="store_true", help="first 8 pages, no tiny_pages")
+    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="scanned_corpus.py's folder")
+    parser.add_argument("--only", metavar="NAMES", help=f"comma-separated of {','.join(VARIANTS)}")
+    parser.add_argument("--ocrmypdf", metavar="PATH", help=f"ocrmypdf to run ({OCRMYPDF_VENV})")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per command")
+    parser.add_argument("--keep", action="store_true", help="keep the output folders")
+    args = parser.parse_args()
+    chosen = tuple(args.only.split(",")) if args.only else VARIANTS
+    unknown = set(chosen) - set(VARIANTS)
+    if unknown:
+        parser.error(
+            f"unknown variant(s) {', '.join(sorted(unknown))}; valid: {', '.join(VARIANTS)}"
+        )
+    work = Path(tempfile.mkdtemp(prefix="docfleet-ocr-bench-"))
+    try:
+        figures = run_all(args, chosen, work)
+    finally:
+        if args.keep:
+            print(f"outputs kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    report(figures)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(figures, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()

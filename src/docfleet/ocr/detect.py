@@ -1,0 +1,88 @@
+"""Text line detection: the page scaled to the detector's input size, DB boxes back in page pixels.
+
+rapidocr scales every page so that its *shorter* side is at least 736 px and detects a large page
+at full size. Here the input size is chosen from the page: its longer side is brought down to
+``max_side`` (1280 by default: text of a page rendered at 150-200 dpi stays 12 px tall or more,
+which the DB detector finds as well as at full size, for about half the pixels), and a small
+page is never blown up (a one-inch label at 200 dpi is detected at 200 px, not 736).
+``max_side=0`` keeps rapidocr's rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+RAPIDOCR_MIN_SIDE = 736
+MIN_INPUT = 64  # the network halves its input five times; tiny pages are padded up to this
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """The DB post-processing rapidocr uses for PP-OCRv6, and the input size rule."""
+
+    max_side: int = 1280
+    thresh: float = 0.3
+    box_thresh: float = 0.5
+    unclip_ratio: float = 1.6
+    max_candidates: int = 1000
+
+
+class Detector:
+    """Finds text lines on an RGB page; returns quadrilaterals (N, 4, 2) in page pixels."""
+
+    def __init__(self, session: Any, settings: DetectorSettings | None = None):
+        from rapidocr.ch_ppocr_det.utils import DBPostProcess
+
+        self.session = session
+        self.settings = settings or DetectorSettings()
+        s = self.settings
+        self.post = DBPostProcess(
+            thresh=s.thresh, box_thresh=s.box_thresh, max_candidates=s.max_candidates,
+            unclip_ratio=s.unclip_ratio, score_mode="fast", use_dilation=True,
+        )  # fmt: skip
+        self.input_name = session.get_inputs()[0].name
+
+    def input_size(self, height: int, width: int) -> tuple[int, int]:
+        """The (height, width) the page is resized to: multiples of 32, at least 32."""
+        side = self.settings.max_side
+        if side <= 0:  # rapidocr's rule: the shorter side at least 736 px
+            short = min(height, width)
+            ratio = RAPIDOCR_MIN_SIDE / short if short < RAPIDOCR_MIN_SIDE else 1.0
+        else:
+            ratio = min(1.0, side / max(height, width))
+        return (
+            max(32, round(int(height * ratio) / 32) * 32),
+            max(32, round(int(width * ratio) / 32) * 32),
+        )
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        import cv2
+
+        height, width = image.shape[:2]
+        if min(height, width) < 8:
+            return np.zeros((0, 4, 2), np.float32)
+        in_h, in_w = self.input_size(height, width)
+        resized = cv2.resize(image, (in_w, in_h))
+        tensor = (resized.astype(np.float32) / 255.0 - 0.5) / 0.5
+        tensor = tensor.transpose(2, 0, 1)[np.newaxis]
+        pad_h, pad_w = max(0, MIN_INPUT - in_h), max(0, MIN_INPUT - in_w)
+        if pad_h or pad_w:  # white margin below and right; boxes stay where they were
+            tensor = np.pad(tensor, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), constant_values=1)
+        pred = self.session.run(None, {self.input_name: tensor})[0]
+        pred = pred[:, :, :in_h, :in_w]
+        boxes, _scores = self.post(pred, (height, width))
+        if len(boxes) == 0:
+            return np.zeros((0, 4, 2), np.float32)
+        return sort_boxes(np.asarray(boxes, dtype=np.float32))
+
+
+def sort_boxes(boxes: np.ndarray, same_row: float = 10.0) -> np.ndarray:
+    """Top to bottom, and left to right within a row (tops less than ``same_row`` px apart), as
+    rapidocr orders them."""
+    order = np.argsort(boxes[:, 0, 1], kind="stable")
+    boxes = boxes[order]
+    rows = np.concatenate([[0], np.cumsum(np.diff(boxes[:, 0, 1]) >= same_row)])
+    return boxes[np.lexsort((boxes[:, 0, 0], rows))]

@@ -1,0 +1,98 @@
+"""Text line recognition: crops 48 px tall, batched only with crops of the same padded width.
+
+PP-OCR recognisers read a crop resized to 48 px high and padded on the right to at least 320 px
+(a 6.67:1 box). rapidocr batches lines of different widths and pads them all to the widest,
+which changes what SVTR-style models read on the narrower ones. Here a batch only holds crops
+whose padded widths differ by at most ``pad_tolerance`` px (0: exactly equal), so a line reads
+the same in a batch as alone: every line shorter than the 320 px minimum shares one width, and
+longer lines are grouped by width.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+HEIGHT = 48
+MIN_WIDTH = 320
+
+
+def crop_line(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The line under ``quad`` (4 points, clockwise from top-left) straightened; a crop 1.5 times
+    taller than wide (vertical text) is turned to run left to right, as PaddleOCR does."""
+    from rapidocr.utils.process_img import get_rotate_crop_image
+
+    return get_rotate_crop_image(image, quad.astype(np.float32).copy())
+
+
+def padded_width(crop: np.ndarray) -> int:
+    """The width ``crop`` is padded to when recognised alone."""
+    h, w = crop.shape[:2]
+    return int(HEIGHT * max(w / max(h, 1), MIN_WIDTH / HEIGHT))
+
+
+class Recognizer:
+    """Reads crops into ``(text, confidence)``, confidence being the mean probability of the
+    characters read (0 for an empty line)."""
+
+    def __init__(
+        self, session: Any, characters: list[str], *, batch: int = 8, pad_tolerance: int = 0
+    ):
+        self.session = session
+        self.characters = characters
+        self.batch = max(1, batch)
+        self.pad_tolerance = pad_tolerance
+        self.input_name = session.get_inputs()[0].name
+
+    def __call__(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        for group in self.batches(crops):
+            width = max(padded_width(crops[i]) for i in group)
+            tensor = np.stack([_normalise(crops[i], width) for i in group])
+            probs = self.session.run(None, {self.input_name: tensor})[0]
+            for i, row in zip(group, probs, strict=True):
+                out[i] = self.decode(row)
+        return out
+
+    def batches(self, crops: list[np.ndarray]) -> list[list[int]]:
+        """Indices of crops in batches of at most ``batch``, by padded width."""
+        widths = [padded_width(c) for c in crops]
+        order = sorted(range(len(crops)), key=widths.__getitem__)
+        groups: list[list[int]] = []
+        for i in order:
+            last = groups[-1] if groups else None
+            if (
+                last is not None
+                and len(last) < self.batch
+                and widths[i] - widths[last[0]] <= self.pad_tolerance
+            ):
+                last.append(i)
+            else:
+                groups.append([i])
+        return groups
+
+    def decode(self, probs: np.ndarray) -> tuple[str, float]:
+        """CTC greedy decoding: repeats merged, blanks (index 0) dropped."""
+        index = probs.argmax(axis=1)
+        keep = np.ones(len(index), dtype=bool)
+        keep[1:] = index[1:] != index[:-1]
+        keep &= index != 0
+        if not keep.any():
+            return "", 0.0
+        text = "".join(self.characters[i] for i in index[keep])
+        return text, float(round(float(probs.max(axis=1)[keep].mean()), 5))
+
+
+def _normalise(crop: np.ndarray, width: int) -> np.ndarray:
+    """(3, 48, width) float32 in [-1, 1]: the crop resized to 48 px high (keeping its aspect,
+    at most ``width`` wide) and zero-padded on the right."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    resized_w = min(width, math.ceil(HEIGHT * w / max(h, 1)))
+    resized = cv2.resize(crop, (max(resized_w, 1), HEIGHT)).astype(np.float32)
+    out = np.zeros((3, HEIGHT, width), dtype=np.float32)
+    out[:, :, : resized.shape[1]] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+    return out
