@@ -50,7 +50,6 @@ DOCFLEET_VARIANTS: dict[str, list[str]] = {
     "small_old": ["--ocr-model", "small", "--ocr-det-side", "0", "--ocr-rec-batch", "1"],
     "small_detcap": ["--ocr-model", "small", "--ocr-rec-batch", "1"],
     "tiny": ["--ocr-model", "tiny"],
-    "cascade": ["--ocr-model", "cascade"],
     "small": ["--ocr-model", "small"],
     "default_layout": ["--pipeline", "layout+ocr"],
 }

@@ -58,7 +58,7 @@ class PageOcr:
         *,
         det_max_side: int = 1280,
         rec_batch: int = 8,
-        cascade_below: float = 0.9,
+        cascade_below: float = 0.98,
         gpu_mem_limit: int | None = None,
     ):
         if model not in ("tiny", "small", "cascade"):

@@ -13,6 +13,8 @@ from docfleet.stage import Stage, StageOptions
 from docfleet.stages.onnx import ort_engine_config, quiet_loading
 from docfleet.stages.warm import WarmModel
 
+MIN_LAYOUT_INCHES = 3.0  # pages smaller than this on their longer side skip layout
+
 
 class LayoutOptions(StageOptions):
     score_threshold: float = Field(0.5, ge=0, le=1, description="Drop regions scored below this.")
@@ -45,7 +47,7 @@ class LayoutStage(Stage):
 
     def __call__(self, batch: list[Any]) -> list[Any]:
         for page in batch:
-            if isinstance(page, RenderedPage) and page.image is not None:
+            if isinstance(page, RenderedPage) and page.image is not None and not _small(page):
                 start = time.perf_counter()
                 found = self._model.get()(page.image)
                 page.regions = [
@@ -59,6 +61,13 @@ class LayoutStage(Stage):
 
     def close(self) -> None:
         del self._model
+
+
+def _small(page: RenderedPage) -> bool:
+    """A label, a ticket stub, a one-inch crop: smaller than ``MIN_LAYOUT_INCHES`` on its longer
+    side. The layout model sees every page at 800 x 608 px and is trained on whole pages; on a
+    small one it finds nothing worth its time, and OCR's lines stand alone."""
+    return max(page.width, page.height) < MIN_LAYOUT_INCHES * max(page.dpi, 1.0)
 
 
 def _seq(values: Any) -> list[Any]:

@@ -31,7 +31,7 @@ class OcrOptions(StageOptions):
         None, ge=1, description="Text lines of one width per recognition batch (8 CPU, 32 GPU)."
     )
     cascade_below: float = Field(
-        0.97, ge=0, le=1, description="cascade: read a line again below this confidence."
+        0.98, ge=0, le=1, description="cascade: read a line again below this confidence."
     )
     min_score: float = Field(0.5, ge=0, le=1, description="Drop lines recognised below this.")
 

@@ -22,6 +22,7 @@ class RenderStage(Stage):
 
     ``ocr="auto"`` reads the text layer first (milliseconds) and renders pixels only for pages
     without real text; ``always`` renders every page for OCR; ``never`` uses the text layer only.
+    A rendered page without ink is ``blank``: no model sees it, and its record has no text.
     """
 
     name = "render"
@@ -41,8 +42,7 @@ class RenderStage(Stage):
         common = {"dpi": opts.dpi, "max_pixels": opts.max_pixels, "password": opts.password}
         if opts.ocr == "always" or task.kind != "pdf":
             page = load_page(task, want_image=True, want_text_layer=False, **common)
-            page.text_source = "ocr"
-            return page
+            return _for_ocr(page)
         page = load_page(task, want_image=False, want_text_layer=True, **common)
         cover = 1.0 if page.image_cover is None else page.image_cover
         usable, _why = text_layer_quality(page.text_lines or [], image_cover=cover)
@@ -54,5 +54,17 @@ class RenderStage(Stage):
             seconds = page.seconds.get("render", 0.0)
             page = load_page(task, want_image=True, want_text_layer=False, **common)
             page.seconds["render"] = page.seconds.get("render", 0.0) + seconds
-            page.text_source = "ocr"
+            page = _for_ocr(page)
         return page
+
+
+def _for_ocr(page: Any) -> Any:
+    """A page whose text must come from OCR, or ``blank`` without pixels when it has no ink (the
+    models would find nothing on it)."""
+    from docfleet.page_ink import is_blank
+
+    if is_blank(page.image, page.dpi):
+        page.text_source, page.image = "blank", None
+    else:
+        page.text_source = "ocr"
+    return page
