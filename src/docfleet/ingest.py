@@ -270,12 +270,15 @@ def _common_folder(tasks: Sequence[PageTask]) -> str | None:
 
 def _engine_options(config: RunConfig) -> Any:
     from docfleet.devices import parse_devices
+    from docfleet.discovery import discover_gpus
     from docfleet.pipeline import engine_options
 
+    found = discover_gpus()
     try:
-        cpu_only = all(
-            d.kind == "cpu" for d in parse_devices(config.devices, num_gpus=config.num_gpus)
-        )
+        chosen = parse_devices(config.devices, num_gpus=config.num_gpus, discovery=found)
     except ValueError:
-        cpu_only = False  # the Fleet reports the device error with its fix
-    return engine_options(config, cpu_only=cpu_only)
+        chosen = []  # the Fleet reports the device error with its fix
+    cpu_only = bool(chosen) and all(d.kind == "cpu" for d in chosen)
+    free = {g.index: g.free_bytes for g in found.gpus}
+    gpu_free = [free.get(d.index or 0, 0) for d in chosen if d.kind == "cuda"]
+    return engine_options(config, cpu_only=cpu_only, gpu_free_bytes=gpu_free)

@@ -46,6 +46,7 @@ class RunStats:
     failed: int = 0
     not_run: int = 0
     workers: list[WorkerStats] = field(default_factory=list)
+    gpus: list[dict[str, Any]] = field(default_factory=list)  # GpuUsage of each GPU, via NVML
 
     @property
     def items_per_second(self) -> float:

@@ -37,6 +37,8 @@ def print_summary(report: Any) -> None:
             f"{dev.items} pages, {dev.items_per_second:.2f} pages/s, "
             f"utilisation {dev.utilisation:.0%}",
         )
+    for gpu in report.stats.gpus:
+        table.add_row(f"  {gpu['device']} GPU", gpu_line(gpu))
     for kind, count in report.failures.most_common():
         table.add_row(f"  failed: {kind}", str(count))
     console.print(table)
@@ -45,3 +47,17 @@ def print_summary(report: Any) -> None:
         more = len(report.failed_ids) - len(shown)
         console.print("failed pages: " + ", ".join(shown) + (f" and {more} more" if more else ""))
         console.print(f'details: {report.out_dir / "pages.jsonl"} (status "error")')
+
+
+def gpu_line(gpu: dict[str, Any]) -> str:
+    """``busy 63% (peak 98%), memory peak 3.1 of 80.0 GiB``: one GPU's sampled usage.
+
+    >>> gpu_line({"utilisation_mean": 0.63, "utilisation_max": 0.98,
+    ...           "memory_used_max_bytes": 3 * 2**30, "memory_total_bytes": 80 * 2**30})
+    'busy 63% (peak 98%), memory peak 3.0 of 80.0 GiB'
+    """
+    gib = 2**30
+    return (
+        f"busy {gpu['utilisation_mean']:.0%} (peak {gpu['utilisation_max']:.0%}), memory peak "
+        f"{gpu['memory_used_max_bytes'] / gib:.1f} of {gpu['memory_total_bytes'] / gib:.1f} GiB"
+    )

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from docfleet.executors.messages import Batch, Died, Done, Drain, LoadFailed, Ready, Skipped, Stop
 from docfleet.executors.slots import Slot
 from docfleet.executors.workers import ProcessWorker, ThreadWorker
+from docfleet.gpu_sampler import GpuSampler
 from docfleet.options import EngineOptions
 from docfleet.results import ErrorInfo, Result
 from docfleet.stage import Stage
@@ -109,6 +110,9 @@ class LocalExecutor:
         """One Result per item, in input order unless ``options.ordered`` is false."""
         source = iter(items)
         self._began = time.perf_counter()
+        sampler = GpuSampler.for_devices([str(s.device) for s in self._slots])
+        if sampler is not None:
+            sampler.start()
         try:
             for slot in self._slots:
                 self._start(slot)
@@ -128,6 +132,7 @@ class LocalExecutor:
         finally:
             self.stats.wall_seconds = time.perf_counter() - self._began
             self.stats.not_run = self._read - self.stats.items
+            self.stats.gpus = sampler.stop() if sampler is not None else []
 
     def stop(self) -> None:
         """Take no new work: the batches running finish, those handed out but not begun are

@@ -66,14 +66,16 @@ class PageOcr:
         self.model = model
         self.cascade_below = cascade_below
         first = model_files("small" if model == "small" else "tiny")
-        det = ort_session(first.detector, device, gpu_mem_limit=gpu_mem_limit)
+        # ``gpu_mem_limit`` is for all of this page reader's sessions: each gets its share
+        share = gpu_mem_limit // (3 if model == "cascade" else 2) if gpu_mem_limit else None
+        det = ort_session(first.detector, device, gpu_mem_limit=share)
         self.detector = Detector(det, DetectorSettings(max_side=det_max_side))
-        rec = ort_session(first.recogniser, device, gpu_mem_limit=gpu_mem_limit)
+        rec = ort_session(first.recogniser, device, gpu_mem_limit=share)
         self.recogniser = Recognizer(rec, characters_of(rec, first), batch=rec_batch)
         self.second: Recognizer | None = None
         if model == "cascade":
             small = model_files("small")
-            session = ort_session(small.recogniser, device, gpu_mem_limit=gpu_mem_limit)
+            session = ort_session(small.recogniser, device, gpu_mem_limit=share)
             self.second = Recognizer(session, characters_of(session, small), batch=rec_batch)
         self.times = OcrTimes()
 

@@ -24,6 +24,10 @@ CUDA_PROVIDER_OPTIONS = {
     "do_copy_in_default_stream": True,
 }
 
+#: CUDA memory the OCR sessions of one replica may hold together (3/4 of the 2 GiB a replica
+#: is given per GPU by ``--replicas auto``; layout takes the rest).
+OCR_GPU_ARENA_BYTES = 1536 << 20
+
 
 @dataclass(frozen=True)
 class ModelFiles:

@@ -59,10 +59,12 @@ class OcrStage(Stage):
 
         def build() -> Any:
             from docfleet.ocr.engine import PageOcr
+            from docfleet.ocr.models import OCR_GPU_ARENA_BYTES
 
             return PageOcr(
                 self.model, device, det_max_side=options.det_max_side,  # type: ignore[arg-type]
                 rec_batch=batch, cascade_below=options.cascade_below,
+                gpu_mem_limit=OCR_GPU_ARENA_BYTES if device.kind == "cuda" else None,
             )  # fmt: skip
 
         self._engine = WarmModel("OCR", build)
