@@ -136,3 +136,17 @@ def test_unknown_tier_is_named() -> None:
 class _NoSession:
     def get_inputs(self) -> list[object]:
         return [type("Input", (), {"name": "x"})()]
+
+
+def test_pages_read_together_read_as_each_alone(engines, scan) -> None:
+    image, _ = scan
+    half = image[: image.shape[0] // 2].copy()
+    engine = engines["tiny"]
+    alone = [[ln.text for ln in engine(im)] for im in (image, half, image)]
+    engine.stack_pages = True  # as on a GPU: pages of one input size detected in one batch
+    try:
+        together = engine.read_pages([image, half, image])
+    finally:
+        engine.stack_pages = False
+    assert [[ln.text for ln in page] for page in together] == alone
+    assert engine.times.lines == sum(len(page) for page in alone)

@@ -23,6 +23,7 @@ GPU_REPLICA_BYTES = 2 << 30
 #: wait on the CPU for rendering and box post-processing), and published document pipelines
 #: gained 2.4x from 4 instances per GPU.
 MAX_AUTO_GPU_REPLICAS = 4
+GPU_PAGES_PER_BATCH = 8  # pages per batch on GPUs with --batch-size auto
 
 
 def build_stages(config: DocumentOptions) -> list[Stage]:
@@ -57,6 +58,9 @@ def engine_options(
     replicas = config.replicas
     if replicas == "auto":
         replicas = cpu_replicas() if cpu_only else gpu_replicas(gpu_free_bytes)
+    batch_size = config.batch_size
+    if batch_size == "auto":  # a GPU detects pages of one size, and reads their lines, together
+        batch_size = 1 if cpu_only else GPU_PAGES_PER_BATCH
     return EngineOptions(
         engine=config.engine,
         ray_address=config.ray_address,
@@ -65,7 +69,7 @@ def engine_options(
         workers=config.workers,
         replicas=replicas,
         cpu_threads=config.cpu_threads,
-        batch_size=config.batch_size,
+        batch_size=batch_size,
         max_attempts=config.max_attempts,
         item_timeout=config.page_timeout,
         progress=config.progress,

@@ -59,24 +59,39 @@ class Detector:
         )
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        return self.detect_many([image])[0]
+
+    def detect_many(self, images: list[np.ndarray], *, stack: bool = False) -> list[np.ndarray]:
+        """Boxes of each page. With ``stack``, pages of one input size go through the network
+        together (a GPU gains from the batch; a CPU does not, and holds the batch in memory)."""
+        empty = np.zeros((0, 4, 2), np.float32)
+        out = [empty] * len(images)
+        prepared = {i: self._prepare(im) for i, im in enumerate(images) if min(im.shape[:2]) >= 8}
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (tensor, _size) in prepared.items():
+            groups.setdefault(tensor.shape if stack else (i,), []).append(i)
+        for group in groups.values():
+            batch = np.concatenate([prepared[i][0] for i in group])
+            pred = self.session.run(None, {self.input_name: batch})[0]
+            for j, i in enumerate(group):
+                in_h, in_w = prepared[i][1]
+                boxes, _scores = self.post(pred[j : j + 1, :, :in_h, :in_w], images[i].shape[:2])
+                if len(boxes):
+                    out[i] = sort_boxes(np.asarray(boxes, dtype=np.float32))
+        return out
+
+    def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+        """The network's input for a page (1, 3, H, W), and the part of it the page fills."""
         import cv2
 
-        height, width = image.shape[:2]
-        if min(height, width) < 8:
-            return np.zeros((0, 4, 2), np.float32)
-        in_h, in_w = self.input_size(height, width)
+        in_h, in_w = self.input_size(*image.shape[:2])
         resized = cv2.resize(image, (in_w, in_h))
         tensor = (resized.astype(np.float32) / 255.0 - 0.5) / 0.5
         tensor = tensor.transpose(2, 0, 1)[np.newaxis]
         pad_h, pad_w = max(0, MIN_INPUT - in_h), max(0, MIN_INPUT - in_w)
         if pad_h or pad_w:  # white margin below and right; boxes stay where they were
             tensor = np.pad(tensor, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), constant_values=1)
-        pred = self.session.run(None, {self.input_name: tensor})[0]
-        pred = pred[:, :, :in_h, :in_w]
-        boxes, _scores = self.post(pred, (height, width))
-        if len(boxes) == 0:
-            return np.zeros((0, 4, 2), np.float32)
-        return sort_boxes(np.asarray(boxes, dtype=np.float32))
+        return tensor, (in_h, in_w)
 
 
 def sort_boxes(boxes: np.ndarray, same_row: float = 10.0) -> np.ndarray:

@@ -78,17 +78,25 @@ class PageOcr:
             session = ort_session(small.recogniser, device, gpu_mem_limit=share)
             self.second = Recognizer(session, characters_of(session, small), batch=rec_batch)
         self.times = OcrTimes()
+        self.stack_pages = device.kind == "cuda"
 
     def __call__(self, image: np.ndarray) -> list[OcrLine]:
+        return self.read_pages([image])[0]
+
+    def read_pages(self, images: list[np.ndarray]) -> list[list[OcrLine]]:
+        """The lines of each page. Lines of all the pages are recognised together, in batches
+        of one width; on a GPU, pages of one size are also detected together."""
         import time
 
-        if image.ndim == 2:
-            image = np.repeat(image[:, :, np.newaxis], 3, axis=2)
+        images = [im if im.ndim == 3 else np.repeat(im[:, :, np.newaxis], 3, axis=2)
+                  for im in images]  # fmt: skip
         times = self.times = OcrTimes()
         start = time.perf_counter()
-        quads = self.detector(image)
+        found = self.detector.detect_many(images, stack=self.stack_pages)
         times.detect = time.perf_counter() - start
-        crops = [crop_line(image, q) for q in quads]
+        owners = [page for page, quads in enumerate(found) for _ in quads]
+        quads = [q for page_quads in found for q in page_quads]
+        crops = [crop_line(images[page], q) for page, q in zip(owners, quads, strict=True)]
         start = time.perf_counter()
         first_name = "small" if self.model == "small" else "tiny"
         read = self.recogniser(crops)
@@ -103,4 +111,7 @@ class PageOcr:
                 lines[i] = OcrLine(lines[i].quad, text, score, "small")
             times.second_pass, times.reread = time.perf_counter() - start, len(unsure)
         times.lines = len(lines)
-        return lines
+        pages: list[list[OcrLine]] = [[] for _ in images]
+        for page, line in zip(owners, lines, strict=True):
+            pages[page].append(line)
+        return pages

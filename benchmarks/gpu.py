@@ -1,0 +1,284 @@
+"""GPU scaling of the main job: docfleet run on 1..N GPUs and 1..R replicas per GPU.
+
+    python benchmarks/gpu.py [--quick] [--pages N] [--replicas-list 1,2,4] [--corpus DIR]
+                             [--json PATH] [--allow-cpu-onnx] [--no-cpu] [--timeout S] [--keep]
+
+The GPUs are found with ``docfleet.discovery.discover_gpus`` (NVML or nvidia-smi; CUDA is
+never initialised here). With none, or when ONNX Runtime lacks its CUDA provider (unless
+``--allow-cpu-onnx``), it says why and exits 0, so it is safe to run anywhere. Else it runs
+``docfleet run INPUT --ocr always --pipeline layout+ocr`` as a subprocess on the first k GPUs
+for every k and every replica count, plus one CPU run for reference, over ``--pages`` pages of
+benchmarks/scanned_corpus.py's corpus (its PDFs cycled, each copy a hard link or a copy under
+a new name). Figures are described in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from scanned_corpus import DEFAULT_OUT as DEFAULT_CORPUS
+from scanned_corpus import build as build_corpus
+from scanned_text import Key, Texts, load_truth, run_docfleet, score
+
+from docfleet.devices import available_cores
+from docfleet.discovery import discover_gpus
+
+BASE = ["--ocr", "always", "--pipeline", "layout+ocr", "--no-progress", "--no-resume"]
+DEFAULT_PAGES, QUICK_PAGES = 256, 64
+DEFAULT_REPLICAS, QUICK_REPLICAS = (1, 2, 4), (1, 2)
+ONNX_FIX = "pip uninstall -y onnxruntime && pip install onnxruntime-gpu"
+GIB = 1024**3
+
+
+def onnx_providers() -> list[str]:
+    """ONNX Runtime's execution providers in this environment ([] when it is not installed)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return []
+    return list(onnxruntime.get_available_providers())
+
+
+def cycle_inputs(pdfs: list[Path], truth: Texts, pages: int, folder: Path) -> tuple[Texts, int]:
+    """Fill ``folder`` with the PDFs in turn, renamed ``NNNN--name.pdf``, until ``pages`` pages.
+
+    Copies are hard links where the file system allows (else real copies): docfleet reads a
+    file reached twice through symbolic links once. Returns the truth of the copies' pages and
+    the number of copies.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    per_pdf = {pdf.name: sorted(p for d, p in truth if d == pdf.name) for pdf in pdfs}
+    copied: Texts = {}
+    count = 0
+    while len(copied) < pages:
+        pdf = pdfs[count % len(pdfs)]
+        name = f"{count:04d}--{pdf.name}"
+        try:
+            os.link(pdf, folder / name)
+        except OSError:
+            shutil.copyfile(pdf, folder / name)
+        copied.update({(name, page): truth[pdf.name, page] for page in per_pdf[pdf.name]})
+        count += 1
+    return copied, count
+
+
+def run_json(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def one_run(name: str, inputs: Path, out: Path, options: list[str], truth: Texts,
+            timeout: float) -> dict[str, Any]:  # fmt: skip
+    """``docfleet run`` once: speeds, words F1/CER, per device and per GPU figures of run.json."""
+    keys: list[Key] = sorted(truth)
+    fig = run_docfleet([inputs], out, [*BASE, *options], keys, timeout)
+    texts = fig.pop("texts", None)
+    if texts is not None:
+        fig.update(score(texts, truth, keys))
+        stats = run_json(out).get("stats") or {}
+        fig["devices"] = stats.get("devices") or []
+        fig["gpu_stats"] = stats.get("gpus")  # None: run.json has no GPU figures
+    return {"name": name, **fig}
+
+
+def derive(runs: list[dict[str, Any]]) -> None:
+    """Add ``speedup`` (over 1 GPU x 1 replica; the CPU run too) and, to GPU runs,
+    ``efficiency`` (pages/s over k times the pages/s of 1 GPU at the same replicas), on the
+    whole command and after start-up (``_steady``)."""
+    done = [r for r in runs if r.get("ok")]
+    one = {r["replicas"]: r for r in done if r.get("gpus") == 1}
+    for run in done:
+        for suffix, key in (("", "pages_per_s"), ("_steady", "steady_pages_per_s")):
+            if key not in run:
+                continue
+            base, same = one.get(1, {}).get(key), one.get(run.get("replicas"), {}).get(key)
+            if base:
+                run[f"speedup{suffix}"] = run[key] / base
+            if same and run.get("gpus"):
+                run[f"efficiency{suffix}"] = run[key] / (run["gpus"] * same)
+
+
+def accuracy(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean words F1 over the runs that finished: lowest, highest and the spread."""
+    f1 = {r["name"]: r["words_f1_mean"] for r in runs if "words_f1_mean" in r}
+    if not f1:
+        return {}
+    return {"words_f1_mean_min": min(f1.values()), "words_f1_mean_max": max(f1.values()),
+            "spread": max(f1.values()) - min(f1.values()), "per_run": f1}  # fmt: skip
+
+
+def gpu_cell(run: dict[str, Any]) -> str:
+    """``index:mean%/max% peakGiB/totalGiB`` per GPU, or ``-`` when run.json has no figures."""
+    gpus = run.get("gpu_stats")
+    if not gpus:
+        return "-"
+
+    def one(g: dict[str, Any]) -> str:
+        mean, top = g.get("utilisation_mean"), g.get("utilisation_max")
+        scale = 100 if top is not None and top <= 1 else 1  # a share of 1, or NVML's percent
+        util = f"{mean * scale:.0f}%/{top * scale:.0f}%" if mean is not None and top else "-"
+        used, total = g.get("memory_used_max_bytes"), g.get("memory_total_bytes")
+        mem = f"{used / GIB:.1f}/{total / GIB:.0f}G" if used is not None and total else "-"
+        return f"{g.get('index', '?')}:{util} {mem}"
+
+    return ", ".join(one(g) for g in gpus)
+
+
+def row(run: dict[str, Any]) -> str:
+    gpus = str(run["gpus"]) if run.get("gpus") else "cpu"
+    replicas = str(run.get("replicas") or "auto")
+    head = f"{run['name']:<10} {gpus:>4} {replicas:>5}"
+    if not run.get("ok"):
+        return f"{head}  ERROR {run.get('error')}"
+
+    def num(key: str, form: str) -> str:
+        return format(run[key], form) if key in run else "-"
+
+    failed = run.get("pages_failed", 0) + run.get("missing_pages", 0)
+    return (
+        f"{head} {run['pages']:5d} {run['wall_s']:7.1f} {run['pages_per_s']:7.2f} "
+        f"{num('steady_pages_per_s', '.2f'):>7} {num('speedup', '.2f'):>6} "
+        f"{num('efficiency', '.0%'):>5} {num('efficiency_steady', '.0%'):>6} "
+        f"{run['words_f1_mean']:6.4f} {failed:6d}  {gpu_cell(run)}"
+    )
+
+
+def report(figures: dict[str, Any]) -> None:
+    c = figures["corpus"]
+    print(f"corpus     {c['pages']} pages: {c['copies']} copies of {c['pdfs']} scanned PDFs "
+          f"from {c['root']}")  # fmt: skip
+    for gpu in figures["gpus"]:
+        memory = gpu["memory_total_bytes"] / GIB
+        print(f"gpu        cuda:{gpu['index']} {gpu['name']}, {memory:.0f} GiB")
+    print(f"{'run':<10} {'GPUs':>4} {'R/GPU':>4} {'pages':>5} {'wall s':>7} {'pages/s':>7} "
+          f"{'steady':>7} {'speed':>6} {'eff.':>5} {'eff.st':>6} {'F1':>6} {'failed':>6}  "
+          "GPU util mean/max, peak/total memory")  # fmt: skip
+    for run in figures["runs"]:
+        print(row(run))
+    acc = figures["accuracy"]
+    if acc:
+        low, high = acc["words_f1_mean_min"], acc["words_f1_mean_max"]
+        print(f"accuracy   words F1 mean {low:.4f} .. {high:.4f} across runs "
+              f"(spread {acc['spread']:.4f})")  # fmt: skip
+
+
+def skip(reason: str, figures: dict[str, Any], json_path: str | None) -> None:
+    print(reason)
+    if json_path:
+        with open(json_path, "w") as fh:
+            json.dump({**figures, "skipped": reason}, fh, indent=2)
+
+
+def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) -> dict[str, Any]:
+    root = Path(args.corpus)
+    reused = (root / "manifest.json").exists()
+    build_corpus(root)
+    truth = load_truth(root / "truth.jsonl")
+    pdfs = sorted((root / "scanned").glob("*.pdf"))
+    inputs = work / "input"
+    copied, copies = cycle_inputs(pdfs, truth, args.pages, inputs)
+    figures: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "usable_cores": available_cores(),
+        },
+        "gpus": gpus,
+        "onnx_providers": onnx_providers(),
+        "corpus": {
+            "root": str(root),
+            "reused": reused,
+            "pdfs": len(pdfs),
+            "copies": copies,
+            "pages": len(copied),
+            "quick": args.quick,
+        },
+        "replicas_list": list(args.replicas_list),
+        "runs": [],
+    }
+    plan = [(k, r) for k in range(1, len(gpus) + 1) for r in args.replicas_list]
+    for k, r in plan:
+        devices = ",".join(f"cuda:{g['index']}" for g in gpus[:k])
+        name = f"gpu{k}x{r}"
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        options = ["--devices", devices, "--replicas", str(r)]
+        fig = one_run(name, inputs, work / name, options, copied, args.timeout)
+        figures["runs"].append({**fig, "gpus": k, "replicas": r})
+    if not args.no_cpu:
+        print("running cpu ...", file=sys.stderr, flush=True)
+        fig = one_run("cpu", inputs, work / "cpu", ["--devices", "cpu"], copied, args.timeout)
+        figures["runs"].append({**fig, "gpus": 0, "replicas": None})
+    derive(figures["runs"])
+    figures["accuracy"] = accuracy(figures["runs"])
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    parser.add_argument("--quick", action="store_true", help="64 pages, replicas 1,2")
+    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="scanned_corpus.py's folder")
+    parser.add_argument("--pages", type=int, help=f"pages per run ({DEFAULT_PAGES})")
+    parser.add_argument("--replicas-list", metavar="R,R", help="replicas per GPU (1,2,4)")
+    parser.add_argument("--allow-cpu-onnx", action="store_true",
+                        help="run even when ONNX Runtime has no CUDA provider")  # fmt: skip
+    parser.add_argument("--no-cpu", action="store_true", help="leave out the CPU run")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per command")
+    parser.add_argument("--keep", action="store_true", help="keep the output folders")
+    args = parser.parse_args()
+    if args.pages is None:
+        args.pages = QUICK_PAGES if args.quick else DEFAULT_PAGES
+    if args.replicas_list:
+        try:
+            args.replicas_list = tuple(int(r) for r in args.replicas_list.split(","))
+        except ValueError:
+            parser.error(
+                f"--replicas-list takes integers separated by commas, not {args.replicas_list!r}"
+            )
+    else:
+        args.replicas_list = QUICK_REPLICAS if args.quick else DEFAULT_REPLICAS
+    if args.pages < 1 or min(args.replicas_list) < 1:
+        parser.error("--pages and every replica count must be at least 1")
+
+    found = discover_gpus()
+    if not found.gpus:
+        why = found.reason or f"{found.method} finds none"
+        skip(f"no NVIDIA GPU, nothing to measure: {why}", {"gpus": []}, args.json)
+        return
+    gpus = [{"index": g.index, "name": g.name, "uuid": g.uuid,
+             "memory_total_bytes": g.total_bytes} for g in found.gpus]  # fmt: skip
+    providers = onnx_providers()
+    if "CUDAExecutionProvider" not in providers:
+        reason = (f"ONNX Runtime has no CUDA provider (providers: {', '.join(providers) or 'none'})"
+                  f": the OCR models would run on the CPU; fix: {ONNX_FIX}")  # fmt: skip
+        if not args.allow_cpu_onnx:
+            skip(reason, {"gpus": gpus, "onnx_providers": providers}, args.json)
+            return
+        print(f"warning: {reason}; measuring anyway (--allow-cpu-onnx)", file=sys.stderr)
+
+    work = Path(tempfile.mkdtemp(prefix="docfleet-gpu-bench-"))
+    try:
+        figures = run_all(args, gpus, work)
+    finally:
+        if args.keep:
+            print(f"outputs kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    report(figures)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(figures, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
