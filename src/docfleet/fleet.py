@@ -151,6 +151,13 @@ class ResultStream(Iterator[Result]):
         """Take no new work; iteration ends once the batches in hand are done."""
         self._executor.stop()
 
+    def wake(self) -> None:
+        """The item source has items again after yielding ``NOTHING_YET``: read it now (the
+        local engine; others read it again within a second anyway)."""
+        wake = getattr(self._executor, "wake", None)
+        if wake is not None:
+            wake()
+
     def close(self) -> None:
         """Abandon the run now: end every worker, yield nothing more."""
         self._results.close()

@@ -32,6 +32,13 @@ class PageTask:
     pages: int
     error_type: str = ""
     error: str = ""
+    # page options of this task that differ from the stages' own (``dpi``, ``ocr``,
+    # ``pipeline``), as (key, value) pairs: jobs of a service with other settings share workers
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def option(self, key: str, default: Any) -> Any:
+        """This task's value of a page option, else ``default`` (the stage's)."""
+        return next((v for k, v in self.overrides if k == key), default)
 
     @property
     def id(self) -> str:

@@ -21,7 +21,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from docfleet.executors.messages import Batch, Died, Done, Drain, LoadFailed, Ready, Skipped, Stop
+from docfleet.executors.messages import (
+    NOTHING_YET,
+    Batch,
+    Died,
+    Done,
+    Drain,
+    LoadFailed,
+    Ready,
+    Skipped,
+    Stop,
+)
 from docfleet.executors.slots import Slot
 from docfleet.executors.workers import ProcessWorker, ThreadWorker
 from docfleet.gpu_sampler import GpuSampler
@@ -144,6 +154,11 @@ class LocalExecutor:
         self._stopping = True
         self._inbox.put(_WAKE)
 
+    def wake(self) -> None:
+        """Read the source again now (it has items after yielding ``NOTHING_YET``) instead of
+        within the second. Safe from any thread."""
+        self._inbox.put(_WAKE)
+
     # -- workers -----------------------------------------------------------------------------
 
     def _start(self, slot: Slot) -> None:
@@ -180,6 +195,8 @@ class LocalExecutor:
                 item = next(source)
             except StopIteration:
                 self._exhausted = True
+                break
+            if item is NOTHING_YET:  # an open-ended source (a service) has no item now
                 break
             self._pending.append(_Task(self._read, item))
             self._read += 1

@@ -80,3 +80,9 @@ class Died:
 
     worker_id: int
     exitcode: int | None
+
+
+#: Yielded by an open-ended item source (a service's queue) that has nothing to hand out now:
+#: the engine stops reading it, keeps running, and reads it again within a second (or at once
+#: after ``ResultStream.wake()``). The run ends only when the source is exhausted.
+NOTHING_YET = type("NothingYet", (), {"__repr__": lambda self: "NOTHING_YET"})()

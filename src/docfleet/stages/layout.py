@@ -47,7 +47,12 @@ class LayoutStage(Stage):
 
     def __call__(self, batch: list[Any]) -> list[Any]:
         for page in batch:
-            if isinstance(page, RenderedPage) and page.image is not None and not _small(page):
+            if (
+                isinstance(page, RenderedPage)
+                and page.image is not None
+                and not _small(page)
+                and page.task.option("pipeline", "layout+ocr") != "ocr"
+            ):
                 start = time.perf_counter()
                 found = self._model.get()(page.image)
                 page.regions = [

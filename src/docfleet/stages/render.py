@@ -39,8 +39,9 @@ class RenderStage(Stage):
         from docfleet.pdf import text_layer_quality
 
         opts = self.options
-        common = {"dpi": opts.dpi, "max_pixels": opts.max_pixels, "password": opts.password}
-        if opts.ocr == "always" or task.kind != "pdf":
+        dpi, ocr = task.option("dpi", opts.dpi), task.option("ocr", opts.ocr)
+        common = {"dpi": dpi, "max_pixels": opts.max_pixels, "password": opts.password}
+        if ocr == "always" or task.kind != "pdf":
             page = load_page(task, want_image=True, want_text_layer=False, **common)
             return _for_ocr(page)
         page = load_page(task, want_image=False, want_text_layer=True, **common)
@@ -48,7 +49,7 @@ class RenderStage(Stage):
         usable, _why = text_layer_quality(page.text_lines or [], image_cover=cover)
         if usable:
             page.text_source = "text-layer"
-        elif opts.ocr == "never":
+        elif ocr == "never":
             page.text_source = "none"
         else:
             seconds = page.seconds.get("render", 0.0)
