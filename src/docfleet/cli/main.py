@@ -13,6 +13,7 @@ COMMANDS = {
     "extract": "docfleet.cli.extract",
     "plan": "docfleet.cli.plan",
     "doctor": "docfleet.cli.doctor",
+    "serve": "docfleet.cli.serve",
 }
 
 EPILOG = """\

@@ -1,0 +1,34 @@
+"""Settings of ``docfleet serve``: the run settings (devices, page options) and its own."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from docfleet.config import RunConfig
+
+
+class ServeConfig(RunConfig):
+    """Each field is a flag, a YAML key and a ``DOCFLEET_`` variable (``DOCFLEET_API_KEY``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0: every one).")
+    port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free one).")
+    data: str = Field("docfleet-data", description="Folder for jobs, uploads and results.")
+    api_key: str | None = Field(
+        None, description="Key every request but /healthz must carry (X-Api-Key or Bearer)."
+    )
+    max_upload_mb: float = Field(100, gt=0, description="Largest request body, in MB.")
+    max_pages: int = Field(2000, ge=1, description="Most pages one job may have.")
+    max_queue: int = Field(
+        20000, ge=1, description="Most pages waiting; past it new jobs get 429 (Retry-After)."
+    )
+    keep_hours: float = Field(
+        168, gt=0, description="Hours finished jobs are kept before they are deleted."
+    )
+    convert_timeout: float = Field(
+        30, gt=0, description="Seconds /v1/convert waits before it answers 202 with the job."
+    )
+    convert_max_pages: int = Field(
+        10, ge=1, description="Most pages /v1/convert takes (larger inputs: POST /v1/jobs)."
+    )

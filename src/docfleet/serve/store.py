@@ -1,0 +1,391 @@
+"""The jobs of ``docfleet serve``: a row each in SQLite, a folder each for files and results.
+
+SQLite (``<root>/jobs.sqlite3``) holds each job as JSON (status, times, counters, files). Its
+folder (``<root>/jobs/<id>/``) holds the uploads (``inputs/``), the page records
+(``pages.jsonl``) and the Markdown (``documents/``). ``pages.jsonl`` is the record of what is
+done: a killed server may leave a line without its counter update, so ``recover`` recounts.
+
+One server process owns a store; its threads may share it (writes take one lock, and every
+call opens its own SQLite connection).
+
+>>> store = JobStore(getfixture("tmp_path"))
+>>> upload = store.root / "upload.tmp"
+>>> _ = upload.write_bytes(b"%PDF-")
+>>> job = store.create([("../Report.pdf", upload)], {"dpi": 200.0}, lambda path: (1, ""))
+>>> job.files[0].name, job.status, job.pages_total
+('Report.pdf', 'queued', 1)
+>>> store.add_record(job.id, {"id": "Report.pdf#1", "document": "Report.pdf", "page": 1,
+...                           "pages": 1, "status": "ok", "markdown": "Hello"}).status
+'done'
+>>> store.markdown_file(job.id, "Report.pdf").read_text()
+'# Report.pdf\\n\\n<!-- page 1 -->\\n\\nHello\\n'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from docfleet.sinks.jsonl import JsonlSink, read_records
+from docfleet.sinks.markdown import MarkdownSink, markdown_path
+
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+ENDED_STATES = ("done", "failed", "cancelled")
+MAX_NAME = 200  # characters and UTF-8 bytes: with ".md.tmp" added it still fits a 255-byte name
+_JOB_ID = re.compile(r"[0-9a-f]{16}")
+# the job as JSON, and beside it the fields that queries pick jobs by
+_SCHEMA = """CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, created REAL NOT NULL, ended REAL,
+    job TEXT NOT NULL)"""
+
+
+@dataclass
+class JobFile:
+    """One upload of a job, under its safe name in ``<job_dir>/inputs/``."""
+
+    name: str
+    path: Path
+    pages: int
+    error: str = ""
+
+
+@dataclass
+class Job:
+    """A job as stored; ``pages_total`` counts one record per page, and one per unreadable file."""
+
+    id: str
+    status: str
+    created: float
+    started: float | None
+    ended: float | None
+    options: dict[str, Any]
+    files: list[JobFile]
+    pages_total: int
+    pages_done: int
+    pages_failed: int
+    failures: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as the API shows it: times in ISO-8601 UTC, no server paths."""
+        pages = {"total": self.pages_total, "done": self.pages_done, "failed": self.pages_failed}
+        return {
+            "id": self.id, "status": self.status,
+            "created": _iso(self.created), "started": _iso(self.started), "ended": _iso(self.ended),
+            "options": self.options, "files": [_public(f) for f in self.files], "pages": pages,
+            "failures": dict(self.failures), "error": self.error,
+        }  # fmt: skip
+
+
+@dataclass
+class _Live:
+    """What ``add_record`` keeps per job between calls: ids written, pages of open documents."""
+
+    ids: set[str]
+    markdown: MarkdownSink
+
+
+class JobStore:
+    """Jobs, their uploads and their page records under ``root``; safe to reopen after a crash."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        (self.root / "jobs").mkdir(parents=True, exist_ok=True)
+        self._db_path = self.root / "jobs.sqlite3"
+        self._lock = threading.Lock()
+        self._live: dict[str, _Live] = {}
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+            db.execute(_SCHEMA)
+
+    def job_dir(self, job_id: str) -> Path:
+        if not _JOB_ID.fullmatch(job_id):
+            raise ValueError(f"{job_id!r} is not a job id (16 lowercase hex characters)")
+        return self.root / "jobs" / job_id
+
+    def create(
+        self,
+        files: list[tuple[str, Path]],
+        options: dict[str, Any],
+        inspect: Callable[[Path], tuple[int, str]],
+    ) -> Job:
+        """Move the uploads ``(client's name, temp path)`` into a new queued job.
+
+        All or nothing: if a move, ``inspect`` or the insert fails, the job's folder goes (with
+        the uploads already moved into it) and the error is raised.
+        """
+        if not files:
+            raise ValueError("a job needs at least one file")
+        json.dumps(options)  # options that cannot be stored fail here, before anything moves
+        job_id = secrets.token_hex(8)
+        job_dir = self.job_dir(job_id)
+        job_dir.mkdir()  # never an existing folder, which the clean-up below would remove
+        try:
+            inputs = job_dir / "inputs"
+            inputs.mkdir()
+            stored: list[JobFile] = []
+            taken: set[str] = set()
+            for raw_name, temp in files:
+                name = _unique(safe_name(raw_name), taken)
+                path = inputs / name
+                shutil.move(temp, path)
+                pages, error = inspect(path)
+                error = error.replace(str(path), name)  # the API shows names, not server paths
+                if error:
+                    pages = 0  # the file gets one error record, as the batch CLI gives it
+                elif pages <= 0:
+                    error = "the document has no pages"
+                stored.append(JobFile(name, path, pages, error))
+            total = sum(f.pages if f.pages > 0 else 1 for f in stored)
+            job = Job(job_id, "queued", time.time(), None, None, options, stored, total, 0, 0)
+            self._save(job, new=True)
+        except BaseException:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        """The job, or None for an unknown id or a string that is no job id."""
+        if not _JOB_ID.fullmatch(job_id):
+            return None
+        found = self._select("WHERE id = ?", (job_id,))
+        return found[0] if found else None
+
+    def jobs(self, statuses: Iterable[str] | None = None) -> list[Job]:
+        """Jobs with one of ``statuses`` (all if None), oldest first."""
+        where, args = "", tuple(statuses or ())
+        if statuses is not None:
+            where = f"WHERE status IN ({', '.join('?' * len(args))})"
+        return self._select(f"{where} ORDER BY created, rowid", args)
+
+    def set_status(self, job_id: str, status: str, *, error: str = "") -> Job:
+        """Move a job to ``status``: running stamps ``started`` once, an end stamps ``ended``."""
+        if status not in JOB_STATES:
+            raise ValueError(f"unknown job status {status!r}; valid: {', '.join(JOB_STATES)}")
+        with self._lock:
+            job = self._require(job_id)
+            now = time.time()
+            if status == "running" and job.started is None:
+                job.started = now
+            if status in ENDED_STATES:
+                if job.status not in ENDED_STATES or job.ended is None:
+                    job.ended = now
+                self._live.pop(job_id, None)
+            else:
+                job.ended = None
+            job.status, job.error = status, error
+            self._save(job)
+            return job
+
+    def add_record(self, job_id: str, record: dict[str, Any]) -> Job:
+        """Write one page record of the job; the job is done when its last record is in.
+
+        The line is on disk before SQLite counts it, so a kill in between loses nothing that
+        ``recover`` cannot recount. A record whose id is already written is ignored.
+        """
+        missing = [key for key in ("id", "document", "page") if key not in record]
+        if missing:
+            raise ValueError(f"a page record needs {', '.join(missing)}")
+        with self._lock:
+            job = self._require(job_id)
+            live = self._load(job)
+            if record["id"] in live.ids:
+                return job
+            with JsonlSink(self._pages(job_id), resume=True) as sink:
+                sink.write(record)
+            live.ids.add(record["id"])
+            live.markdown.add(record)
+            _count(job, record)
+            if job.pages_done >= job.pages_total and job.status in ("queued", "running"):
+                self._finish(job)
+            self._save(job)
+            return job
+
+    def done_ids(self, job_id: str) -> set[str]:
+        """Ids of the records written: the pages a restarted job must not run again."""
+        return {record["id"] for record in self.records(job_id)}
+
+    def records(self, job_id: str, since: int = 0) -> Iterator[dict[str, Any]]:
+        """The job's page records after the first ``since``, in the order written."""
+        if not _JOB_ID.fullmatch(job_id):
+            return iter(())
+        return islice(read_records(self._pages(job_id)), max(since, 0), None)
+
+    def markdown_file(self, job_id: str, name: str) -> Path | None:
+        """The Markdown of the job's file ``name``, once all its pages are in."""
+        job = self.get(job_id)
+        if job is None or not any(f.name == name for f in job.files):
+            return None
+        job_dir = self.job_dir(job_id)
+        path = markdown_path(job_dir, name)
+        if not path.is_file() or job_dir not in path.resolve().parents:
+            return None
+        return path
+
+    def recover(self) -> list[Job]:
+        """At start-up: recount unfinished jobs from ``pages.jsonl`` and queue them again.
+
+        Jobs with every record written become done; the others (running ones too) become
+        queued and are returned oldest first. Folders a killed ``create`` or ``delete`` left
+        without a row are removed, so call this before the first ``create``.
+        """
+        with self._db() as db:
+            known = {row[0] for row in db.execute("SELECT id FROM jobs")}
+        for folder in (self.root / "jobs").iterdir():
+            if _JOB_ID.fullmatch(folder.name) and folder.name not in known:
+                shutil.rmtree(folder, ignore_errors=True)
+        queued = []
+        with self._lock:
+            for job in self.jobs(("queued", "running")):
+                self._live.pop(job.id, None)
+                self._load(job)
+                if job.pages_done >= job.pages_total:
+                    self._finish(job)
+                else:
+                    job.status = "queued"
+                    queued.append(job)
+                self._save(job)
+        return queued
+
+    def delete(self, job_id: str) -> bool:
+        """Remove the job's row, then its folder; False if there was no such job."""
+        if not _JOB_ID.fullmatch(job_id):
+            return False
+        with self._lock:
+            with self._db() as db:
+                found = db.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+            self._live.pop(job_id, None)
+            shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        return found
+
+    def expire(self, keep_hours: float, now: float | None = None) -> int:
+        """Delete the jobs that ended more than ``keep_hours`` ago; returns how many."""
+        cutoff = (time.time() if now is None else now) - keep_hours * 3600
+        with self._db() as db:
+            query = "SELECT id FROM jobs WHERE status IN (?, ?, ?) AND ended < ?"
+            ids = [row[0] for row in db.execute(query, (*ENDED_STATES, cutoff))]
+        return sum(self.delete(job_id) for job_id in ids)
+
+    # -- internals -------------------------------------------------------------------------
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one call, committed (or rolled back) and closed at the end."""
+        with closing(sqlite3.connect(self._db_path, timeout=30)) as db, db:
+            yield db
+
+    def _pages(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "pages.jsonl"
+
+    def _require(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job is None:
+            raise KeyError(f"no job {job_id!r}")
+        return job
+
+    def _load(self, job: Job) -> _Live:
+        """The job's live state, rebuilt from ``pages.jsonl`` the first time (counters too)."""
+        live = self._live.get(job.id)
+        if live is not None:
+            return live
+        job_dir = self.job_dir(job.id)
+        live = _Live(set(), MarkdownSink(job_dir, root=job_dir / "inputs"))
+        job.pages_done, job.pages_failed, job.failures = 0, 0, {}
+        for record in read_records(self._pages(job.id)):
+            if record.get("id") not in live.ids:
+                live.ids.add(record.get("id"))
+                live.markdown.add(record, replay=True)
+                _count(job, record)
+        self._live[job.id] = live
+        return live
+
+    def _finish(self, job: Job) -> None:
+        job.status, job.ended = "done", time.time()
+        job.started = job.started or job.ended
+        self._live.pop(job.id, None)
+
+    def _select(self, where: str, args: tuple[Any, ...]) -> list[Job]:
+        with self._db() as db:
+            rows = db.execute(f"SELECT job FROM jobs {where}", args).fetchall()
+        return [self._job(row) for row in rows]
+
+    def _save(self, job: Job, *, new: bool = False) -> None:
+        data = json.dumps({**vars(job), "files": [_public(f) for f in job.files]})
+        sql = "UPDATE jobs SET status = ?2, created = ?3, ended = ?4, job = ?5 WHERE id = ?1"
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO jobs VALUES (?1, ?2, ?3, ?4, ?5)" if new else sql,
+                (job.id, job.status, job.created, job.ended, data),
+            )
+
+    def _job(self, row: tuple[str]) -> Job:
+        data = json.loads(row[0])
+        inputs = self.job_dir(data["id"]) / "inputs"
+        data["files"] = [JobFile(path=inputs / f["name"], **f) for f in data["files"]]
+        return Job(**data)
+
+
+def safe_name(raw: str) -> str:
+    """An upload's name as a file name that stays in its folder: the last path part, without
+    control characters or "..", at most ``MAX_NAME`` characters (and bytes), never empty.
+
+    >>> safe_name("../../etc/passwd"), safe_name("a/b\\\\c.pdf"), safe_name(".."), safe_name("")
+    ('passwd', 'c.pdf', 'upload', 'upload')
+    """
+    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if not unicodedata.category(c).startswith("C"))
+    name = re.sub(r"^[\s.]+|[\s.]+$", "", re.sub(r"\.{2,}", ".", name))
+    return _fit(name or "upload")
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``... before its suffix; unique ignoring case, as some disks do."""
+    candidate, n = name, 1
+    while candidate.casefold() in taken:
+        n += 1
+        candidate = _fit(name, f" ({n})")
+    taken.add(candidate.casefold())
+    return candidate
+
+
+def _fit(name: str, tag: str = "") -> str:
+    """``name`` with ``tag`` before its suffix, its stem cut to keep within ``MAX_NAME``."""
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem or len(suffix) > 16:
+        stem, suffix = name, ""
+    tail = tag + (f".{suffix}" if suffix else "")
+    stem = stem[: MAX_NAME - len(tail)]
+    while len((stem + tail).encode("utf-8")) > MAX_NAME:
+        stem = stem[:-1]
+    return (stem.rstrip(" .") or "upload") + tail
+
+
+def _public(file: JobFile) -> dict[str, Any]:
+    return {"name": file.name, "pages": file.pages, "error": file.error}
+
+
+def _count(job: Job, record: dict[str, Any]) -> None:
+    job.pages_done += 1
+    if record.get("status") != "ok":
+        job.pages_failed += 1
+        kind = (record.get("error") or {}).get("type") or "Error"
+        job.failures[kind] = job.failures.get(kind, 0) + 1
+
+
+def _iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="seconds")
