@@ -69,6 +69,7 @@ def docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reportlab_pdf(folder / "report.pdf", [one_column_page(), one_column_page()])
     scanned_pdf(folder / "scan.pdf")
     reportlab_pdf(folder / "long.pdf", [one_column_page()] * 60)
+    reportlab_pdf(folder / "forty.pdf", [one_column_page()] * 40)
     return folder
 
 
@@ -202,7 +203,10 @@ def test_convert_answers_small_inputs_in_one_request(server: Server, docs: Path)
     assert "Annual Report 2024" in body["markdown"]["report.pdf"]
 
 
-def test_a_killed_server_finishes_its_job_after_a_restart(docs: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill", "term"])
+def test_a_stopped_server_finishes_its_job_after_a_restart(
+    docs: Path, tmp_path: Path, sig: int
+) -> None:
     data = tmp_path / "data"
     first = Server(data, "--max-pages", "500").start()
     files = [("files", ("long.pdf", (docs / "long.pdf").read_bytes(), "application/pdf"))]
@@ -211,7 +215,11 @@ def test_a_killed_server_finishes_its_job_after_a_restart(docs: Path, tmp_path: 
     while requests.get(f"{first.url}/v1/jobs/{job['id']}", timeout=5).json()["pages"]["done"] < 3:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    first.stop(signal.SIGKILL)
+    began = time.monotonic()
+    first.stop(sig)
+    if sig == signal.SIGTERM:  # drained: the pages in hand finish, the rest wait for a restart
+        assert first.proc is not None and first.proc.returncode == 0
+        assert time.monotonic() - began < 30
     second = Server(data, "--max-pages", "500")
     second.port, second.url = first.port, first.url
     second.args[second.args.index("--port") + 1] = str(first.port)
@@ -223,3 +231,29 @@ def test_a_killed_server_finishes_its_job_after_a_restart(docs: Path, tmp_path: 
         assert sorted(ids) == sorted(f"long.pdf#{n}" for n in range(1, 61))  # each page once
     finally:
         second.stop()
+
+
+def test_metrics_count_pages_queue_and_latency(server: Server, docs: Path) -> None:
+    job = _submit(server, docs / "report.pdf").json()
+    _wait_done(server, job["id"])
+    assert requests.get(f"{server.url}/metrics", timeout=10).status_code == 401
+    text = requests.get(f"{server.url}/metrics", headers=AUTH, timeout=10).text
+    lines = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+             for line in text.splitlines() if line and not line.startswith("#")}  # fmt: skip
+    assert lines['docfleet_pages_total{device="cpu",status="ok"}'] >= 2
+    assert lines["docfleet_queue_pages"] == 0
+    assert lines['docfleet_jobs{status="done"}'] >= 1
+    assert lines['docfleet_worker_ready{device="cpu",replica="0"}'] == 1
+    assert lines['docfleet_worker_busy_seconds_total{device="cpu",replica="0"}'] > 0
+    posts = 'docfleet_request_seconds_count{method="POST",route="/v1/jobs",status="202"}'
+    assert lines[posts] >= 1
+
+
+def test_a_small_job_is_not_held_up_by_a_large_one(server: Server, docs: Path) -> None:
+    large = _submit(server, docs / "forty.pdf", ocr="always").json()  # OCR: a while per page
+    small = _submit(server, docs / "report.pdf").json()
+    done = _wait_done(server, small["id"])
+    assert done["status"] == "done"
+    behind = requests.get(f"{server.url}/v1/jobs/{large['id']}", headers=AUTH, timeout=10).json()
+    assert behind["status"] == "running" and behind["pages"]["done"] < 20  # served in turn
+    requests.delete(f"{server.url}/v1/jobs/{large['id']}", headers=AUTH, timeout=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Any
 
@@ -88,5 +89,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"docfleet serve: {where} (API: {where}/docs), data in {config.data}", file=sys.stderr)
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port,
                                            log_level="warning", lifespan="on"))  # fmt: skip
+    # uvicorn drains on SIGTERM (pages in hand finish, queued ones stay queued), then raises
+    # the signal again for the handler it found: this one lets the command end with 0
+    signal.signal(signal.SIGTERM, lambda *_: None)
     server.run()
-    return 0 if server.started else 2
+    if not server.started:
+        print(f"docfleet serve: error: could not listen on {config.host}:{config.port} (in use?)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    print("docfleet serve: stopped; queued pages wait for the next start", file=sys.stderr)
+    return 0

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from docfleet.serve.dispatcher import Dispatcher
+from docfleet.serve.metrics import CONTENT_TYPE as METRICS_TYPE
+from docfleet.serve.metrics import ServiceMetrics
 from docfleet.serve.settings import ServeConfig
 from docfleet.serve.store import JobStore
 
@@ -67,6 +69,23 @@ def create_app(config: ServeConfig) -> Any:
                   "out, on every device of this machine.")  # fmt: skip
     app.state.store, app.state.dispatcher = store, dispatcher
     guarded = [Depends(check_key)]
+    metrics = ServiceMetrics(dispatcher, store)
+    dispatcher.on_record = metrics.page
+
+    @app.middleware("http")
+    async def timed(request: Request, call_next: Any) -> Any:
+        began = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.request(request.method, path, response.status_code, time.perf_counter() - began)
+        return response
+
+    @app.get("/metrics", dependencies=guarded)
+    def prometheus() -> Response:
+        """Prometheus: pages by status and device, queue depth, jobs by status, busy seconds
+        and readiness per worker, request latencies."""
+        return Response(metrics.render(), media_type=METRICS_TYPE)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

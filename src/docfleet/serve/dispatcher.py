@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._closing = False
         self._began = 0.0
+        self.on_record: Callable[[dict[str, Any]], None] | None = None  # e.g. metrics
         self.error: BaseException | None = None
 
     # -- life ------------------------------------------------------------------------------
@@ -183,6 +184,8 @@ class Dispatcher:
         record["document"] = names.get(record["document"], Path(record["document"]).name)
         record["id"] = f"{record['document']}#{record['page']}"
         self.store.add_record(job_id, record)
+        if self.on_record is not None:
+            self.on_record(record)
         self._notify()
 
     def _notify(self) -> None:
