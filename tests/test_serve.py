@@ -257,3 +257,48 @@ def test_a_small_job_is_not_held_up_by_a_large_one(server: Server, docs: Path) -
     behind = requests.get(f"{server.url}/v1/jobs/{large['id']}", headers=AUTH, timeout=10).json()
     assert behind["status"] == "running" and behind["pages"]["done"] < 20  # served in turn
     requests.delete(f"{server.url}/v1/jobs/{large['id']}", headers=AUTH, timeout=10)
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_a_chunked_body_over_the_limit_is_cut_off(server: Server) -> None:
+    assert server.proc is not None
+    before = _rss(server.proc.pid)
+    sent = 0
+
+    def body() -> Iterator[bytes]:  # no length announced: the limit is found while reading
+        nonlocal sent
+        yield b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.pdf"\r\n\r\n'
+        chunk = b"%PDF" + b"0" * (1 << 20)
+        for _ in range(200):
+            sent += len(chunk)
+            yield chunk
+
+    headers = {**AUTH, "Content-Type": "multipart/form-data; boundary=x"}
+    try:
+        r = requests.post(f"{server.url}/v1/jobs", data=body(), headers=headers, timeout=30)
+        assert r.status_code == 413
+    except requests.ConnectionError:
+        pass  # the server answered and closed while the client was still sending
+    assert sent < 200 << 20  # the client was stopped well before its 200 MB were sent
+    assert _rss(server.proc.pid) - before < 64 << 20  # nothing was held in memory
+
+
+def test_a_bad_document_fails_only_its_own_record(
+    server: Server, docs: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7 broken")
+    job = _submit(server, docs / "report.pdf", broken).json()
+    done = _wait_done(server, job["id"])
+    assert done["status"] == "done"
+    assert done["pages"] == {"total": 3, "done": 3, "failed": 1}
+    assert done["failures"] == {"unreadable": 1}
+    records = {p["id"]: p for p in _pages(server, job["id"])}
+    assert records["broken.pdf#0"]["status"] == "error"
+    assert records["report.pdf#1"]["status"] == records["report.pdf#2"]["status"] == "ok"

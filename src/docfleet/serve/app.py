@@ -48,16 +48,23 @@ def create_app(config: ServeConfig) -> Any:
     """The service: its store under ``config.data`` and one dispatcher with warm workers."""
     from docfleet.ingest import _engine_options
     from docfleet.serve.limits import BodyLimit, key_matches
+    from docfleet.serve.ui import add_ui
 
     data = Path(config.data)
     store = JobStore(data)
     dispatcher = Dispatcher(store, _engine_options(config), config.document_options())
 
+    async def expire_hourly() -> None:
+        while True:  # finished jobs older than --keep-hours go, with their files
+            await asyncio.to_thread(store.expire, config.keep_hours)
+            await asyncio.sleep(3600)
+
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        store.expire(config.keep_hours)
-        dispatcher.start()
+        dispatcher.start()  # recovers unfinished jobs first
+        expiry = asyncio.create_task(expire_hourly())
         yield
+        expiry.cancel()
         await asyncio.to_thread(dispatcher.stop)
 
     def check_key(request: Request) -> None:
@@ -67,6 +74,7 @@ def create_app(config: ServeConfig) -> Any:
 
     app = FastAPI(title="docfleet", lifespan=lifespan, summary="Documents in, text and Markdown "
                   "out, on every device of this machine.")  # fmt: skip
+    add_ui(app)
     app.state.store, app.state.dispatcher = store, dispatcher
     guarded = [Depends(check_key)]
     metrics = ServiceMetrics(dispatcher, store)
