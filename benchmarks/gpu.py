@@ -20,13 +20,12 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from scanned_corpus import DEFAULT_OUT as DEFAULT_CORPUS
 from scanned_corpus import build as build_corpus
-from scanned_text import Key, Texts, load_truth, run_docfleet, score
+from scanned_text import Key, Texts, in_work_folder, load_truth, run_docfleet, score, write_json
 
 from docfleet.devices import available_cores
 from docfleet.discovery import discover_gpus
@@ -266,18 +265,9 @@ def main() -> None:
             return
         print(f"warning: {reason}; measuring anyway (--allow-cpu-onnx)", file=sys.stderr)
 
-    work = Path(tempfile.mkdtemp(prefix="docfleet-gpu-bench-"))
-    try:
-        figures = run_all(args, gpus, work)
-    finally:
-        if args.keep:
-            print(f"outputs kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    figures = in_work_folder("docfleet-gpu-bench-", args.keep, lambda w: run_all(args, gpus, w))
     report(figures)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(figures, fh, indent=2)
+    write_json(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -20,13 +20,11 @@ reason; the others still run. Figures and targets are described in benchmarks/RE
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,7 +34,16 @@ from typing import Any
 import pypdfium2 as pdfium
 from scanned_corpus import DEFAULT_OUT as DEFAULT_CORPUS
 from scanned_corpus import build as build_corpus
-from scanned_text import Key, Texts, load_truth, merge_flags, run_docfleet, score
+from scanned_text import (
+    Key,
+    Texts,
+    in_work_folder,
+    load_truth,
+    merge_flags,
+    run_docfleet,
+    score,
+    write_json,
+)
 from textfidelity import words_f1
 
 from docfleet.devices import available_cores
@@ -344,18 +351,9 @@ def main() -> None:
         parser.error(
             f"unknown variant(s) {', '.join(sorted(unknown))}; valid: {', '.join(VARIANTS)}"
         )
-    work = Path(tempfile.mkdtemp(prefix="docfleet-ocr-bench-"))
-    try:
-        figures = run_all(args, chosen, work)
-    finally:
-        if args.keep:
-            print(f"outputs kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    figures = in_work_folder("docfleet-ocr-bench-", args.keep, lambda w: run_all(args, chosen, w))
     report(figures)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(figures, fh, indent=2)
+    write_json(figures, args.json)
 
 
 if __name__ == "__main__":

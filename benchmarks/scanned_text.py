@@ -8,10 +8,13 @@ whitespace tokens, case kept) and CER is ``docfleet.metrics.cer``.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from statistics import mean, median
 from typing import Any
@@ -131,3 +134,22 @@ def run_docfleet(
     fig["stage_seconds"] = stages
     fig["texts"] = texts
     return fig
+
+
+def in_work_folder(prefix: str, keep: bool, measure: Callable[[Path], dict[str, Any]]) -> Any:
+    """``measure(folder)`` in a fresh temporary folder, removed afterwards unless ``keep``."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return measure(work)
+    finally:
+        if keep:
+            print(f"outputs kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def write_json(figures: dict[str, Any], path: str | None) -> None:
+    """The figures as one JSON object at ``path`` (nothing when ``path`` is empty)."""
+    if path:
+        with open(path, "w") as fh:
+            json.dump(figures, fh, indent=2)

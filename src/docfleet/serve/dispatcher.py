@@ -113,10 +113,8 @@ class Dispatcher:
         from docfleet.documents import expand_documents
 
         done = self.store.done_ids(job.id)
-        overrides = tuple(
-            (k, job.options[k]) for k in PAGE_OPTIONS
-            if k in job.options and job.options[k] != self.defaults[k]
-        )  # fmt: skip
+        stages = {k: getattr(self.pages, k) for k in PAGE_OPTIONS}
+        overrides = job_overrides(job.options, self.defaults, stages)
         tasks = deque(
             PageTask(t.document, t.kind, t.page, t.pages, t.error_type, t.error, overrides)
             for t in expand_documents([f.path for f in job.files])
@@ -162,7 +160,9 @@ class Dispatcher:
         from docfleet.pipeline import build_stages
 
         try:
-            fleet = Fleet(self.engine.model_copy(update={"ordered": False, "progress": False}))
+            # one batch in hand per worker: a page of a new job waits for few pages of others
+            engine = {"ordered": False, "progress": False, "prefetch": 1}
+            fleet = Fleet(self.engine.model_copy(update=engine))
             with fleet.map(build_stages(self.pages), self._feed()) as stream:
                 self._stream, self._began = stream, time.monotonic()
                 for result in stream:
@@ -191,6 +191,21 @@ class Dispatcher:
     def _notify(self) -> None:
         with self.changed:
             self.changed.notify_all()
+
+
+def job_overrides(
+    chosen: dict[str, Any], defaults: dict[str, Any], stages: dict[str, Any]
+) -> tuple[tuple[str, Any], ...]:
+    """What a job's pages must tell the stages: the job's options over the server's defaults,
+    where they differ from what the stages do by themselves.
+
+    >>> job_overrides({}, {"pipeline": "ocr", "dpi": 150}, {"pipeline": "layout+ocr", "dpi": 150})
+    (('pipeline', 'ocr'),)
+    >>> job_overrides({"dpi": 200}, {"dpi": 150}, {"dpi": 150})
+    (('dpi', 200),)
+    """
+    wanted = {k: chosen.get(k, defaults[k]) for k in defaults}
+    return tuple((k, v) for k, v in wanted.items() if v != stages.get(k))
 
 
 def _worker_state(worker: Any) -> dict[str, Any]:
