@@ -16,7 +16,7 @@ from docfleet.executors.ray_engine import RayExecutor
 from docfleet.executors.slots import Slot, plan_slots
 from docfleet.options import EngineOptions
 from docfleet.progress import ProgressBar, progress_enabled
-from docfleet.registry import PipelineSpec, make_pipeline
+from docfleet.registry import PipelineSpec, StageGroup, make_pipeline, stage_groups
 from docfleet.results import Result
 from docfleet.stats import RunStats
 
@@ -59,6 +59,9 @@ class Fleet:
         was made with ``ordered=False``. Items are read lazily, so ``items`` may be a generator
         over millions of inputs.
         """
+        groups = stage_groups(stages)
+        if groups is not None:
+            return self._map_groups(groups, items)
         pipeline = make_pipeline(stages)
         opts = self.options
         batch = opts.batch_size
@@ -73,6 +76,20 @@ class Fleet:
         else:
             executor = LocalExecutor(pipeline, self._slots(), opts, max(1, batch_size), progress)
         return ResultStream(executor, items, progress)
+
+    def _map_groups(self, groups: list[StageGroup], items: Iterable[Any]) -> Any:
+        """Each group on a pool of its own; results in input order, one per item."""
+        from docfleet.executors.groups import GroupedStream
+
+        def start(group: StageGroup, last: bool) -> Any:
+            settings = {**group.engine_settings(), "ordered": True}
+            if not last:
+                settings["progress"] = False  # the bar counts what leaves the pipeline
+            fleet = Fleet(self.options.model_copy(update=settings))
+            return lambda feed: fleet.map(list(group.stages), feed)
+
+        starts = [start(g, i == len(groups) - 1) for i, g in enumerate(groups)]
+        return GroupedStream(starts, items)
 
     def run(
         self,

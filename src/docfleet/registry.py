@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -25,7 +26,30 @@ BUILTIN_STAGES: Mapping[str, str] = {
 }
 
 StageSpec = Stage | type[Stage] | str
-PipelineSpec = StageSpec | Sequence[StageSpec]
+
+
+@dataclass(frozen=True)
+class StageGroup:
+    """Stages fused in each worker of a pool of their own, on devices of their own.
+
+    Settings left ``None`` are the fleet's. A pipeline of several groups streams items from one
+    group's pool to the next through a bounded queue (see :mod:`docfleet.executors.groups`).
+    """
+
+    stages: Sequence[StageSpec]
+    devices: str | None = None
+    replicas: int | None = None
+    batch_size: int | None = None
+    workers: str | None = None
+
+    def engine_settings(self) -> dict[str, Any]:
+        """The fleet settings this group changes."""
+        mine = {"devices": self.devices, "replicas": self.replicas,
+                "batch_size": self.batch_size, "workers": self.workers}  # fmt: skip
+        return {k: v for k, v in mine.items() if v is not None}
+
+
+PipelineSpec = StageSpec | Sequence[StageSpec] | Sequence[StageGroup]
 
 
 def available_stages() -> dict[str, str]:
@@ -66,4 +90,22 @@ def make_pipeline(spec: PipelineSpec) -> list[Stage]:
     specs = [spec] if isinstance(spec, (Stage, type, str)) else list(spec)
     if not specs:
         raise ValueError("a pipeline needs at least one stage")
-    return [make_stage(s) for s in specs]
+    if any(isinstance(s, StageGroup) for s in specs):
+        raise TypeError("stage groups run as pools of their own: give them to Fleet.map")
+    return [make_stage(s) for s in specs]  # type: ignore[arg-type]
+
+
+def stage_groups(spec: PipelineSpec) -> list[StageGroup] | None:
+    """The groups of a pipeline given as stage groups; ``None`` for one fused group."""
+    if isinstance(spec, (Stage, type, str)):
+        return None
+    specs = list(spec)
+    groups = [s for s in specs if isinstance(s, StageGroup)]
+    if not groups:
+        return None
+    if len(groups) != len(specs):
+        raise TypeError("a pipeline is either stages fused in one worker or a list of StageGroup")
+    for group in groups:
+        if not group.stages:
+            raise ValueError("every stage group needs at least one stage")
+    return groups
