@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from docfleet.pipeline_spec import GroupSpec, check_groups, document_stages
 
 ENV_PREFIX = "DOCFLEET_"
 M = TypeVar("M", bound=BaseModel)
@@ -25,7 +27,14 @@ class DocumentOptions(BaseModel):
     max_pixels: int = Field(
         40_000_000, ge=10_000, description="Pixel cap per page; larger pages are downscaled."
     )
-    pipeline: Literal["ocr", "layout+ocr"] = Field("layout+ocr", description="Models to run.")
+    pipeline: str | list[GroupSpec] = Field(
+        "layout+ocr",
+        description="Models to run: registered stages joined with + (layout+ocr, ocr+embed), or "
+        "stage groups pinned to devices (a list of {stages, devices, replicas, batch_size}).",
+    )
+    stages: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Options of each stage by name: {ocr: {min_score: 0.6}}."
+    )
     ocr: Literal["auto", "always", "never"] = Field(
         "auto", description="auto: the PDF text layer where it has real text, OCR elsewhere."
     )
@@ -41,6 +50,34 @@ class DocumentOptions(BaseModel):
         None, ge=1, description="Same-width text lines per recognition batch (8 CPU, 32 GPU)."
     )
     password: str | None = Field(None, description="Password for encrypted PDFs.")
+
+    @field_validator("pipeline")
+    @classmethod
+    def _known_stages(cls, value: str | list[GroupSpec]) -> str | list[GroupSpec]:
+        if isinstance(value, str):
+            document_stages(value)  # names the stages a pipeline may join
+            return value
+        return check_groups(value)
+
+    @field_validator("stages")
+    @classmethod
+    def _stage_options(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from docfleet.registry import stage_class
+
+        for name, options in value.items():
+            try:
+                known = stage_class(name).Options
+            except KeyError as exc:
+                raise ValueError(str(exc).strip("'\"")) from None
+            unknown = sorted(set(options) - set(known.model_fields))
+            if unknown:
+                raise ValueError(f"stage {name} has no option(s) {', '.join(unknown)}; its "
+                                 f"options: {', '.join(known.model_fields)}")  # fmt: skip
+            try:
+                known(**options)
+            except ValidationError as exc:
+                raise ValueError(f"stage {name}: {exc.errors()[0]['msg']}") from None
+        return value
 
 
 class RunConfig(DocumentOptions):
@@ -83,8 +120,13 @@ def resolve_config(
     if config_file is not None:
         merged.update(yaml_settings(config_file, model))
     merged.update({k: v for k, v in flags.items() if v is not None})
+    return validated(model, merged)
+
+
+def validated(model: type[M], settings: Mapping[str, Any]) -> M:
+    """``model(**settings)``, or a :class:`ConfigError` that says which setting is wrong."""
     try:
-        return model(**merged)
+        return model(**settings)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, model)) from None
 
@@ -153,6 +195,8 @@ def _explain(exc: ValidationError, model: type[BaseModel]) -> str:
         elif err["type"] == "missing":
             flag = "-o/--output" if key == "output" else "--" + key.replace("_", "-")
             problems.append(f"give {flag} (or {key}: in the --config file)")
+        elif err["type"] == "value_error":  # our validators' messages say it all
+            problems.append(str(err["msg"]).removeprefix("Value error, "))
         else:
             problems.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
     return "; ".join(problems)

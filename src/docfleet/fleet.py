@@ -81,6 +81,9 @@ class Fleet:
         """Each group on a pool of its own; results in input order, one per item."""
         from docfleet.executors.groups import GroupedStream
 
+        if self.options.engine == "ray":
+            raise ValueError("stage groups on devices of their own run on the local engine; "
+                             "with --engine ray give one fused pipeline")  # fmt: skip
         def start(group: StageGroup, last: bool) -> Any:
             settings = {**group.engine_settings(), "ordered": True}
             if not last:

@@ -28,7 +28,7 @@ from docfleet.sinks.markdown import MarkdownSink
 __all__ = ["OutputFull", "RunReport", "map_pages", "page_tasks", "run_documents"]
 
 #: The settings that shape a page's record; output lines carry their fingerprint.
-PAGE_SETTINGS = ("pipeline", "ocr", "dpi", "max_pixels", "ocr_model", "ocr_det_side")
+PAGE_SETTINGS = ("pipeline", "ocr", "dpi", "max_pixels", "ocr_model", "ocr_det_side", "stages")
 #: A file found in a folder with one of these names is a (broken) document when it does not
 #: read as one; other files found there that are no document are skipped.
 DOCUMENT_SUFFIXES = frozenset((".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp",
@@ -122,6 +122,8 @@ def page_settings(config: DocumentOptions) -> dict[str, Any]:
     """The settings that shape a page's record (``PAGE_SETTINGS``), in one form each (the
     default dpi and ``--dpi 150`` fingerprint alike)."""
     found = {key: getattr(config, key) for key in PAGE_SETTINGS}
+    if not isinstance(config.pipeline, str):  # groups: their stages shape the records
+        found["pipeline"] = [g.model_dump(exclude_none=True) for g in config.pipeline]
     return found | {"dpi": float(found["dpi"]), "max_pixels": int(found["max_pixels"])}
 
 

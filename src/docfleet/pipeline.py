@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from docfleet.config import DocumentOptions, RunConfig
 from docfleet.devices import available_cores
 from docfleet.options import EngineOptions
+from docfleet.registry import StageGroup
 from docfleet.stage import Stage
-
-PIPELINES = {
-    "ocr": ("render", "ocr", "assemble"),
-    "layout+ocr": ("render", "layout", "ocr", "assemble"),
-}
 
 #: Memory one CPU replica of the layout and OCR models needs, with headroom for large pages.
 CPU_REPLICA_BYTES = 1 << 30
@@ -26,28 +23,36 @@ MAX_AUTO_GPU_REPLICAS = 4
 GPU_PAGES_PER_BATCH = 8  # pages per batch on GPUs with --batch-size auto
 
 
-def build_stages(config: DocumentOptions) -> list[Stage]:
-    """The stages of ``config.pipeline``, with their options taken from the config."""
-    from docfleet.stages.assemble import AssembleStage
-    from docfleet.stages.layout import LayoutStage
-    from docfleet.stages.ocr import OcrStage
-    from docfleet.stages.render import RenderStage
+def build_stages(config: DocumentOptions) -> list[Stage] | list[StageGroup]:
+    """The stages of ``config.pipeline`` with their options: the config's page settings, then
+    its ``stages`` options; fused in each worker, or as groups on their own devices."""
+    from docfleet.pipeline_spec import document_stages
 
     require_models()
-    render = RenderStage(
-        dpi=config.dpi, max_pixels=config.max_pixels, ocr=config.ocr, password=config.password
-    )
-    by_name: dict[str, Stage] = {
-        "render": render,
-        "layout": LayoutStage(),
-        "ocr": OcrStage(
-            model=config.ocr_model,
-            det_max_side=config.ocr_det_side,
-            rec_batch=config.ocr_rec_batch,
-        ),
-        "assemble": AssembleStage(),
-    }
-    return [by_name[name] for name in PIPELINES[config.pipeline]]
+    if isinstance(config.pipeline, str):
+        return [_stage(name, config) for name in document_stages(config.pipeline)]
+    return [
+        StageGroup(
+            [_stage(name, config) for name in group.stages],
+            devices=group.devices,
+            replicas=group.replicas,
+            batch_size=group.batch_size,
+            workers=group.workers,
+        )
+        for group in config.pipeline
+    ]
+
+
+def _stage(name: str, config: DocumentOptions) -> Stage:
+    from docfleet.registry import stage_class
+
+    settings: dict[str, dict[str, Any]] = {
+        "render": {"dpi": config.dpi, "max_pixels": config.max_pixels, "ocr": config.ocr,
+                   "password": config.password},
+        "ocr": {"model": config.ocr_model, "det_max_side": config.ocr_det_side,
+                "rec_batch": config.ocr_rec_batch},
+    }  # fmt: skip
+    return stage_class(name)(**{**settings.get(name, {}), **config.stages.get(name, {})})
 
 
 def engine_options(

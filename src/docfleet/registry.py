@@ -20,6 +20,10 @@ ENTRY_POINT_GROUP = "docfleet.stages"
 
 #: Built-in stages, as import paths so that listing them imports nothing heavy.
 BUILTIN_STAGES: Mapping[str, str] = {
+    "render": "docfleet.stages.render:RenderStage",
+    "layout": "docfleet.stages.layout:LayoutStage",
+    "ocr": "docfleet.stages.ocr:OcrStage",
+    "assemble": "docfleet.stages.assemble:AssembleStage",
     "identity": "docfleet.stages.toy:IdentityStage",
     "matmul": "docfleet.stages.toy:MatMulStage",
     "sleep": "docfleet.stages.toy:SleepStage",

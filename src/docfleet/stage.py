@@ -38,6 +38,10 @@ class Stage:
     #: As the first of several fused stages, run one batch ahead on a helper thread of the
     #: worker (CPU work such as rendering overlaps the next stages' inference).
     runs_ahead: ClassVar[bool] = False
+    #: Its place in a document pipeline (see :mod:`docfleet.pipeline_spec`): ``source`` (page
+    #: task -> rendered page), ``page`` (works on a rendered page), ``assemble`` (page -> its
+    #: record), ``record`` (works on a page record); empty for stages of other jobs.
+    role: ClassVar[str] = ""
 
     def __init__(self, options: StageOptions | None = None, **overrides: Any) -> None:
         if options is None:

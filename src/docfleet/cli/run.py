@@ -69,7 +69,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--cpu-threads", type=int, help="intra-op threads per replica")
     g.add_argument("--batch-size", type=_int_or_auto, help="pages per batch, or auto")
     g = p.add_argument_group("pages")
-    g.add_argument("--pipeline", choices=["ocr", "layout+ocr"], help="models (layout+ocr)")
+    g.add_argument("--pipeline", help=f"stages joined with + ({', '.join(_stage_choices())}; "
+                   "default layout+ocr); groups on their own devices: see the README")  # fmt: skip
+    g.add_argument("--set", action="append", metavar="STAGE.OPTION=VALUE", dest="set_options",
+                   help="a stage's option, e.g. ocr.min_score=0.6 (repeat for more)")  # fmt: skip
     g.add_argument(
         "--ocr", choices=["auto", "always", "never"], help="auto: text layer where real (auto)"
     )
@@ -105,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
     flags = {key: getattr(args, key) for key in RunConfig.model_fields if hasattr(args, key)}
     try:
         config = resolve_config(flags, config_file=args.config, environ=os.environ)
-    except ConfigError as exc:
+        if args.set_options:
+            config = with_stage_options(config, args.set_options)
+    except (ConfigError, ValueError) as exc:
         return _usage(str(exc))
     if args.print_config:
         print(config_yaml(config), end="")
@@ -188,3 +193,20 @@ def _int_or_auto(text: str) -> int | str:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _stage_choices() -> list[str]:
+    from docfleet.pipeline_spec import pipeline_choices
+
+    return pipeline_choices()
+
+
+def with_stage_options(config: Any, sets: list[str]) -> Any:
+    """``config`` with ``--set STAGE.OPTION=VALUE`` merged over its ``stages`` options."""
+    from docfleet.config import validated
+    from docfleet.pipeline_spec import parse_sets
+
+    merged = {k: dict(v) for k, v in config.stages.items()}
+    for stage, options in parse_sets(sets).items():
+        merged.setdefault(stage, {}).update(options)
+    return validated(type(config), {**dict(config), "stages": merged})

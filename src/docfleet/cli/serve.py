@@ -44,7 +44,7 @@ FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--num-gpus", {"type": int, "help": "use the first N GPUs (0 = all)"}),
     ("--replicas", {"help": "replicas per device, or auto"}),
     ("--workers", {"choices": ["process", "thread"], "help": "worker kind (process)"}),
-    ("--pipeline", {"choices": ["ocr", "layout+ocr"], "help": "default models (layout+ocr)"}),
+    ("--pipeline", {"help": "default stages joined with + (layout+ocr)"}),
     ("--ocr", {"choices": ["auto", "always", "never"], "help": "default text source (auto)"}),
     ("--dpi", {"type": float, "help": "default PDF rendering resolution (150)"}),
     ("--ocr-model", {"choices": ["auto", "tiny", "small", "cascade"], "help": "OCR models"}),

@@ -20,8 +20,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from docfleet.pipeline_spec import document_stages
 from docfleet.serve.dispatcher import Dispatcher
 from docfleet.serve.metrics import CONTENT_TYPE as METRICS_TYPE
 from docfleet.serve.metrics import ServiceMetrics
@@ -39,9 +40,16 @@ class JobOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pipeline: Literal["ocr", "layout+ocr"] | None = None
+    pipeline: str | None = None
     ocr: Literal["auto", "always", "never"] | None = None
     dpi: float | None = Field(None, gt=0, le=1200)
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline(cls, value: str | None) -> str | None:
+        if value is not None:
+            document_stages(value)  # names the stages it may join
+        return value
 
 
 def create_app(config: ServeConfig) -> Any:

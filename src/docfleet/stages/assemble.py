@@ -18,6 +18,7 @@ class AssembleStage(Stage):
     """
 
     name = "assemble"
+    role = "assemble"
     preferred_batch_size = 64
 
     def __call__(self, batch: list[Any]) -> list[Any]:

@@ -26,6 +26,7 @@ class LayoutStage(Stage):
     that carry pixels; pages whose text came from their text layer pass through unchanged."""
 
     name = "layout"
+    role = "page"
     Options = LayoutOptions
     options: LayoutOptions
     preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
@@ -51,7 +52,7 @@ class LayoutStage(Stage):
                 isinstance(page, RenderedPage)
                 and page.image is not None
                 and not _small(page)
-                and page.task.option("pipeline", "layout+ocr") != "ocr"
+                and "layout" in page.task.option("pipeline", "layout").split("+")
             ):
                 start = time.perf_counter()
                 found = self._model.get()(page.image)

@@ -48,6 +48,7 @@ class OcrStage(Stage):
     """Recognises text lines (text, box, confidence) on pages whose text must come from OCR."""
 
     name = "ocr"
+    role = "page"
     Options = OcrOptions
     options: OcrOptions
     preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait

@@ -26,6 +26,7 @@ class RenderStage(Stage):
     """
 
     name = "render"
+    role = "source"
     Options = RenderOptions
     options: RenderOptions
     preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
