@@ -14,6 +14,7 @@ COMMANDS = {
     "plan": "docfleet.cli.plan",
     "doctor": "docfleet.cli.doctor",
     "serve": "docfleet.cli.serve",
+    "bin": "docfleet.cli.bin",
 }
 
 EPILOG = """\

@@ -15,6 +15,9 @@ class RenderOptions(StageOptions):
     max_pixels: int = Field(40_000_000, ge=10_000, description="Pixel cap per page.")
     ocr: Literal["auto", "always", "never"] = Field("auto", description="Where text comes from.")
     password: str | None = Field(None, description="Password for encrypted PDFs.")
+    blank_pages: bool = Field(
+        True, description="Pages without ink skip the models (off: every page keeps its pixels)."
+    )
 
 
 class RenderStage(Stage):
@@ -44,7 +47,7 @@ class RenderStage(Stage):
         common = {"dpi": dpi, "max_pixels": opts.max_pixels, "password": opts.password}
         if ocr == "always" or task.kind != "pdf":
             page = load_page(task, want_image=True, want_text_layer=False, **common)
-            return _for_ocr(page)
+            return _for_ocr(page, opts.blank_pages)
         page = load_page(task, want_image=False, want_text_layer=True, **common)
         cover = 1.0 if page.image_cover is None else page.image_cover
         usable, _why = text_layer_quality(page.text_lines or [], image_cover=cover)
@@ -56,16 +59,16 @@ class RenderStage(Stage):
             seconds = page.seconds.get("render", 0.0)
             page = load_page(task, want_image=True, want_text_layer=False, **common)
             page.seconds["render"] = page.seconds.get("render", 0.0) + seconds
-            page = _for_ocr(page)
+            page = _for_ocr(page, opts.blank_pages)
         return page
 
 
-def _for_ocr(page: Any) -> Any:
+def _for_ocr(page: Any, blank_pages: bool) -> Any:
     """A page whose text must come from OCR, or ``blank`` without pixels when it has no ink (the
     models would find nothing on it)."""
     from docfleet.page_ink import is_blank
 
-    if is_blank(page.image, page.dpi):
+    if blank_pages and is_blank(page.image, page.dpi):
         page.text_source, page.image = "blank", None
     else:
         page.text_source = "ocr"
