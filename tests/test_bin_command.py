@@ -88,3 +88,34 @@ def test_prompts_without_a_clip_model_are_a_usage_error(images: Path, tmp_path: 
     bins.write_text("bins:\n  - name: photos\n    prompts: [a photo]\n  - name: other\n")
     proc = _bin(str(images), "-o", str(tmp_path / "out"), "--bins", str(bins))
     assert proc.returncode == 2 and "--clip-model" in proc.stderr
+
+
+def test_clip_prompts_and_captions_take_part(images: Path, tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    from vision_factory import tiny_blip, tiny_clip
+
+    clip, blip = tiny_clip(tmp_path / "clip"), tiny_blip(tmp_path / "blip")
+    bins = tmp_path / "bins.yml"
+    bins.write_text(
+        "bins:\n"
+        "  - name: captioned\n"
+        "    when: caption contains 'zzzz-never'\n"
+        "  - name: pictures\n"
+        "    prompts: [a photo, a picture]\n"
+        "    min_similarity: 0\n"
+        "  - name: other\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    models = ["--clip-model", str(clip), "--caption-model", str(blip)]
+    pages = [str(images / "report.png"), str(images / "label.png")]
+    proc = _bin(*pages, "-o", str(out), "--bins", str(bins), *models)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(x) for x in (out / "bins.jsonl").read_text().splitlines()]
+    assert len(lines) == 2
+    for record in lines:
+        similarity = record["features"]["clip.pictures"]
+        assert -1 <= similarity <= 1
+        assert record["bin"] == ("pictures" if similarity >= 0 else "other")
+        assert isinstance(record["features"]["caption"], str)
+        assert record["features"]["text_lines"] == 0  # no rule reads OCR: it did not run

@@ -24,6 +24,8 @@ BUILTIN_STAGES: Mapping[str, str] = {
     "layout": "docfleet.stages.layout:LayoutStage",
     "ocr": "docfleet.stages.ocr:OcrStage",
     "assemble": "docfleet.stages.assemble:AssembleStage",
+    "caption": "docfleet.stages.caption:CaptionStage",
+    "clip": "docfleet.stages.clip:ClipStage",
     "identity": "docfleet.stages.toy:IdentityStage",
     "matmul": "docfleet.stages.toy:MatMulStage",
     "sleep": "docfleet.stages.toy:SleepStage",
