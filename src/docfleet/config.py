@@ -105,6 +105,11 @@ class RunConfig(DocumentOptions):
     )
     max_attempts: int = Field(3, ge=1, description="Runs of a page whose worker dies.")
     progress: bool | None = Field(None, description="Progress bar (default: on a terminal).")
+    format: Literal["jsonl", "parquet"] = Field(
+        "jsonl",
+        description="Where embed's chunks go: jsonl (in pages.jsonl, with their vectors) or "
+        "parquet (OUT/chunks.parquet; pages.jsonl keeps a count).",
+    )
 
 
 def resolve_config(

@@ -11,6 +11,7 @@ import errno
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ from docfleet.sinks.markdown import MarkdownSink
 __all__ = ["OutputFull", "RunReport", "map_pages", "page_tasks", "run_documents"]
 
 #: The settings that shape a page's record; output lines carry their fingerprint.
-PAGE_SETTINGS = ("pipeline", "ocr", "dpi", "max_pixels", "ocr_model", "ocr_det_side", "stages")
+PAGE_SETTINGS = (
+    "pipeline", "ocr", "dpi", "max_pixels", "ocr_model", "ocr_det_side", "stages", "format",
+)  # fmt: skip
 #: A file found in a folder with one of these names is a (broken) document when it does not
 #: read as one; other files found there that are no document are skipped.
 DOCUMENT_SUFFIXES = frozenset((".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp",
@@ -205,7 +208,10 @@ def _run(
         report.devices = devices
     written = 0
     try:
-        with JsonlSink(pages, resume=config.resume) as sink:
+        with (
+            JsonlSink(pages, resume=config.resume) as sink,
+            _chunk_sink(out, config, resumed) as write_chunks,
+        ):
             if not todo:
                 return
             stream = map_pages(fleet, todo, options)
@@ -213,6 +219,7 @@ def _run(
                 on_start(stream)
             for record in _records(stream):
                 record.update(settings=fingerprint, source=stamps.get(record["document"]))
+                write_chunks(record)  # before the page's line: a kept line's chunks are stored
                 sink.write(record)
                 written += 1
                 markdown.add(record)
@@ -227,6 +234,28 @@ def _run(
             f"({size:,} bytes in {pages.name}; every line written is whole); free space and run "
             "the same command again to resume"
         ) from None
+
+
+@contextmanager
+def _chunk_sink(
+    out: Path, config: RunConfig, resumed: Resumed
+) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """What to do with embed's chunks: with ``--format parquet`` they go to
+    ``OUT/chunks.parquet`` (and the page's line keeps their count); else they stay in the line."""
+    if config.format != "parquet":
+        yield lambda record: None
+        return
+    from docfleet.sinks.parquet import ChunkParquetSink
+
+    keep = resumed.done if config.resume else None
+    with ChunkParquetSink(out / "chunks.parquet", keep_ids=keep) as chunks:
+
+        def write(record: dict[str, Any]) -> None:
+            if isinstance(record.get("chunks"), list):
+                chunks.write(record)
+                record["chunks"] = len(record["chunks"])
+
+        yield write
 
 
 def _records(stream: ResultStream) -> Iterator[dict[str, Any]]:

