@@ -84,6 +84,7 @@ class Fleet:
         if self.options.engine == "ray":
             raise ValueError("stage groups on devices of their own run on the local engine; "
                              "with --engine ray give one fused pipeline")  # fmt: skip
+
         def start(group: StageGroup, last: bool) -> Any:
             settings = {**group.engine_settings(), "ordered": True}
             if not last:
@@ -92,7 +93,8 @@ class Fleet:
             return lambda feed: fleet.map(list(group.stages), feed)
 
         starts = [start(g, i == len(groups) - 1) for i, g in enumerate(groups)]
-        return GroupedStream(starts, items)
+        labels = ["+".join(_stage_label(s) for s in g.stages) for g in groups]
+        return GroupedStream(starts, items, labels=labels)
 
     def run(
         self,
@@ -203,3 +205,9 @@ def _engine_options(settings: dict[str, Any]) -> EngineOptions:
     except ValidationError as exc:
         valid = ", ".join(EngineOptions.model_fields)
         raise ValueError(f"invalid Fleet settings: {exc}\nvalid settings: {valid}") from None
+
+
+def _stage_label(spec: Any) -> str:
+    if isinstance(spec, str):
+        return spec
+    return getattr(spec, "name", "") or getattr(spec, "__name__", type(spec).__name__)

@@ -37,7 +37,9 @@ class GroupedStream(Iterator[Result]):
         items: Iterable[Any],
         *,
         queue_size: int = 64,
+        labels: list[str] | None = None,
     ) -> None:
+        self.labels = labels or [f"group {n}" for n in range(len(starts))]
         self._originals: dict[int, Any] = {}  # original index -> item, while in the pipeline
         self._failed: dict[int, Result] = {}  # failures of earlier groups, by original index
         self._reported: list[int] = []
@@ -69,9 +71,11 @@ class GroupedStream(Iterator[Result]):
     def stats(self) -> RunStats:
         """Every group's workers; counts as the caller sees them (one per item)."""
         merged = RunStats()
-        for stream in self.streams:
-            stats = stream.stats
-            merged.workers.extend(stats.workers)
+        for label, stream in zip(self.labels, self.streams, strict=True):
+            stats = stream.stats  # each worker shown as "<its group's stages> on <device>"
+            merged.workers.extend(
+                replace(w, device=f"{label} on {w.device}") for w in stats.workers
+            )
             merged.gpus.extend(stats.gpus)
             merged.wall_seconds = max(merged.wall_seconds, stats.wall_seconds)
             merged.startup_seconds = max(merged.startup_seconds, stats.startup_seconds)
