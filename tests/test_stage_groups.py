@@ -78,3 +78,16 @@ def test_groups_on_their_own_devices_and_workers() -> None:
 def test_mixed_specs_are_refused() -> None:
     with pytest.raises(TypeError, match="either stages fused"):
         Fleet(devices="cpu", progress=False).map([StageGroup(["identity"]), "matmul"], range(3))
+
+
+def test_cpu_groups_share_the_cores() -> None:
+    from docfleet.devices import available_cores
+    from docfleet.fleet import _cpu_thread_shares
+    from docfleet.options import EngineOptions
+
+    a, b = StageGroup(["identity"], replicas=1), StageGroup(["matmul"], replicas=1)
+    shares = _cpu_thread_shares([a, b], EngineOptions(devices="cpu"))
+    assert shares[id(a)] == shares[id(b)] == {"cpu_threads": max(1, available_cores() // 2)}
+    assert _cpu_thread_shares([a, b], EngineOptions(devices="cpu", cpu_threads=3)) == {}
+    gpu = StageGroup(["matmul"], devices="cuda:0")
+    assert _cpu_thread_shares([a, gpu], EngineOptions(devices="cpu")) == {}  # one CPU group

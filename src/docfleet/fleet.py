@@ -85,8 +85,10 @@ class Fleet:
             raise ValueError("stage groups on devices of their own run on the local engine; "
                              "with --engine ray give one fused pipeline")  # fmt: skip
 
+        shares = _cpu_thread_shares(groups, self.options)
+
         def start(group: StageGroup, last: bool) -> Any:
-            settings = {**group.engine_settings(), "ordered": True}
+            settings = {**group.engine_settings(), "ordered": True, **shares.get(id(group), {})}
             if not last:
                 settings["progress"] = False  # the bar counts what leaves the pipeline
             fleet = Fleet(self.options.model_copy(update=settings))
@@ -211,3 +213,24 @@ def _stage_label(spec: Any) -> str:
     if isinstance(spec, str):
         return spec
     return getattr(spec, "name", "") or getattr(spec, "__name__", type(spec).__name__)
+
+
+def _cpu_thread_shares(groups: list[StageGroup], options: EngineOptions) -> dict[int, Any]:
+    """CPU groups share the cores: with no ``cpu_threads`` set, each CPU replica of every group
+    gets an equal share (a pool of its own would otherwise take every core)."""
+    from docfleet.devices import available_cores
+
+    if options.cpu_threads is not None:
+        return {}
+
+    def on_cpu(group: StageGroup) -> bool:
+        devices = group.devices if group.devices is not None else options.devices
+        names = devices.split(",") if isinstance(devices, str) else list(devices)
+        return all(str(n).strip().lower() == "cpu" for n in names)
+
+    cpu_groups = [g for g in groups if on_cpu(g)]
+    replicas = sum(g.replicas or options.replicas for g in cpu_groups)
+    if len(cpu_groups) < 2 or replicas < 1:
+        return {}
+    share = max(1, available_cores() // replicas)
+    return {id(g): {"cpu_threads": share} for g in cpu_groups}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import time
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ class EmbedStage(Stage):
         self.dimension = int(model.config.hidden_size)
 
     def __call__(self, batch: list[Any]) -> list[Any]:
+        started = time.perf_counter()
         blocks = [_text_blocks(record) for record in batch]
         texts = [text for page in blocks for (_, _, _, text) in page]
         pieces = self._split(texts)
@@ -128,6 +130,10 @@ class EmbedStage(Stage):
                     chunk = {"chunk": len(chunks), "block": index, "type": kind, "text": text}
                     chunks.append(chunk | {"bbox": bbox, "vector": next(vectors)})
             out.append({**record, "chunks": chunks})
+        share = round((time.perf_counter() - started) / max(len(batch), 1), 4)
+        for record in out:  # the pages of a batch are embedded together: each takes its share
+            if isinstance(record.get("seconds"), dict):
+                record["seconds"] = {**record["seconds"], "embed": share}
         return out
 
     def close(self) -> None:
