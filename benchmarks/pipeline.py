@@ -264,8 +264,8 @@ def report(figures: dict[str, Any]) -> None:
                 text += f"max vector diff {check['max_vector_diff']:.1e}"
         print(text)
     print(
-        "            stage columns: mean seconds per page (docfleet: pages.jsonl, which has no "
-        "embed time; loops: timed around each stage call)"
+        "            stage columns: mean seconds per page (docfleet: pages.jsonl; loops: timed "
+        "around each stage call)"
     )
     print(f"note        {PINNED_NOTE}")
     ok = figures["checks"]
