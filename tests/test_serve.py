@@ -302,3 +302,10 @@ def test_a_bad_document_fails_only_its_own_record(
     records = {p["id"]: p for p in _pages(server, job["id"])}
     assert records["broken.pdf#0"]["status"] == "error"
     assert records["report.pdf#1"]["status"] == records["report.pdf#2"]["status"] == "ok"
+
+
+def test_a_job_cannot_ask_for_a_stage_the_server_does_not_hold(server: Server, docs: Path) -> None:
+    refused = _submit(server, docs / "report.pdf", pipeline="ocr+embed")
+    assert refused.status_code == 422 and "not embed" in refused.json()["detail"]
+    unknown = _submit(server, docs / "report.pdf", pipeline="ocr+nope")
+    assert unknown.status_code == 422 and "unknown stage" in unknown.json()["detail"]

@@ -149,9 +149,15 @@ def create_app(config: ServeConfig) -> Any:
 
     def options_from(pipeline: str | None, ocr: str | None, dpi: float | None) -> JobOptions:
         try:
-            return JobOptions(pipeline=pipeline, ocr=ocr, dpi=dpi)  # type: ignore[arg-type]
+            chosen = JobOptions(pipeline=pipeline, ocr=ocr, dpi=dpi)  # type: ignore[arg-type]
         except ValidationError as exc:
             raise HTTPException(422, "; ".join(e["msg"] for e in exc.errors())) from None
+        served = set(document_stages(dispatcher.pages.pipeline))
+        missing = set(document_stages(pipeline)) - served if pipeline else set()
+        if missing:
+            raise HTTPException(422, f"this server runs {dispatcher.pages.pipeline}, not "
+                                     f"{', '.join(sorted(missing))}")  # fmt: skip
+        return chosen
 
     @app.post("/v1/jobs", status_code=202, dependencies=guarded)
     def create_job(

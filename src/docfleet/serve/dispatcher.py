@@ -32,7 +32,7 @@ class Dispatcher:
         self.store = store
         self.engine = engine
         # the stages run every model a job may ask for; a job's pages skip what it did not
-        self.pages = pages.model_copy(update={"pipeline": "layout+ocr"})
+        self.pages = pages.model_copy(update={"pipeline": served_pipeline(pages.pipeline)})
         self.defaults = {k: getattr(pages, k) for k in PAGE_OPTIONS}
         self._queues: OrderedDict[str, deque[PageTask]] = OrderedDict()
         self._handed: dict[int, tuple[str, PageTask]] = {}
@@ -191,6 +191,23 @@ class Dispatcher:
     def _notify(self) -> None:
         with self.changed:
             self.changed.notify_all()
+
+
+def served_pipeline(default: Any) -> str:
+    """The stages the service's workers hold: the server's pipeline with layout and OCR
+    (a job may ask for less, never for more).
+
+    >>> served_pipeline("ocr"), served_pipeline("ocr+embed")
+    ('layout+ocr', 'layout+ocr+embed')
+    """
+    from docfleet.pipeline_spec import document_stages
+
+    if not isinstance(default, str):
+        raise ValueError("docfleet serve runs one fused pipeline: give --pipeline as stage "
+                         "names joined with +, not stage groups")  # fmt: skip
+    named = document_stages(default)[1:]
+    named.remove("assemble")
+    return "+".join(dict.fromkeys(["layout", "ocr", *named]))
 
 
 def job_overrides(
