@@ -14,11 +14,15 @@ import pytest
 
 SCRIPT = textwrap.dedent(
     """
+    import signal
     import sys
     from docfleet import Fleet
     from docfleet.stages.toy import SleepStage
 
     if __name__ == "__main__":
+        # Ctrl-C as a terminal delivers it, even when the launcher ignores SIGINT (a job
+        # started with `&` from a script inherits SIG_IGN, and Python then installs no handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         fleet = Fleet(devices="cpu", replicas=2, workers="process", batch_size=1, progress=False)
         try:
             for result in fleet.map(SleepStage(seconds=0.05), range(100_000)):
