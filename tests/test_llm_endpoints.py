@@ -1,0 +1,473 @@
+"""EndpointPool against real chat-completions servers on loopback, each answer scripted.
+
+A request's last user message picks its script: ``"a|429,ok"`` is answered 429 the first time
+it arrives and normally the second, whichever server it reaches. A message without ``|``
+gets the server's default answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+pytest.importorskip("httpx")
+
+from docfleet.llm.endpoints import (
+    FAILURES_IN_A_ROW,
+    ChatRequest,
+    ChatResult,
+    EndpointPool,
+    EndpointSettings,
+    read_reply,
+)
+from docfleet.llm.rate_limit import RateLimit
+
+KEY = "sk-test-0123456789abcdef"
+FORMAT = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+
+
+@dataclass
+class Arrival:
+    at: float
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def content(self) -> str:
+        return self.body["messages"][-1]["content"]
+
+
+class ChatServer:
+    """POST /v1/chat/completions on 127.0.0.1, recording each request and what is in flight."""
+
+    def __init__(self, *, default: str = "ok", delay: float = 0.0, slow: float = 1.0,
+                 reject_format: bool = False) -> None:  # fmt: skip
+        self.default, self.delay, self.slow, self.reject_format = (
+            default,
+            delay,
+            slow,
+            reject_format,
+        )
+        self.arrivals: list[Arrival] = []
+        self.in_flight = self.max_in_flight = 0
+        self._seen: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        handler = type("Handler", (_Handler,), {"chat": self})
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self._http.server_address[1]}/v1"
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+    def action(self, body: dict[str, Any]) -> str:
+        content = body["messages"][-1]["content"]
+        with self._lock:
+            self.arrivals.append(Arrival(time.monotonic(), {}, body))
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            n = self._seen[content]
+            self._seen[content] += 1
+        if self.reject_format and "response_format" in body:
+            return "400format"
+        if "|" not in content:
+            return self.default
+        script = content.split("|", 1)[1].split(",")
+        return script[min(n, len(script) - 1)]
+
+    def done(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    chat: ChatServer
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        action = self.chat.action(body)
+        self.chat.arrivals[-1].headers.update(self.headers.items())
+        try:
+            self._answer(action, body)
+        except OSError:  # the client gave up first (a timeout): nothing to answer
+            self.close_connection = True
+        finally:
+            self.chat.done()
+
+    def _answer(self, action: str, body: dict[str, Any]) -> None:
+        content = body["messages"][-1]["content"]
+        if action == "drop":  # close the socket without a word
+            self.close_connection = True
+            return
+        if action == "slow":
+            time.sleep(self.chat.slow)
+        time.sleep(self.chat.delay)
+        if action in ("ok", "slow"):
+            answer = {
+                "id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": f"echo: {content}"}}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
+            }  # fmt: skip
+            self._send(200, json.dumps(answer))
+        elif action == "429":
+            self._send(429, '{"error": {"message": "slow down"}}', {"Retry-After": "1"})
+        elif action == "500":
+            self._send(500, '{"error": {"message": "engine died"}}')
+        elif action == "badjson":
+            self._send(200, '{"choices": [{"message": ')
+        elif action == "nochoices":
+            self._send(200, '{"choices": []}')
+        elif action == "400":
+            message = "This model's maximum context length is 10 tokens. " + "x" * 2000
+            self._send(400, json.dumps({"error": {"message": message, "type": "invalid"}}))
+        elif action == "400format":
+            message = "response_format is not supported by this server"
+            self._send(400, json.dumps({"error": {"message": message}}))
+        elif action == "401echo":  # a careless server quoting the credentials it refused
+            refused = self.headers.get("Authorization", "")
+            self._send(401, json.dumps({"error": {"message": f"bad credentials: {refused}"}}))
+        else:
+            raise AssertionError(f"unknown action {action}")
+
+    def _send(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., ChatServer]]:
+    servers: list[ChatServer] = []
+
+    def start(**options: Any) -> ChatServer:
+        servers.append(ChatServer(**options))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def settings(*servers: ChatServer | str, **options: Any) -> EndpointSettings:
+    """Settings that keep tests fast: little backoff, short rests."""
+    urls = [s if isinstance(s, str) else s.url for s in servers]
+    fast = {"backoff": 0.01, "cool_down": 0.2, "request_timeout": 2.0, "concurrency": 4}
+    return EndpointSettings(tuple(urls), "test-model", **{**fast, **options})
+
+
+def ask(key: Any, content: str | None = None, **options: Any) -> ChatRequest:
+    text = str(key) if content is None else content
+    return ChatRequest(key, [{"role": "user", "content": text}], max_tokens=8, **options)
+
+
+def by_key(results: Iterator[ChatResult]) -> dict[Any, ChatResult]:
+    out: dict[Any, ChatResult] = {}
+    for result in results:
+        assert result.key not in out, f"{result.key} answered twice"
+        out[result.key] = result
+    return out
+
+
+def test_every_request_ends_once_and_retries_are_counted_by_reason(serve):
+    server = serve(slow=1.0)
+    scripts = {
+        "a": "429,ok", "b": "500,ok", "c": "slow,ok", "d": "badjson,ok",
+        "e": "drop,ok", "f": "nochoices,ok", "g": "ok", "h": "500,500,500",
+    }  # fmt: skip
+    requests = [ask(k, f"{k}|{s}") for k, s in scripts.items()] + [ask(i) for i in range(20)]
+    with EndpointPool(settings(server, request_timeout=0.5, max_attempts=3)) as pool:
+        results = by_key(pool.run(requests))
+        stats = pool.stats()[server.url]
+    assert set(results) == set(scripts) | set(range(20))
+    expected = {"a": {"429": 1}, "b": {"5xx": 1}, "c": {"timeout": 1}, "d": {"malformed": 1},
+                "e": {"connection": 1}, "f": {"malformed": 1}, "g": {}}  # fmt: skip
+    for key, retries in expected.items():
+        assert results[key].ok, results[key]
+        assert results[key].text == f"echo: {key}|{scripts[key]}"
+        assert results[key].retries_by_reason == retries
+        assert results[key].attempts == 1 + sum(retries.values())
+    assert all(results[i].ok and results[i].text == f"echo: {i}" for i in range(20))
+    failed = results["h"]
+    assert (failed.ok, failed.error_type, failed.attempts) == (False, "ServerError", 3)
+    assert failed.retries_by_reason == {"5xx": 2} and "engine died" in failed.error
+    first, second = (a.at for a in server.arrivals if a.content == "a|429,ok")
+    assert second - first >= 1.0  # Retry-After: 1
+    assert stats["requests"] == len(server.arrivals) == stats["ok"] + stats["failed"]
+    assert stats["ok"] == 27 and stats["tokens_in"] == stats["tokens_out"] == 27 * 5
+    assert {k: v for k, v in stats["retries"].items() if v} == {
+        "429": 1, "5xx": 3, "timeout": 1, "malformed": 2, "connection": 1,
+    }  # fmt: skip
+
+
+def test_a_refused_request_is_not_retried_and_keeps_the_server_message(serve):
+    server = serve()
+    with EndpointPool(settings(server)) as pool:
+        result = pool.chat(ask("request-key-42", "r|400"))
+    assert (result.ok, result.error_type, result.attempts) == (False, "HTTPError", 1)
+    assert result.error.startswith("HTTP 400: This model's maximum context length is 10 tokens")
+    assert len(result.error) < 400 and server.url in result.error
+    assert "request-key-42" not in result.error
+    assert len(server.arrivals) == 1
+
+
+def test_requests_per_minute_paces_the_requests(serve):
+    server = serve()
+    with EndpointPool(settings(server, requests_per_minute=240, concurrency=8)) as pool:
+        assert all(r.ok for r in pool.run(ask(i) for i in range(10)))
+    times = sorted(a.at for a in server.arrivals)
+    for i, at in enumerate(times):  # 4 a second after a burst of one second's worth (4)
+        assert at - times[0] >= (i - 4) / 4 - 0.02, (i, at - times[0])
+    for at in times:
+        assert sum(at <= t < at + 1.0 for t in times) <= 4 + 4
+
+
+def test_tokens_per_minute_counts_what_the_server_reports(serve):
+    server = serve()  # says every request cost 10 tokens; each is estimated at 8 + 32/4 = 16
+    options = {"tokens_per_minute": 60 * 16, "concurrency": 8}  # one estimate a second
+    with EndpointPool(settings(server, **options)) as pool:
+        assert all(r.ok for r in pool.run(ask(i, f"{i:032d}") for i in range(5)))
+    times = sorted(a.at for a in server.arrivals)
+    span = times[-1] - times[0]
+    # the estimate would allow one a second (4 s); what the server reported allows more
+    assert 4 * 10 / 16 - 0.1 <= span < 3.5, span
+
+
+def test_concurrency_is_respected_per_endpoint(serve):
+    server = serve(delay=0.15)
+    with EndpointPool(settings(server, concurrency=3)) as pool:
+        assert all(r.ok for r in pool.run(ask(i) for i in range(12)))
+        assert pool.stats()[server.url]["in_flight"] == 0
+    assert server.max_in_flight == 3
+
+
+def test_two_endpoints_share_the_work_and_the_slow_one_gets_less(serve):
+    fast, slow = serve(delay=0.01), serve(delay=0.4)
+    with EndpointPool(settings(fast, slow, concurrency=2)) as pool:
+        results = by_key(pool.run(ask(i) for i in range(40)))
+        stats = pool.stats()
+    assert len(results) == 40 and all(r.ok for r in results.values())
+    assert 1 <= len(slow.arrivals) < len(fast.arrivals) / 4
+    assert Counter(r.endpoint for r in results.values()) == {
+        fast.url: len(fast.arrivals),
+        slow.url: len(slow.arrivals),
+    }
+    assert stats[slow.url]["busy_seconds"] >= 0.4 * len(slow.arrivals) - 0.05
+
+
+def test_an_endpoint_failing_everything_leaves_rotation_and_the_other_serves(serve, caplog):
+    bad, good = serve(default="500"), serve()
+    with EndpointPool(settings(bad, good, concurrency=2, cool_down=10.0)) as pool:
+        results = by_key(pool.run(ask(i) for i in range(20)))
+        stats = pool.stats()
+    assert all(r.ok and r.endpoint == good.url for r in results.values())
+    assert len(bad.arrivals) <= FAILURES_IN_A_ROW + 1  # the third failure and one in flight
+    assert stats[bad.url]["out_of_rotation"] == 1
+    assert 0 < stats[bad.url]["out_of_rotation_seconds"] <= 10.0
+    assert stats[bad.url]["retries"]["5xx"] == len(bad.arrivals) == stats[bad.url]["failed"]
+    assert stats[good.url]["ok"] == 20
+    assert "out of rotation for 10s" in caplog.text
+
+
+def test_when_every_endpoint_rests_work_waits_for_the_first_back(serve):
+    server = serve()
+    with EndpointPool(settings(server, cool_down=0.5)) as pool:
+        result = pool.chat(ask("r", "r|500,500,500,ok"))
+        stats = pool.stats()[server.url]
+    assert result.ok and result.retries_by_reason == {"5xx": 3}
+    times = [a.at for a in server.arrivals]
+    assert times[2] - times[0] < 0.5 <= times[3] - times[2]  # the third failure rested it
+    assert stats["out_of_rotation"] == 1
+
+
+def test_response_format_falls_back_when_the_server_refuses_it(serve):
+    refuses, takes = serve(reject_format=True), serve()
+    with EndpointPool(settings(refuses, concurrency=1)) as pool:
+        results = by_key(pool.run(ask(i, response_format=FORMAT) for i in range(3)))
+        stats = pool.stats()[refuses.url]
+    assert all(r.ok for r in results.values())
+    assert results[0].retries_by_reason == {"no_response_format": 1}
+    assert [("response_format" in a.body) for a in refuses.arrivals] == [True, False, False, False]
+    assert (stats["no_response_format"], stats["response_format"]) == (1, False)
+    with EndpointPool(settings(takes)) as pool:
+        assert pool.chat(ask("x", response_format=FORMAT)).ok
+    assert takes.arrivals[0].body["response_format"] == FORMAT
+
+
+def test_the_api_key_is_sent_and_shown_nowhere(serve, caplog):
+    caplog.set_level(logging.DEBUG)
+    server = serve()
+    with socket.socket() as closed:  # a port with nothing listening
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    config = settings(server, api_key=KEY, max_attempts=2)
+    shown = [repr(config), str(config)]
+    with EndpointPool(config) as pool:
+        shown.append(repr(pool))
+        results = list(pool.run([ask("ok"), ask("echo", "e|401echo"), ask("fail", "f|500")]))
+        shown += [repr(r) for r in results] + [json.dumps(pool.stats())]
+    with EndpointPool(settings(nowhere, api_key=KEY, max_attempts=1)) as pool:
+        refused = pool.chat(ask("refused"))
+        shown += [repr(refused), json.dumps(pool.stats())]
+    with pytest.raises(ValueError) as raised:
+        EndpointSettings((), "m", api_key=KEY)
+    shown += [str(raised.value), caplog.text] + [r.getMessage() for r in caplog.records]
+    assert refused.error_type == "ConnectionError"
+    assert {r.key: r.error_type for r in results} == {"ok": "", "echo": "HTTPError",
+                                                      "fail": "ServerError"}  # fmt: skip
+    assert "bad credentials: Bearer ***" in next(r.error for r in results if r.key == "echo")
+    assert all(a.headers["Authorization"] == f"Bearer {KEY}" for a in server.arrivals)
+    assert caplog.records, "expected the retries and failures to be logged"
+    assert not [text for text in shown if KEY in text]
+
+
+def test_chat_from_many_threads_shares_the_slots_with_run(serve):
+    server = serve(delay=0.05)
+    answers: dict[int, ChatResult] = {}
+    with EndpointPool(settings(server, concurrency=2)) as pool:
+
+        def talk(i: int) -> None:
+            answers[i] = pool.chat(ask(f"thread {i}"))
+
+        threads = [threading.Thread(target=talk, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        streamed = by_key(pool.run(ask(i) for i in range(6)))
+        for thread in threads:
+            thread.join()
+    assert all(answers[i].ok and answers[i].text == f"echo: thread {i}" for i in range(8))
+    assert all(r.ok for r in streamed.values()) and len(streamed) == 6
+    assert server.max_in_flight == 2 and len(server.arrivals) == 14
+
+
+def test_run_reads_ahead_a_bounded_number_of_requests(serve):
+    server = serve()
+    pulled = 0
+
+    def endless() -> Iterator[ChatRequest]:
+        nonlocal pulled
+        while True:
+            pulled += 1
+            yield ask(pulled)
+
+    with EndpointPool(settings(server)) as pool:
+        taken = []
+        for result in pool.run(endless(), ahead=5):
+            taken.append(result)
+            if len(taken) == 3:
+                break
+    assert all(r.ok for r in taken)
+    assert pulled <= 5 + 3
+
+
+def test_close_answers_what_waits_and_refuses_more(serve):
+    server = serve(delay=3.0)
+    pool = EndpointPool(settings(server, request_timeout=10.0))
+    answer: list[ChatResult] = []
+    thread = threading.Thread(target=lambda: answer.append(pool.chat(ask("late"))))
+    thread.start()
+    while not server.arrivals:
+        time.sleep(0.01)
+    start = time.monotonic()
+    pool.close()
+    thread.join()
+    assert time.monotonic() - start < 1.0
+    assert (answer[0].ok, answer[0].error_type) == (False, "Closed")
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.chat(ask("after"))
+    pool.close()  # twice is fine
+
+
+def test_a_request_that_cannot_be_sent_ends_as_an_error_and_the_rest_go_on(serve):
+    server = serve()
+    bad = ChatRequest("bad", [{"role": "user", "content": object()}], max_tokens=8)
+    with EndpointPool(settings(server)) as pool:
+        results = by_key(pool.run([ask(1), bad, ask(2)]))
+        with pytest.raises(TypeError, match="ChatRequest"):
+            pool.chat({"messages": []})  # type: ignore[arg-type]
+    assert (results["bad"].ok, results["bad"].error_type) == (False, "InvalidRequest")
+    assert results[1].ok and results[2].ok and len(server.arrivals) == 2
+
+
+def test_urls_are_shown_without_their_credentials():
+    config = EndpointSettings(("https://user:pw@api.example.com/v1",), "m")
+    assert "pw" not in repr(config) and "api.example.com/v1" in repr(config)
+    assert list(EndpointPool(config).stats()) == ["https://api.example.com/v1"]
+
+
+def test_importing_the_module_loads_no_http_client():
+    code = "import sys, docfleet.llm.endpoints; print('httpx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"urls": ()}, "no endpoint URL"),
+        ({"urls": ("gpu0:8000/v1",)}, "must start with http"),
+        ({"urls": ("http://a/v1", "http://a/v1/")}, "given twice"),
+        ({"model": ""}, "served model"),
+        ({"concurrency": 0}, "concurrency must be at least 1"),
+        ({"requests_per_minute": 0}, "requests_per_minute must be above 0"),
+        ({"api_key": "two words"}, "one printable word"),
+    ],
+)
+def test_settings_name_what_is_wrong(options, message):
+    with pytest.raises(ValueError, match=message):
+        EndpointSettings(**{"urls": ("http://a/v1",), "model": "m", **options})
+
+
+def test_a_token_limit_lends_to_a_large_request_and_takes_back_what_was_not_used():
+    now = [0.0]
+    limit = RateLimit(600, clock=lambda: now[0])  # 10 a second
+    limit.take(25)  # more than the bucket: sent on a full bucket, then owed
+    assert limit.wait_time(10) == pytest.approx(2.5)
+    limit.settle(25, 5)  # the server counted 5
+    assert limit.wait_time(10) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "message"),
+    [
+        (503, b'{"error": {"message": "overloaded"}}', "retry", "HTTP 503: overloaded"),
+        (422, b'{"detail": "guided decoding is off"}', "no_response_format", "HTTP 422: guided"),
+        (400, b'{"error": "Input validation error"}', "fatal", "HTTP 400: Input validation"),
+        (404, b"<html>Not Found</html>", "fatal", "HTTP 404: <html>Not Found</html>"),
+        (
+            200,
+            b'{"choices": [{"message": {"content": null}}]}',
+            "retry",
+            "an answer without message",
+        ),
+    ],
+)
+def test_replies_are_read_from_the_shapes_servers_send(status, body, kind, message):
+    reply = read_reply(status, {"retry-after": "3"}, body)
+    assert reply.kind == kind and reply.message.startswith(message)
+    assert reply.retry_after == (3.0 if status == 503 else None)
