@@ -20,6 +20,9 @@ COMMANDS = {
 EPILOG = """\
 examples:
   docfleet run docs/ -o out/       PDFs and images -> per-page text, layout, Markdown
+  docfleet serve --devices cuda    the same as a web service, one warm worker per device
+  docfleet bin photos/ -o sorted/ --bins bins.yml
+                                   images into bins by OCR, layout, caption and CLIP
   docfleet doctor                  check devices, runtimes and memory
   docfleet doctor --devices cuda   exit non-zero unless every GPU is usable
 
