@@ -3,7 +3,6 @@ of transformers load), decoded greedily so that a page always gets the same capt
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,10 @@ from docfleet.llm.footprint import ModelFilesError
 from docfleet.stage import Stage, StageOptions
 from docfleet.stages.hf_vision import (
     DtypeChoice,
-    load_processor,
+    in_chunks,
+    load_model,
     model_config,
-    quiet_loading,
     rgb_image,
-    torch_device,
-    torch_dtype,
 )
 
 #: What a chat-style model is asked when no ``prompt`` is given.
@@ -64,13 +61,10 @@ class CaptionStage(Stage):
     def load(self, device: Device) -> None:
         folder = Path(self.options.model)
         model_class = caption_model_class(folder, model_config(folder, "caption"))
-        quiet_loading()
-        self._device = torch_device(device)
-        dtype = torch_dtype(self.options.dtype, device)
-        model = model_class.from_pretrained(folder, local_files_only=True, dtype=dtype)
-        self._model = model.to(self._device).eval()
-        self._processor = load_processor(folder, "caption")
-        self._blip = model.config.model_type == "blip"
+        self._model, self._processor, self._device = load_model(
+            model_class, folder, "caption", self.options.dtype, device
+        )
+        self._blip = self._model.config.model_type == "blip"
         tokenizer = getattr(self._processor, "tokenizer", None)
         if tokenizer is not None and not self._blip:
             tokenizer.padding_side = "left"  # decoder-only models continue the prompt's end
@@ -82,21 +76,13 @@ class CaptionStage(Stage):
         for page in batch:
             if getattr(page, "image", None) is None:
                 page.caption = ""
-        if not pages:
-            return batch
-        start = time.perf_counter()
-        size = self.options.batch_size
-        for first in range(0, len(pages), size):
-            chunk = pages[first : first + size]
-            captions = self._captions([rgb_image(page.image) for page in chunk])
-            for page, caption in zip(chunk, captions, strict=True):
-                page.caption = caption
-        share = (time.perf_counter() - start) / len(pages)
-        for page in pages:
-            seconds = getattr(page, "seconds", None)
-            if isinstance(seconds, dict):
-                seconds["caption"] = share
+        in_chunks(pages, self.options.batch_size, "caption", self._caption_chunk)
         return batch
+
+    def _caption_chunk(self, chunk: list[Any]) -> None:
+        captions = self._captions([rgb_image(page.image) for page in chunk])
+        for page, caption in zip(chunk, captions, strict=True):
+            page.caption = caption
 
     def close(self) -> None:
         for key in ("_model", "_processor"):

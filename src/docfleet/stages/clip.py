@@ -7,7 +7,6 @@ bin's prompts. The prompts are embedded once, when the replica loads its model.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -17,12 +16,10 @@ from docfleet.llm.footprint import ModelFilesError
 from docfleet.stage import Stage, StageOptions
 from docfleet.stages.hf_vision import (
     DtypeChoice,
-    load_processor,
+    in_chunks,
+    load_model,
     model_config,
-    quiet_loading,
     rgb_image,
-    torch_device,
-    torch_dtype,
 )
 
 _TEXT_BATCH = 256  # prompts per forward pass of the text tower, once per load
@@ -84,12 +81,9 @@ class ClipStage(Stage):
                 f"{config.get('model_type') or 'untyped'} model, not a CLIP model "
                 "(model_type clip); give the folder of a CLIP model"
             )
-        quiet_loading()
-        self._device = torch_device(device)
-        dtype = torch_dtype(self.options.dtype, device)
-        model = CLIPModel.from_pretrained(folder, local_files_only=True, dtype=dtype)
-        self._model = model.to(self._device).eval()
-        self._processor = load_processor(folder, "clip")
+        self._model, self._processor, self._device = load_model(
+            CLIPModel, folder, "clip", self.options.dtype, device
+        )
         self._bins: list[tuple[str, slice]] = []
         texts: list[str] = []
         for bin_name, prompts in self.options.prompts.items():
@@ -102,21 +96,14 @@ class ClipStage(Stage):
         for page in batch:
             if getattr(page, "image", None) is None or not self._bins:
                 page.clip = {}
-        if not pages or not self._bins:
-            return batch
-        start = time.perf_counter()
-        size = self.options.batch_size
-        for first in range(0, len(pages), size):
-            chunk = pages[first : first + size]
-            similarity = self._embed_images([page.image for page in chunk]) @ self._text.T
-            for page, row in zip(chunk, similarity.clamp(-1.0, 1.0).tolist(), strict=True):
-                page.clip = {name: max(row[span]) for name, span in self._bins}
-        share = (time.perf_counter() - start) / len(pages)
-        for page in pages:
-            seconds = getattr(page, "seconds", None)
-            if isinstance(seconds, dict):
-                seconds["clip"] = share
+        if self._bins:
+            in_chunks(pages, self.options.batch_size, "clip", self._score_chunk)
         return batch
+
+    def _score_chunk(self, chunk: list[Any]) -> None:
+        similarity = self._embed_images([page.image for page in chunk]) @ self._text.T
+        for page, row in zip(chunk, similarity.clamp(-1.0, 1.0).tolist(), strict=True):
+            page.clip = {name: max(row[span]) for name, span in self._bins}
 
     def close(self) -> None:
         for key in ("_model", "_processor", "_text"):

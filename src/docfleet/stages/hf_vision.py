@@ -3,6 +3,8 @@ the torch device and dtype of a replica, and page pixels as PIL images."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,3 +76,30 @@ def quiet_loading() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+
+
+def load_model(model_class: Any, folder: str | Path, stage: str, dtype: str, device: Device
+               ) -> tuple[Any, Any, Any]:  # fmt: skip
+    """``(model, processor, torch device)``: the model in ``folder`` on the replica's device in
+    evaluation mode, and its processor."""
+    quiet_loading()
+    where = torch_device(device)
+    model = model_class.from_pretrained(
+        folder, local_files_only=True, dtype=torch_dtype(dtype, device)
+    )
+    return model.to(where).eval(), load_processor(Path(folder), stage), where
+
+
+def in_chunks(pages: list[Any], size: int, stage: str, work: Callable[[list[Any]], None]) -> None:
+    """``work`` on ``pages`` ``size`` at a time; each page's ``seconds[stage]`` gets its share
+    of the time (the pages of a chunk go through the model together)."""
+    if not pages:
+        return
+    start = time.perf_counter()
+    for first in range(0, len(pages), size):
+        work(pages[first : first + size])
+    share = (time.perf_counter() - start) / len(pages)
+    for page in pages:
+        seconds = getattr(page, "seconds", None)
+        if isinstance(seconds, dict):
+            seconds[stage] = share
