@@ -53,6 +53,18 @@ def test_docfleet_run_on_ray_writes_what_the_local_engine_writes(tmp_path):
     again = run_cli(str(src), "-o", str(tmp_path / "ray"), "--engine", "ray", "--no-progress")
     assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / "ray" / "run.json").read_text())["counts"]["kept"] == 4
+    groups = tmp_path / "groups.yml"  # each group an actor pool of its own: the same pages
+    groups.write_text("pipeline:\n  - stages: [render]\n  - stages: [layout, ocr]\n"
+                      "    devices: cpu\n    replicas: 1\n  - stages: [assemble]\n")  # fmt: skip
+    pinned = run_cli(str(src), "-o", str(tmp_path / "groups"), "--engine", "ray", "--config",
+                     str(groups), "--no-progress")  # fmt: skip
+    assert pinned.returncode == 1, pinned.stderr
+
+    def page(record: dict) -> dict:
+        return {k: v for k, v in record.items() if k != "settings"}
+
+    assert {k: page(r) for k, r in records(tmp_path / "groups").items()} == {
+        k: page(r) for k, r in records(tmp_path / "local").items()}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +121,20 @@ def test_a_hung_item_times_out_alone_and_the_rest_complete(cluster):
     assert [r.index for r in results] == list(range(9))
     assert results[4].error.type == "Timeout" and "2 s" in results[4].error.message
     assert all(r.ok and r.value == r.index**2 for r in results if r.index != 4)
+
+
+def test_stage_groups_are_actor_pools_of_their_own(cluster):
+    """Two groups on Ray give the fused pipeline's records in order; a poison item in the
+    second group fails alone in its place and a failure in the first never reaches it."""
+    from docfleet.registry import StageGroup
+
+    stage = MatMulStage(size=16, rounds=1, dtype="int64")
+    local = [r.value for r in Fleet(devices="cpu", workers="thread", progress=False).map(
+        [FaultyStage(raise_on=[3]), stage], range(24))]  # fmt: skip
+    groups = [StageGroup([FaultyStage(raise_on=[3])], devices="cpu", replicas=1, batch_size=5),
+              StageGroup([stage], devices="cpu", replicas=1, batch_size=2)]  # fmt: skip
+    results = list(Fleet(engine="ray", devices="cpu", progress=False).map(groups, range(24)))
+    assert [r.index for r in results] == list(range(24))
+    assert [r.index for r in results if not r.ok] == [3]
+    assert "bad item 3" in results[3].error.message
+    assert [r.value for r in results] == local

@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Fleet": "docfleet.fleet",
     "ResultStream": "docfleet.fleet",
+    "map_documents": "docfleet.ingest",
     "Result": "docfleet.results",
     "ErrorInfo": "docfleet.results",
     "Stage": "docfleet.stage",
@@ -30,6 +31,7 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS
     "__version__",
     "Fleet",
     "ResultStream",
+    "map_documents",
     "Result",
     "ErrorInfo",
     "Stage",
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from docfleet.devices import Device, DeviceError, parse_devices
     from docfleet.executors.local import EngineError
     from docfleet.fleet import Fleet, ResultStream
+    from docfleet.ingest import map_documents
     from docfleet.options import EngineOptions
     from docfleet.results import ErrorInfo, Result
     from docfleet.stage import Stage, StageOptions

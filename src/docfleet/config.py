@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from docfleet.options import EngineSettings
 from docfleet.pipeline_spec import GroupSpec, check_groups, document_stages
 
 ENV_PREFIX = "DOCFLEET_"
@@ -80,36 +81,30 @@ class DocumentOptions(BaseModel):
         return value
 
 
-class RunConfig(DocumentOptions):
-    """Everything a document run needs; each field is also a YAML key and a DOCFLEET_ variable."""
-
-    def document_options(self) -> DocumentOptions:
-        """The part of the settings that the stages take."""
-        return DocumentOptions(**{k: getattr(self, k) for k in DocumentOptions.model_fields})
+class RunConfig(EngineSettings, DocumentOptions):
+    """Everything a document run needs: the page settings (:class:`DocumentOptions`), the
+    engine's (:class:`~docfleet.options.EngineSettings`) and the run's own. Each field is also
+    a YAML key and a DOCFLEET_ variable."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    devices: str = Field("auto", description="auto, cpu, cuda, mps or a list like cuda:0,cuda:2")
-    num_gpus: int | None = Field(None, ge=0, description="First N GPUs (0 = all, CPU if none).")
-    engine: Literal["local", "ray"] = Field("local", description="local devices, or Ray.")
-    ray_address: str | None = Field(None, description="Ray cluster address (none: local Ray).")
-    workers: Literal["process", "thread"] = Field("process", description="Worker kind.")
     replicas: int | Literal["auto"] = Field(
         "auto", description="Replicas per device (auto: one per GPU, or one per core on CPU)."
     )
     cpu_threads: int | None = Field(None, ge=1, description="Intra-op threads per replica.")
-    batch_size: int | Literal["auto"] = Field("auto", description="Pages per batch.")
     resume: bool = Field(True, description="Skip pages already in OUT/pages.jsonl.")
     page_timeout: float | None = Field(
         300.0, gt=0, description="Seconds a page may take before its worker is replaced."
     )
-    max_attempts: int = Field(3, ge=1, description="Runs of a page whose worker dies.")
-    progress: bool | None = Field(None, description="Progress bar (default: on a terminal).")
     format: Literal["jsonl", "parquet"] = Field(
         "jsonl",
         description="Where embed's chunks go: jsonl (in pages.jsonl, with their vectors) or "
         "parquet (OUT/chunks.parquet; pages.jsonl keeps a count).",
     )
+
+    def document_options(self) -> DocumentOptions:
+        """The part of the settings that the stages take."""
+        return DocumentOptions(**{k: getattr(self, k) for k in DocumentOptions.model_fields})
 
 
 def resolve_config(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,9 +18,6 @@ from docfleet.progress import ProgressBar, progress_enabled
 from docfleet.registry import PipelineSpec, StageGroup, make_pipeline, stage_groups
 from docfleet.results import Result
 from docfleet.stats import RunStats
-
-if TYPE_CHECKING:
-    from docfleet.config import DocumentOptions
 
 
 class Fleet:
@@ -82,9 +78,7 @@ class Fleet:
         from docfleet.executors.groups import GroupedStream
 
         if self.options.engine == "ray":
-            raise ValueError("stage groups on devices of their own run on the local engine; "
-                             "with --engine ray give one fused pipeline")  # fmt: skip
-
+            return self._map_groups_on_ray(groups, items)
         shares = _cpu_thread_shares(groups, self.options)
 
         def start(group: StageGroup, last: bool) -> Any:
@@ -98,32 +92,25 @@ class Fleet:
         labels = ["+".join(_stage_label(s) for s in g.stages) for g in groups]
         return GroupedStream(starts, items, labels=labels)
 
-    def run(
-        self,
-        inputs: Sequence[str | Path],
-        options: DocumentOptions | None = None,
-        /,
-        **settings: Any,
-    ) -> ResultStream:
-        """Run the document pipeline over files, folders and globs: one Result per page.
+    def _map_groups_on_ray(self, groups: list[StageGroup], items: Iterable[Any]) -> ResultStream:
+        """Each group an actor pool of its own on the Ray cluster (see ``RayExecutor``)."""
+        from docfleet.executors.ray_engine import RayGroup
 
-        ``settings`` are :class:`~docfleet.config.DocumentOptions` fields (``pipeline``, ``ocr``,
-        ``dpi``, ``max_pixels``, ``password``); each ``Result.value`` is the page record that
-        ``docfleet run`` writes to ``pages.jsonl`` (a document that cannot be opened yields
-        one failed Result). Nothing is written to disk; use ``docfleet run`` for files and resume.
-
-        >>> fleet = Fleet(devices="cpu", workers="thread", progress=False)
-        >>> pages = list(fleet.run(["examples/report.pdf"], ocr="auto"))
-        >>> [(p.item.page, p.value["text_source"]) for p in pages]
-        [(1, 'text-layer'), (2, 'text-layer'), (3, 'text-layer')]
-        >>> pages[0].value["text"].splitlines()[0]
-        'Annual Report 2024'
-        """
-        from docfleet.config import DocumentOptions
-        from docfleet.ingest import map_pages, page_tasks
-
-        opts = options if options is not None else DocumentOptions(**settings)
-        return map_pages(self, page_tasks(inputs, opts), opts)
+        opts = self.options
+        ray_groups = []
+        for group in groups:
+            stages = make_pipeline(list(group.stages))
+            batch = group.batch_size or opts.batch_size
+            ray_groups.append(RayGroup(
+                stages, group.devices, group.replicas,
+                batch if isinstance(batch, int) else min(s.preferred_batch_size for s in stages),
+            ))  # fmt: skip
+        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+        progress = ProgressBar(total, opts.unit) if progress_enabled(opts.progress) else None
+        stages = [s for g in ray_groups for s in g.stages]
+        batch_size = ray_groups[-1].batch_size or 1
+        executor = RayExecutor(stages, opts, batch_size, progress, groups=ray_groups)
+        return ResultStream(executor, items, progress)
 
     def _slots(self) -> list[Slot]:
         opts = self.options

@@ -92,6 +92,32 @@ def collect_pages(
     return tasks, skipped
 
 
+def map_documents(
+    fleet: Fleet,
+    inputs: Sequence[str | Path],
+    options: DocumentOptions | None = None,
+    /,
+    **settings: Any,
+) -> ResultStream:
+    """Run the document pipeline over files, folders and globs on ``fleet``: one Result per page.
+
+    ``settings`` are :class:`~docfleet.config.DocumentOptions` fields (``pipeline``, ``ocr``,
+    ``dpi``, ``max_pixels``, ``password``); each ``Result.value`` is the page record that
+    ``docfleet run`` writes to ``pages.jsonl`` (a document that cannot be opened yields
+    one failed Result). Nothing is written to disk; use ``docfleet run`` for files and resume.
+
+    >>> from docfleet import Fleet, map_documents
+    >>> fleet = Fleet(devices="cpu", workers="thread", progress=False)
+    >>> pages = list(map_documents(fleet, ["examples/report.pdf"], ocr="auto"))
+    >>> [(p.item.page, p.value["text_source"]) for p in pages]
+    [(1, 'text-layer'), (2, 'text-layer'), (3, 'text-layer')]
+    >>> pages[0].value["text"].splitlines()[0]
+    'Annual Report 2024'
+    """
+    opts = options if options is not None else DocumentOptions(**settings)
+    return map_pages(fleet, page_tasks(inputs, opts), opts)
+
+
 def map_pages(fleet: Fleet, tasks: Iterable[PageTask], options: DocumentOptions) -> ResultStream:
     """Run the document pipeline over page tasks on the fleet's devices."""
     from docfleet.pipeline import build_stages
@@ -154,7 +180,7 @@ def run_documents(
     check_output(out)
     options = config.document_options()
     tasks, skipped = collect_pages(inputs, options, exclude=out, follow_links=follow_links)
-    fleet = Fleet(_engine_options(config))
+    fleet = Fleet(document_engine_options(config))
     devices = ["ray"] if config.engine == "ray" else [str(d) for d in fleet.devices()]
     with OutputLock(out, command=command, wait=wait):
         report = RunReport(out_dir=out, total=len(tasks), skipped=skipped)
@@ -299,7 +325,9 @@ def _common_folder(tasks: Sequence[PageTask]) -> str | None:
         return None
 
 
-def _engine_options(config: RunConfig) -> Any:
+def document_engine_options(config: RunConfig) -> Any:
+    """The engine options of a document run on this machine: replicas and batch sizes for the
+    devices chosen (see :func:`docfleet.pipeline.engine_options`)."""
     from docfleet.devices import parse_devices
     from docfleet.discovery import discover_gpus
     from docfleet.pipeline import engine_options

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class EngineOptions(BaseModel):
-    """Typed, validated settings of the local engine (unknown keys are errors)."""
+class EngineSettings(BaseModel):
+    """The engine settings every job offers its users, defined once: ``docfleet run``,
+    ``extract``, ``bin`` and ``serve`` take them as flags, YAML keys and ``DOCFLEET_`` variables,
+    and :meth:`engine_options` turns them into the engine's :class:`EngineOptions`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -27,15 +29,31 @@ class EngineOptions(BaseModel):
     workers: Literal["process", "thread"] = Field(
         "process", description="Replicas as spawned processes (isolated) or threads (cheap)."
     )
-    replicas: int = Field(1, ge=1, description="Replicas per listed device.")
-    cpu_threads: int | None = Field(
-        None, ge=1, description="Intra-op threads per replica (default: cores / replicas)."
-    )
     batch_size: int | Literal["auto"] = Field(
         "auto", description="Items per batch, or auto for the stage's preferred size."
     )
+    progress: bool | None = Field(
+        None, description="Show a progress bar (default: when stderr is a terminal)."
+    )
     max_attempts: int = Field(
         3, ge=1, description="Runs of an item whose worker dies before it gets an error result."
+    )
+
+    def engine_options(self, **overrides: Any) -> EngineOptions:
+        """These settings (and those of :class:`EngineOptions` this model also has, such as
+        ``replicas``), with ``overrides`` on top, as the engine's options."""
+        shared = {k: getattr(self, k) for k in EngineOptions.model_fields if hasattr(self, k)}
+        return EngineOptions(**{**shared, **overrides})
+
+
+class EngineOptions(EngineSettings):
+    """Typed, validated settings of the local engine (unknown keys are errors)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    replicas: int = Field(1, ge=1, description="Replicas per listed device.")
+    cpu_threads: int | None = Field(
+        None, ge=1, description="Intra-op threads per replica (default: cores / replicas)."
     )
     item_timeout: float | None = Field(
         None, gt=0, description="Seconds an item may run before its worker is replaced."
@@ -47,8 +65,5 @@ class EngineOptions(BaseModel):
     )
     shutdown_grace: float = Field(
         30.0, ge=0, description="Seconds workers get to finish their batch when a run stops."
-    )
-    progress: bool | None = Field(
-        None, description="Show a progress bar (default: when stderr is a terminal)."
     )
     unit: str = Field("items", description="What the progress bar counts: pages, records...")

@@ -66,19 +66,8 @@ def engine_options(
     batch_size = config.batch_size
     if batch_size == "auto":  # a GPU detects pages of one size, and reads their lines, together
         batch_size = 1 if cpu_only else GPU_PAGES_PER_BATCH
-    return EngineOptions(
-        engine=config.engine,
-        ray_address=config.ray_address,
-        devices=config.devices,
-        num_gpus=config.num_gpus,
-        workers=config.workers,
-        replicas=replicas,
-        cpu_threads=config.cpu_threads,
-        batch_size=batch_size,
-        max_attempts=config.max_attempts,
-        item_timeout=config.page_timeout,
-        progress=config.progress,
-        unit="pages",
+    return config.engine_options(
+        replicas=replicas, batch_size=batch_size, item_timeout=config.page_timeout, unit="pages"
     )
 
 

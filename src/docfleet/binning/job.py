@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from docfleet.options import EngineOptions
+from docfleet.options import EngineSettings
 from docfleet.stats import RunStats
 
 
-class BinConfig(BaseModel):
-    """Settings of a binning run; each is a flag, a YAML key and a ``DOCFLEET_`` variable."""
+class BinConfig(EngineSettings):
+    """Settings of a binning run (the engine's among them); each is a flag, a YAML key and a
+    ``DOCFLEET_`` variable."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
@@ -35,11 +36,7 @@ class BinConfig(BaseModel):
         "none", description="Put each file into OUT/<bin>/: copy it, or hard-link it."
     )
     dpi: float = Field(150, gt=0, le=1200, description="Resolution PDF pages are seen at.")
-    devices: str = Field("auto", description="auto, cpu, cuda, or cuda:0,cuda:1")
-    num_gpus: int | None = Field(None, ge=0, description="First N GPUs (0 = all).")
-    workers: Literal["process", "thread"] = Field("process", description="Worker kind.")
     replicas: int = Field(1, ge=1, description="Replicas per device.")
-    progress: bool | None = Field(None, description="Progress bar (default: on a terminal).")
     resume: bool = Field(True, description="Keep the lines already in bins.jsonl.")
 
 
@@ -137,10 +134,7 @@ def _bin(config: BinConfig, bins: Any, stages: list[Any], tasks: list[Any], fing
         _count(report, record)
     report.kept = len(kept)
     todo = [t for t in tasks if t.id not in done]
-    engine = EngineOptions(
-        devices=config.devices, num_gpus=config.num_gpus, workers=config.workers,
-        replicas=config.replicas, progress=config.progress, unit="images",
-    )  # fmt: skip
+    engine = config.engine_options(unit="images")
     with JsonlSink(lines, resume=True) as sink:
         if not todo:
             return

@@ -1,7 +1,9 @@
 """The Ray executor: the same stages as Ray Data ``map_batches`` actor pools, for clusters.
 
 A first stage that runs ahead (rendering) becomes a pool of CPU actors feeding the model actors
-(one replica per actor, ``num_gpus=1`` each on a GPU cluster, else one per CPU). Rows carry
+(one replica per actor, ``num_gpus=1`` each on a GPU cluster, else one per CPU). Stage groups
+(:class:`~docfleet.registry.StageGroup`) each become an actor pool of their own, with the
+resources their ``devices`` and ``replicas`` ask for (see :func:`group_resources`). Rows carry
 pickled payloads, and every actor catches failures per item, so a bad document is an error
 record and never fails the dataset. Ray restarts an actor that dies and retries its batch;
 a cluster-wide ledger counts each item's starts, so an item that keeps killing its actor ends
@@ -20,6 +22,7 @@ from __future__ import annotations
 import pickle
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from docfleet.devices import Device
@@ -41,8 +44,20 @@ def require_ray() -> Any:
     return ray
 
 
+@dataclass(frozen=True)
+class RayGroup:
+    """Stages fused in each actor of one pool; ``devices``/``replicas``/``batch_size`` left
+    ``None`` are the engine's."""
+
+    stages: list[Stage]
+    devices: str | None = None
+    replicas: int | None = None
+    batch_size: int | None = None
+
+
 class RayExecutor:
-    """Runs ``stages`` over items on a Ray cluster (started locally when no address is given)."""
+    """Runs ``stages`` over items on a Ray cluster (started locally when no address is given);
+    with ``groups``, each group is an actor pool of its own, streaming into the next."""
 
     def __init__(
         self,
@@ -50,8 +65,11 @@ class RayExecutor:
         options: EngineOptions,
         batch_size: int,
         progress: Any = None,
+        *,
+        groups: Sequence[RayGroup] = (),
     ) -> None:
         self._stages = list(stages)
+        self._groups = list(groups)
         self._opts = options
         self._batch_size = batch_size
         self._progress = progress
@@ -90,7 +108,7 @@ class RayExecutor:
         ledger = _ledger_class().options(num_cpus=0).remote()
         rows = [{"index": i, "payload": pickle.dumps(item)} for i, item in enumerate(todo)]
         dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 200)))
-        for number, (group, resources) in enumerate(self._plan(ray)):
+        for number, (group, resources, batch_size) in enumerate(self._plan(ray)):
             dataset = dataset.map_batches(
                 _StageActor,
                 fn_constructor_kwargs={
@@ -99,10 +117,10 @@ class RayExecutor:
                     "gpu": resources["num_gpus"] > 0,
                     "ledger": ledger,
                     "max_attempts": self._opts.max_attempts,
-                    "batch_limit": self._batch_size,
+                    "batch_limit": batch_size,
                     "item_timeout": self._opts.item_timeout,
                 },
-                batch_size=self._batch_size,
+                batch_size=batch_size,
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=resources["actors"]),
                 num_cpus=resources["num_cpus"],
@@ -133,11 +151,18 @@ class RayExecutor:
         for index in sorted(done):
             yield done.pop(index)
 
-    def _plan(self, ray: Any) -> list[tuple[list[Stage], dict[str, Any]]]:
-        """Stage groups and their actor pools: CPU actors for a stage that runs ahead."""
+    def _plan(self, ray: Any) -> list[tuple[list[Stage], dict[str, Any], int]]:
+        """Stage groups, their actor pools and batch sizes: the groups given, else the fused
+        stages (with CPU actors for a first stage that runs ahead)."""
         total = ray.cluster_resources()
         gpus = int(total.get("GPU", 0))
         cpus = max(1, int(total.get("CPU", 1)))
+        if self._groups:
+            return [
+                (g.stages, group_resources(g.devices or self._opts.devices, g.replicas,
+                                           gpus=gpus, cpus=cpus), g.batch_size or self._batch_size)
+                for g in self._groups
+            ]  # fmt: skip
         wants_gpu = self._opts.devices not in ("cpu",) and gpus > 0
         model = {
             "actors": gpus if wants_gpu else cpus,
@@ -147,8 +172,8 @@ class RayExecutor:
         stages = self._stages
         if len(stages) > 1 and getattr(stages[0], "runs_ahead", False):
             feeder = {"actors": max(1, cpus // 4), "num_cpus": 0, "num_gpus": 0}
-            return [(stages[:1], feeder), (stages[1:], model)]
-        return [(stages, model)]
+            return [(stages[:1], feeder, self._batch_size), (stages[1:], model, self._batch_size)]
+        return [(stages, model, self._batch_size)]
 
     def _result(self, index: int, item: Any, outcome: Outcome) -> Result:
         return Result(index, item, outcome.ok, outcome.value, outcome.error,
@@ -167,6 +192,36 @@ class RayExecutor:
         worker.busy_seconds += result.seconds
         if self._progress is not None:
             self._progress.advance(result.device, 1, int(not result.ok))
+
+
+def group_resources(
+    devices: str | Sequence[str], replicas: int | None, *, gpus: int, cpus: int
+) -> dict[str, Any]:
+    """The actor pool of one stage group on a cluster of ``gpus`` GPUs and ``cpus`` CPUs.
+
+    ``cpu`` groups get CPU actors (``replicas`` of them, else one per CPU); a group on GPUs
+    gets one actor per GPU listed (every GPU for ``cuda``/``auto``) times ``replicas``, each
+    holding ``1/replicas`` of a GPU. Ray places actors on any node's GPUs: device numbers
+    choose how many, not which. ``auto`` on a cluster without GPUs is the CPU.
+
+    >>> group_resources("cpu", None, gpus=2, cpus=8)
+    {'actors': 8, 'num_cpus': 1, 'num_gpus': 0}
+    >>> group_resources("cuda:0", 2, gpus=2, cpus=8)
+    {'actors': 2, 'num_cpus': 0.5, 'num_gpus': 0.5}
+    >>> group_resources("auto", None, gpus=0, cpus=4)
+    {'actors': 4, 'num_cpus': 1, 'num_gpus': 0}
+    """
+    names = [n.strip().lower() for n in (devices.split(",") if isinstance(devices, str)
+             else devices) if n.strip()]  # fmt: skip
+    on_cpu = all(n in ("cpu", "mps") for n in names) or (names == ["auto"] and gpus == 0)
+    if on_cpu:
+        return {"actors": replicas or cpus, "num_cpus": 1, "num_gpus": 0}
+    if gpus == 0:
+        raise ValueError(f"a stage group asks for {','.join(names)} but the Ray cluster has "
+                         "no GPUs; give the group devices: cpu, or join one with GPUs")  # fmt: skip
+    per_gpu = max(1, replicas or 1)
+    listed = gpus if names in (["auto"], ["cuda"]) else min(gpus, len(names))
+    return {"actors": listed * per_gpu, "num_cpus": 0.5, "num_gpus": 1 / per_gpu}
 
 
 def _ledger_class() -> Any:

@@ -54,13 +54,13 @@ class JobOptions(BaseModel):
 
 def create_app(config: ServeConfig) -> Any:
     """The service: its store under ``config.data`` and one dispatcher with warm workers."""
-    from docfleet.ingest import _engine_options
+    from docfleet.ingest import document_engine_options
     from docfleet.serve.limits import BodyLimit, key_matches
     from docfleet.serve.ui import add_ui
 
     data = Path(config.data)
     store = JobStore(data)
-    dispatcher = Dispatcher(store, _engine_options(config), config.document_options())
+    dispatcher = Dispatcher(store, document_engine_options(config), config.document_options())
 
     async def expire_hourly() -> None:
         while True:  # finished jobs older than --keep-hours go, with their files
