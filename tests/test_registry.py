@@ -19,6 +19,15 @@ def test_builtins_resolve_by_name_and_by_import_path():
     assert [s.label for s in make_pipeline(["identity", MatMulStage])] == ["identity", "matmul"]
 
 
+def test_every_builtin_stage_is_registered_under_its_own_name():
+    from docfleet.registry import BUILTIN_STAGES
+
+    for name in ("render", "layout", "ocr", "assemble", "embed", "caption", "clip", "bin",
+                 "extract"):  # fmt: skip
+        assert stage_class(name).name == name
+    assert {stage_class(n).name for n in BUILTIN_STAGES} == set(BUILTIN_STAGES)
+
+
 def test_unknown_name_lists_the_known_ones():
     with pytest.raises(KeyError, match=r"known stages: .*assemble.*identity, .*ocr, render"):
         stage_class("no-such-stage")

@@ -27,6 +27,8 @@ BUILTIN_STAGES: Mapping[str, str] = {
     "caption": "docfleet.stages.caption:CaptionStage",
     "clip": "docfleet.stages.clip:ClipStage",
     "embed": "docfleet.stages.embed:EmbedStage",
+    "bin": "docfleet.binning.features:BinFeaturesStage",
+    "extract": "docfleet.llm.stage:ExtractStage",
     "identity": "docfleet.stages.toy:IdentityStage",
     "matmul": "docfleet.stages.toy:MatMulStage",
     "sleep": "docfleet.stages.toy:SleepStage",

@@ -15,7 +15,7 @@ class BinFeaturesStage(Stage):
     keys of :mod:`docfleet.binning.bins` (OCR text and its amount and confidence, layout region
     counts by kind, size, caption and CLIP similarities when those stages ran)."""
 
-    name = "bin-features"
+    name = "bin"
     preferred_batch_size = 16
 
     def __call__(self, batch: list[Any]) -> list[Any]:
