@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class EngineSettings(BaseModel):
@@ -38,6 +38,12 @@ class EngineSettings(BaseModel):
     max_attempts: int = Field(
         3, ge=1, description="Runs of an item whose worker dies before it gets an error result."
     )
+
+    @field_validator("devices")
+    @classmethod
+    def _one_string(cls, value: str | list[str]) -> str:
+        """A YAML list of devices reads as the flag's comma-separated form."""
+        return value if isinstance(value, str) else ",".join(str(v).strip() for v in value)
 
     def engine_options(self, **overrides: Any) -> EngineOptions:
         """These settings (and those of :class:`EngineOptions` this model also has, such as

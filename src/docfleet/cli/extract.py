@@ -1,4 +1,5 @@
-"""``docfleet extract``: structured fields from records with a local LLM, on every device."""
+"""``docfleet extract``: structured fields from records with a local LLM on every device, or
+with model servers (OpenAI-compatible endpoints)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 
 DESCRIPTION = """\
 Extract structured fields from CSV/JSONL records with a local Hugging Face model, or from
-PDF pages and images with a local vision-language model (VLM).
+PDF pages and images with a local vision-language model (VLM). With --endpoint instead of
+--model, the same extraction runs against OpenAI-compatible servers (vLLM, TGI, llama.cpp,
+transformers serve, hosted APIs).
 
 Each record's columns fill the prompt's {column} variables; a page fills {file}, {page} and
 {pages}, and the VLM sees the page image with the first turn (or, with --image-column, the
@@ -29,6 +32,16 @@ Re-running with the same -o resumes: records already written are kept, the rest 
 the records that ended as errors, and leaves the file in input order. --limit 20 tries the
 prompt on the first 20 records; the same command without it then does the rest.
 
+Model servers: --endpoint URL (repeatable; the base URL, as in http://gpu0:8000/v1) and
+--served-model NAME. Every server pulls records from one queue, --concurrency requests at a
+time each; 429 and 5xx answers, timeouts and dropped connections are retried with backoff
+(Retry-After honoured), a server failing again and again is rested a while, and a record
+whose attempts all failed is an error line. --requests-per-minute and --tokens-per-minute
+cap all servers together. The API key is read from the environment variable that
+--api-key-env names, never from a flag or the --config file. Resume, --retry-failed and
+--limit work as with --model; the fingerprint holds the served model name, not the URLs, so
+a run may be resumed against other servers.
+
 Settings cascade: flags > --config YAML > DOCFLEET_* environment variables > defaults.
 """
 
@@ -39,12 +52,15 @@ examples:
   docfleet extract --model ./llm --input invoices/ --prompt-file turns.yml -o fields.jsonl
   docfleet extract --model ./vlm --input scans/ --prompt "Invoice number and total?" \\
       --schema invoice.json -o pages.jsonl
+  docfleet extract --endpoint http://gpu0:8000/v1 --endpoint http://gpu1:8000/v1 \\
+      --served-model qwen --api-key-env OPENAI_API_KEY --input notes.csv \\
+      --prompt "Extract the diagnosis from: {note}" --schema dx.json -o out.jsonl
 
 exit codes: 0 every record valid, 1 some failed (see status "error" lines), 2 usage error.
 """
 
 FLAGS = (
-    ("--model", {"help": "folder of a Hugging Face causal LM or VLM (config + safetensors)"}),
+    ("--model", {"help": "folder of a Hugging Face causal LM or VLM (or give --endpoint)"}),
     ("--input", {"help": "CSV/TSV/JSONL file or folder; or PDFs/images for a VLM"}),
     (
         "--input-kind",
@@ -80,17 +96,39 @@ FLAGS = (
     ("--engine", {"choices": ["local", "ray"], "help": "local (default) or a Ray cluster"}),
     ("--ray-address", {"help": "Ray cluster: auto, HOST:PORT or ray://HOST:PORT"}),
 )
+ENDPOINT_FLAGS = (
+    (
+        "--endpoint",
+        {
+            "action": "append",
+            "metavar": "URL",
+            "help": "OpenAI-compatible server, as http://gpu0:8000/v1 (repeat for several)",
+        },
+    ),
+    ("--served-model", {"metavar": "NAME", "help": "the model name the servers serve"}),
+    ("--api-key-env", {"metavar": "VAR", "help": "environment variable holding the API key"}),
+    ("--concurrency", {"type": int, "metavar": "N", "help": "requests in flight per server (8)"}),
+    ("--requests-per-minute", {"type": float, "metavar": "R", "help": "all servers together"}),
+    ("--tokens-per-minute", {"type": float, "metavar": "T", "help": "all servers together"}),
+    ("--request-timeout", {"type": float, "metavar": "S", "help": "seconds of no progress (120)"}),
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "extract", help="structured extraction with a local LLM", description=DESCRIPTION,
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "extract", help="structured extraction with a local LLM or model servers",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     p.add_argument("-o", "--output", help="JSONL file to write")
     p.add_argument("--config", metavar="YAML", help="settings file (keys as the long flags)")
     for flag, options in FLAGS:
         p.add_argument(flag, **options)
+    servers = p.add_argument_group("model servers (instead of --model)")
+    for flag, options in ENDPOINT_FLAGS:
+        servers.add_argument(flag, **options)
+    servers.add_argument("--api-key", nargs="?", action=_NoKeyOnTheCommandLine,
+                         help=argparse.SUPPRESS)  # fmt: skip
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
     p.add_argument(
         "--resume", action=argparse.BooleanOptionalAction,
@@ -104,8 +142,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+class _NoKeyOnTheCommandLine(argparse.Action):
+    """``--api-key``: refused without repeating the value (argparse would echo it)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        parser.error(
+            "--api-key is not taken: a key on the command line shows in the process list and "
+            "the shell history; put it in an environment variable and pass --api-key-env NAME"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from docfleet.config import ConfigError, resolve_config
+    from docfleet.llm.endpoint_extract import api_key
     from docfleet.llm.extract import ExtractConfig, run_extract
     from docfleet.outdir import OutputError
 
@@ -116,8 +165,9 @@ def run(args: argparse.Namespace) -> int:
         config = resolve_config(
             flags, config_file=args.config, environ=os.environ, model=ExtractConfig
         )
+        key = api_key(config.api_key_env, os.environ) if config.endpoint else None
         report = run_extract(
-            config, command=_command_line(), wait=args.wait, on_plan=_say_placement
+            config, command=_command_line(), wait=args.wait, on_plan=_say_placement, api_key=key
         )
     except (ConfigError, FileNotFoundError, ValueError, ImportError, OutputError) as exc:
         print(f"docfleet extract: error: {exc}", file=sys.stderr)
@@ -130,7 +180,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _command_line() -> str:
-    return " ".join(shlex.quote(w) for w in ["docfleet", *sys.argv[1:]])
+    from docfleet.llm.chat_types import shown_url
+
+    words = [shown_url(w) if "://" in w else w for w in ["docfleet", *sys.argv[1:]]]
+    return " ".join(shlex.quote(w) for w in words)  # a URL's user:password@ left out
 
 
 def _say_placement(plan: Any) -> None:
@@ -161,8 +214,26 @@ def _summary(report: Any) -> None:
     for dev in report.stats.per_device():
         table.add_row(f"  {dev.device} x{dev.replicas}", f"{dev.items} records, "
                       f"utilisation {dev.utilisation:.0%}")  # fmt: skip
+    for url, stats in report.endpoints.items():
+        _endpoint_rows(table, url, stats, wall)
     for kind, count in report.failures.most_common():
         table.add_row(f"  failed: {kind}", str(count))
     if report.failed:
         table.add_row("  to redo them", "the same command with --retry-failed")
     Console(file=sys.stderr).print(table)
+
+
+def _endpoint_rows(table: Any, url: str, stats: dict[str, Any], wall: float) -> None:
+    """A server's share: requests, their outcome and rate, retries, and rests it was given."""
+    tokens = stats["tokens_in"] + stats["tokens_out"]
+    table.add_row(f"  {url}", f"{stats['requests']} requests ({stats['ok']} ok, "
+                  f"{stats['failed']} failed), {stats['requests'] / wall:.2f} requests/s, "
+                  f"{tokens / wall:.1f} tokens/s")  # fmt: skip
+    retries = ", ".join(f"{reason} {n}" for reason, n in stats["retries"].items() if n)
+    if retries:
+        table.add_row("    retries", retries)
+    if stats["out_of_rotation"]:
+        rested = f"{stats['out_of_rotation_seconds']:.1f} s in all (it kept failing)"
+        table.add_row("    out of rotation", f"{stats['out_of_rotation']} time(s), {rested}")
+    if stats["no_response_format"]:
+        table.add_row("    response_format", "refused: asked without it (repair turns remain)")

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from docfleet.fleet import Fleet
-from docfleet.options import EngineOptions
+from docfleet.llm.chat_types import EndpointSettings
+from docfleet.llm.conversation import answer_line, record_error_line
+from docfleet.options import EngineOptions, EngineSettings
 from docfleet.stats import RunStats
 
+_POOL = {f.name: f.default for f in fields(EndpointSettings)}  # the pool's defaults, in one place
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-class ExtractConfig(BaseModel):
-    """Settings of an extraction run; each is a flag, a YAML key and a DOCFLEET_ variable."""
+
+class ExtractConfig(EngineSettings):
+    """Settings of an extraction run, the engine's among them (on the Ray engine every actor
+    holds a whole copy of the model); each is a flag, a YAML key and a DOCFLEET_ variable."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
-    model: str = Field(description="Folder of a Hugging Face causal LM or vision-language model.")
+    model: str | None = Field(
+        None, description="Folder of a Hugging Face causal LM or VLM (or give endpoint)."
+    )
     input: str = Field(description="CSV/TSV/JSONL file or folder; or PDFs and images (VLM).")
     input_kind: Literal["auto", "records", "pages"] = Field(
         "auto", description="records (CSV/JSONL rows) or pages (PDF pages, images); auto: by files"
@@ -42,8 +52,6 @@ class ExtractConfig(BaseModel):
     encoding: str = Field("utf-8", description="Encoding of CSV/JSONL inputs.")
     dpi: float = Field(144.0, gt=0, description="Resolution of PDF pages shown to a VLM.")
     password: str | None = Field(None, description="Password of encrypted PDF inputs.")
-    devices: str = Field("auto", description="auto, cpu, cuda, or cuda:0,cuda:1")
-    num_gpus: int | None = Field(None, ge=0, description="First N GPUs (0 = all).")
     strategy: Literal["auto", "replicate", "balanced", "offload", "cpu"] = Field("auto")
     split_margin: str = Field(
         "4GiB", description="Memory left free on each GPU holding part of a split model."
@@ -51,24 +59,28 @@ class ExtractConfig(BaseModel):
     single_margin: str = Field(
         "2GiB", description="Memory left free on a GPU (or the CPU) holding a whole model."
     )
-    batch_size: int | Literal["auto"] = Field("auto", description="Records per batch.")
     max_new_tokens: int = Field(256, ge=1, description="Tokens per answer at most.")
     max_repairs: int = Field(2, ge=0, description="Repair turns for an invalid answer.")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field("auto")
-    workers: Literal["process", "thread"] = Field("process", description="Worker kind.")
-    engine: Literal["local", "ray"] = Field(
-        "local", description="local: this machine's devices; ray: a Ray cluster, a copy per actor."
-    )
-    ray_address: str | None = Field(
-        None, description="Ray cluster to join (auto, ray://host:port); none starts Ray locally."
-    )
-    progress: bool | None = Field(None, description="Progress bar (default: on a terminal).")
     limit: int | None = Field(
         None, ge=1, description="Only the first N records (try a prompt; resume does the rest)."
     )
     resume: bool = Field(True, description="Keep the lines already in OUTPUT; do the rest.")
     retry_failed: bool = Field(
         False, description="On resume, redo the records whose lines are errors."
+    )
+    # Model servers instead of a local model (see docfleet.llm.endpoint_extract); the key itself
+    # is never a setting: api_key_env names the environment variable that holds it.
+    endpoint: list[str] | None = Field(
+        None, description="Base URLs of OpenAI-compatible servers (http://gpu0:8000/v1)."
+    )
+    served_model: str | None = Field(None, description="The model name the servers serve.")
+    api_key_env: str | None = Field(None, description="Environment variable with the API key.")
+    concurrency: int = Field(_POOL["concurrency"], ge=1, description="Requests per endpoint.")
+    requests_per_minute: float | None = Field(None, gt=0, description="Over all endpoints.")
+    tokens_per_minute: float | None = Field(None, gt=0, description="Over all endpoints.")
+    request_timeout: float = Field(
+        _POOL["request_timeout"], gt=0, description="Seconds without progress on a request."
     )
 
     @field_validator("split_margin", "single_margin")
@@ -78,6 +90,32 @@ class ExtractConfig(BaseModel):
 
         parse_size(value)  # names the accepted forms when it cannot read one
         return value
+
+    @field_validator("endpoint", mode="before")
+    @classmethod
+    def _urls(cls, value: Any) -> Any:
+        """``DOCFLEET_ENDPOINT="http://a/v1,http://b/v1"`` and a YAML string are lists too."""
+        return re.split(r"[\s,]+", value.strip()) if isinstance(value, str) else value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.fullmatch(value):  # never echo it: it may be a key
+            raise ValueError("--api-key-env takes the name of an environment variable (letters, "
+                             "digits and _, e.g. OPENAI_API_KEY), not the key itself")  # fmt: skip
+        return value
+
+    @model_validator(mode="after")
+    def _one_model(self) -> ExtractConfig:
+        if self.model and self.endpoint:
+            raise ValueError("--model and --endpoint are exclusive: --model runs a local model, "
+                             "--endpoint sends the records to model servers; give one")  # fmt: skip
+        if not self.model and not self.endpoint:
+            raise ValueError("give --model (a local model folder) or --endpoint (a model server)")
+        if bool(self.endpoint) != bool(self.served_model):
+            raise ValueError("--endpoint and --served-model go together: the servers' URLs and "
+                             "the model name they serve (GET URL/models lists it)")  # fmt: skip
+        return self
 
 
 @dataclass
@@ -97,6 +135,7 @@ class ExtractReport:
     wall_seconds: float = 0.0
     stats: RunStats = field(default_factory=RunStats)
     plan: dict[str, Any] = field(default_factory=dict)
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # EndpointPool.stats()
 
     @property
     def exit_code(self) -> int:
@@ -132,67 +171,121 @@ def run_extract(
     command: str = "",
     wait: bool = False,
     on_plan: Callable[[Any], None] | None = None,
+    api_key: str | None = None,
+    pool_options: dict[str, Any] | None = None,
 ) -> ExtractReport:
     """Extract from every record of ``config.input`` into ``config.output``, in input order.
 
-    ``plan`` is the placement: ``"auto"`` asks :func:`plan_extraction` once the prompts, schema
-    and records have been checked (a usage error never waits for planning), then tells
-    ``on_plan``; ``None`` loads the whole model on each worker's device. One run writes to an
-    output file at a time: another one raises ``OutputError`` naming it, unless ``wait``.
+    With ``config.model``, a local model: ``plan`` is the placement: ``"auto"`` asks
+    :func:`plan_extraction` once the prompts, schema and records have been checked (a usage
+    error never waits for planning), then tells ``on_plan``; ``None`` loads the whole model on
+    each worker's device. With ``config.endpoint``, model servers, sent ``api_key`` (default:
+    the variable ``config.api_key_env`` names); ``pool_options`` tunes their pool beyond the
+    config (``max_attempts``, ``backoff``, ``cool_down`` of ``EndpointSettings``). One run
+    writes to an output file at a time: another one raises ``OutputError`` naming it, unless
+    ``wait``.
     """
     from docfleet.fingerprint import settings_fingerprint
-    from docfleet.llm.answers import load_schema
-    from docfleet.llm.prompts import load_prompts, validate_columns
-    from docfleet.llm.stage import ExtractStage
     from docfleet.outdir import OutputLock, check_output_file
 
     started = time.perf_counter()
-    templates = load_prompts(config.prompt, config.prompt_file)
-    schema = load_schema(config.json_schema) if config.json_schema else None
-    if schema is not None and config.answer_format == "text":
-        raise ValueError("--schema needs JSON answers; drop --answer-format text or the schema")
+    turns = _turns(config)  # read; plan the work; resume and write
     records = _read_inputs(config)
     good = [r for r in records if not r.error]
     if good:
-        validate_columns(templates, set(good[0].fields))
+        from docfleet.llm.prompts import validate_columns
+
+        validate_columns(turns.templates, set(good[0].fields))
+    work, settings = _work(config, turns, plan, on_plan, api_key, pool_options or {})
+    out = Path(config.output)
+    check_output_file(out)
+    with OutputLock.for_file(out, command=command, wait=wait):
+        return _extract(config, work, records, settings, settings_fingerprint(settings), started)
+
+
+def _work(config: ExtractConfig, turns: Any, plan: Any, on_plan: Any, api_key: str | None,
+          pool_options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    """What answers the records (the local model, or servers), and the settings it answers with.
+
+    The fingerprint of a server run holds the served model's name, not the URLs or the key:
+    the same model on other servers may finish a run. A local model is named by its folder.
+    """
+    settings = {
+        "turns": [t.text for t in turns.templates], "system": turns.system,
+        "json_schema": turns.json_schema, "parse_json": turns.parse_json,
+        "max_repairs": turns.max_repairs, "max_new_tokens": config.max_new_tokens,
+        "dpi": config.dpi, **({"image_column": config.image_column} if config.image_column else {}),
+    }  # fmt: skip
+    if config.endpoint:
+        from docfleet.llm.endpoint_extract import OnEndpoints, endpoint_settings
+
+        work = OnEndpoints(endpoint_settings(config, api_key, **pool_options), turns, config)
+        return work, {"served_model": config.served_model, "temperature": 0.0, **settings}
     if isinstance(plan, str):
         plan = plan_extraction(config)
         if on_plan is not None:
             on_plan(plan)
-    stage = ExtractStage(
-        model=config.model, turns=[t.text for t in templates], system=_system(templates),
-        json_schema=schema, parse_json=config.answer_format == "json",
-        max_repairs=config.max_repairs, max_new_tokens=config.max_new_tokens,
+    model = str(Path(str(config.model)).resolve())
+    return _OnDevices(config, _stage(config, turns, plan), plan), {"model": model, **settings}
+
+
+def _turns(config: ExtractConfig) -> Any:
+    """The prompts and the answer checks of every record's conversation (usage errors first)."""
+    from docfleet.llm.answers import load_schema
+    from docfleet.llm.conversation import Turns
+    from docfleet.llm.prompts import load_prompts
+
+    templates = load_prompts(config.prompt, config.prompt_file)
+    schema = load_schema(config.json_schema) if config.json_schema else None
+    if schema is not None and config.answer_format == "text":
+        raise ValueError("--schema needs JSON answers; drop --answer-format text or the schema")
+    return Turns([t.text for t in templates], system=getattr(templates[0], "system", None),
+                 json_schema=schema, parse_json=config.answer_format == "json",
+                 max_repairs=config.max_repairs)  # fmt: skip
+
+
+def _stage(config: ExtractConfig, turns: Any, plan: Any) -> Any:
+    from docfleet.llm.stage import ExtractStage
+
+    return ExtractStage(
+        model=config.model, turns=[t.text for t in turns.templates], system=turns.system,
+        json_schema=turns.json_schema, parse_json=turns.parse_json,
+        max_repairs=turns.max_repairs, max_new_tokens=config.max_new_tokens,
         dtype=config.dtype, placement=plan.to_dict() if plan is not None else None,
         dpi=config.dpi, password=config.password,
     )  # fmt: skip
-    settings = {
-        "model": str(Path(config.model).resolve()), **stage.options.model_dump(
-            include={"turns", "system", "json_schema", "parse_json", "max_repairs",
-                     "max_new_tokens", "dpi"}),
-        **({"image_column": config.image_column} if config.image_column else {}),
-    }  # fmt: skip
-    fingerprint = settings_fingerprint(settings)
-    out = Path(config.output)
-    check_output_file(out)
-    with OutputLock.for_file(out, command=command, wait=wait):
-        return _extract(config, stage, records, settings, fingerprint, plan, started)
+
+
+@dataclass
+class _OnDevices:
+    """The records through the engine: the local model on this machine's devices, or Ray's."""
+
+    config: ExtractConfig
+    stage: Any
+    plan: Any
+
+    @contextmanager
+    def lines(self, records: list[Any], report: ExtractReport) -> Iterator[Iterator[dict]]:
+        good = [r for r in records if not r.error]
+        with Fleet(engine_options(self.config, self.plan)).map(self.stage, good) as stream:
+            yield _lines(records, stream)
+            report.stats = stream.stats
 
 
 def _extract(
     config: ExtractConfig,
-    stage: Any,
+    work: Any,
     records: list[Any],
     settings: dict[str, Any],
     fingerprint: str,
-    plan: Any,
     started: float,
 ) -> ExtractReport:
+    """Keep what an earlier run wrote, have ``work`` do the rest, and write it in input order."""
     from docfleet.llm.resume import in_input_order, save_settings, still_to_do, written_lines
     from docfleet.sinks.jsonl import JsonlSink, read_records, rewrite_records
 
     out = Path(config.output)
-    report = ExtractReport(output=out, plan=plan.to_dict() if plan else {})
+    report = ExtractReport(output=out, plan=work.plan.to_dict() if work.plan else {})
     if records and records[0].page is None and config.limit is None and not config.image_column:
         from docfleet.llm.records import data_lines
 
@@ -208,14 +301,12 @@ def _extract(
     report.skipped, report.kept_tokens_out = len(earlier), report.tokens_out
     all_ids = [r.id for r in records]
     records = still_to_do(records, [line["id"] for line in earlier])
-    good = [r for r in records if not r.error]
     with JsonlSink(out, resume=config.resume) as sink:
         if records:
-            with Fleet(engine_options(config, plan)).map(stage, good) as stream:
-                for line in _lines(records, stream):
+            with work.lines(records, report) as lines:
+                for line in lines:
                     sink.write({**line, "settings": fingerprint})
                     _count(report, line)
-                report.stats = stream.stats
     if retried:  # the redone lines went to the end; every record has its line again
         rewrite_records(out, in_input_order(read_records(out), all_ids))
     report.wall_seconds = time.perf_counter() - started
@@ -233,7 +324,9 @@ def _read_inputs(config: ExtractConfig) -> list[Any]:
     if kind == "pages" and config.image_column:
         raise ValueError(f"--image-column names a column of CSV/JSONL records, but "
                          f"{config.input} holds PDFs or images; drop --image-column")  # fmt: skip
-    if (kind == "pages" or config.image_column) and not is_vision_language(config.model):
+    shows_images = kind == "pages" or bool(config.image_column)
+    # a server's model is not ours to inspect: one that takes no images refuses each request
+    if shows_images and config.model and not is_vision_language(config.model):
         shown = f"column {config.image_column!r} names images" if config.image_column else (
             f"{config.input} holds PDFs or images"
         )  # fmt: skip
@@ -257,24 +350,15 @@ def _lines(records: list[Any], stream: Any) -> Iterator[dict[str, Any]]:
     """Error records and engine results merged back into input order."""
     for record in records:
         if record.error:
-            yield {
-                "id": record.id,
-                "status": "error",
-                "source": record.source,
-                "error": {"type": record.error_type or "BadRecord", "message": record.error},
-            }
-            continue  # fmt: skip
+            yield record_error_line(record)
+            continue
         result = next(stream)
         line: dict[str, Any] = {"id": record.id, "source": record.source, "device": result.device}
         if not result.ok:
             error = result.error
             line.update(status="error", error={"type": error.type, "message": error.message})
         else:
-            line.update(result.value)
-            valid = result.value["valid"]
-            line["status"] = "ok" if valid else "error"
-            if not valid:
-                line["error"] = {"type": "InvalidAnswer", "message": "; ".join(line["problems"])}
+            line.update(answer_line(result.value))
         yield line
 
 
@@ -287,10 +371,6 @@ def _count(report: ExtractReport, line: dict[str, Any]) -> None:
     else:
         report.failed += 1
         report.failures[line["error"]["type"]] += 1
-
-
-def _system(templates: list[Any]) -> str | None:
-    return getattr(templates[0], "system", None) if templates else None
 
 
 def engine_options(config: ExtractConfig, plan: Any | None) -> EngineOptions:
@@ -306,8 +386,7 @@ def engine_options(config: ExtractConfig, plan: Any | None) -> EngineOptions:
         devices = plan.strategy  # cpu or mps, even on a machine with CUDA GPUs
     elif config.engine == "ray" and config.strategy == "cpu":
         devices = "cpu"  # CPU actors even where the cluster has GPUs
-    return EngineOptions(
+    return config.engine_options(
         devices=devices, num_gpus=config.num_gpus if devices == config.devices else None,
-        workers=workers, batch_size=config.batch_size, progress=config.progress,
-        engine=config.engine, ray_address=config.ray_address, unit="records",
+        workers=workers, unit="records",
     )  # fmt: skip

@@ -3,19 +3,20 @@
 Each item of a batch is a conversation of one or more turns. Every round generates the next
 answer of all conversations still open, in one batched call, so multi-turn items interleave
 and the device stays busy. An answer that fails the schema gets a repair turn, up to
-``max_repairs`` times; then the item is recorded as invalid with its raw text.
+``max_repairs`` times; then the item is recorded as invalid with its raw text (the turns and
+repairs are :mod:`docfleet.llm.conversation`'s, shared with extraction against model servers).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field
 
 from docfleet.devices import Device
-from docfleet.llm.generation import BatchGenerator, Message, auto_batch_size, free_memory
+from docfleet.llm.conversation import Turns
+from docfleet.llm.generation import BatchGenerator, auto_batch_size, free_memory
 from docfleet.stage import Stage, StageOptions
 
 
@@ -36,21 +37,6 @@ class ExtractOptions(StageOptions):
     )
     dpi: float = Field(144.0, gt=0, description="Resolution of PDF pages shown to a VLM.")
     password: str | None = Field(None, description="Password of encrypted PDF inputs.")
-
-
-@dataclass
-class _Conversation:
-    fields: dict[str, str]
-    image: Any = None  # the page shown to a vision-language model with the first turn
-    messages: list[Message] = field(default_factory=list)
-    answers: list[str] = field(default_factory=list)
-    turn: int = 0
-    repairs: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    value: Any = None
-    problems: list[str] = field(default_factory=list)
-    done: bool = False
 
 
 class ExtractStage(Stage):
@@ -84,15 +70,13 @@ class ExtractStage(Stage):
         )
 
     def __call__(self, batch: list[Any]) -> list[Any]:
-        from docfleet.llm.prompts import PromptTemplate
-
-        templates = [PromptTemplate(t) for t in self.options.turns]
+        o = self.options
+        turns = Turns(o.turns, system=o.system, json_schema=o.json_schema,
+                      parse_json=o.parse_json, max_repairs=o.max_repairs)  # fmt: skip
         start = time.perf_counter()
         images = [self._image(record) for record in batch]  # a bad page fails here
-        chats = [
-            self._open(getattr(r, "fields", r), templates[0], image)
-            for r, image in zip(batch, images, strict=True)
-        ]
+        pairs = zip(batch, images, strict=True)
+        chats = [turns.open(getattr(r, "fields", r), image) for r, image in pairs]
         while open_chats := [c for c in chats if not c.done]:
             messages = [c.messages for c in open_chats]
             if self._vision:
@@ -100,12 +84,10 @@ class ExtractStage(Stage):
             else:
                 answers = self._generator.generate(messages)
             for chat, answer in zip(open_chats, answers, strict=True):
-                chat.tokens_in += answer.tokens_in
-                chat.tokens_out += answer.tokens_out
-                chat.messages.append({"role": "assistant", "content": answer.text})
-                self._advance(chat, answer.text, templates)
+                turns.advance(chat, answer.text, tokens_in=answer.tokens_in,
+                              tokens_out=answer.tokens_out)  # fmt: skip
         seconds = (time.perf_counter() - start) / max(1, len(batch))
-        return [self._result(chat, seconds) for chat in chats]
+        return [turns.result(chat, seconds) for chat in chats]
 
     def _image(self, record: Any) -> Any:
         """The page a record names, for a vision-language model; ``None`` for a text record."""
@@ -120,49 +102,6 @@ class ExtractStage(Stage):
         from docfleet.llm.page_records import page_image
 
         return page_image(task, dpi=self.options.dpi, password=self.options.password)
-
-    def _open(self, fields: dict[str, str], first: Any, image: Any = None) -> _Conversation:
-        chat = _Conversation(dict(fields), image)
-        if self.options.system:
-            chat.messages.append({"role": "system", "content": self.options.system})
-        chat.messages.append({"role": "user", "content": first.render(chat.fields)})
-        return chat
-
-    def _advance(self, chat: _Conversation, text: str, templates: list[Any]) -> None:
-        from docfleet.llm.answers import check_answer, repair_prompt
-
-        if chat.turn < len(templates) - 1:  # an intermediate turn: its answer feeds the next
-            chat.answers.append(text)
-            chat.fields[f"answer_{chat.turn + 1}"] = text
-            chat.turn += 1
-            chat.messages.append(
-                {"role": "user", "content": templates[chat.turn].render(chat.fields)}
-            )
-            return
-        schema = self.options.json_schema
-        chat.value, chat.problems = check_answer(text, schema, parse_json=self.options.parse_json)
-        if not chat.problems or chat.repairs >= self.options.max_repairs:
-            chat.answers.append(text)
-            chat.done = True
-            return
-        chat.repairs += 1
-        prompt = chat.messages[-2]["content"]
-        chat.messages.append(
-            {"role": "user", "content": repair_prompt(prompt, text, chat.problems, schema or {})}
-        )
-
-    def _result(self, chat: _Conversation, seconds: float) -> dict[str, Any]:
-        return {
-            "answer": chat.value,
-            "valid": not chat.problems,
-            "problems": chat.problems,
-            "raw": chat.answers[-1] if chat.answers else "",
-            "turns": chat.answers,
-            "repairs": chat.repairs,
-            "tokens_in": chat.tokens_in,
-            "tokens_out": chat.tokens_out,
-            "seconds": round(seconds, 4),
-        }
 
     def close(self) -> None:
         self._generator = None  # type: ignore[assignment]
