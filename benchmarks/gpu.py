@@ -1,15 +1,19 @@
-"""GPU scaling of the main job: docfleet run on 1..N GPUs and 1..R replicas per GPU.
+"""GPU scaling of the main job: docfleet run on 1..N GPUs, 1..R replicas per GPU, batch sizes.
 
-    python benchmarks/gpu.py [--quick] [--pages N] [--replicas-list 1,2,4] [--corpus DIR]
+    python benchmarks/gpu.py [--quick] [--pages N] [--replicas-list 1,2,4] [--batch-sizes 8,32]
+                             [--backend torch|onnxruntime|both] [--device cpu] [--corpus DIR]
                              [--json PATH] [--allow-cpu-onnx] [--no-cpu] [--timeout S] [--keep]
 
 The GPUs are found with ``docfleet.discovery.discover_gpus`` (NVML or nvidia-smi; CUDA is
-never initialised here). With none, or when ONNX Runtime lacks its CUDA provider (unless
-``--allow-cpu-onnx``), it says why and exits 0, so it is safe to run anywhere. Else it runs
-``docfleet run INPUT --ocr always --pipeline layout+ocr`` as a subprocess on the first k GPUs
-for every k and every replica count, plus one CPU run for reference, over ``--pages`` pages of
-benchmarks/scanned_corpus.py's corpus (its PDFs cycled, each copy a hard link or a copy under
-a new name). Figures are described in benchmarks/README.md.
+never initialised here). It runs ``docfleet run INPUT --ocr always --pipeline layout+ocr
+--backend B`` as a subprocess on the first k GPUs for every k, replica count and batch size,
+plus one CPU run for reference, over ``--pages`` pages of benchmarks/scanned_corpus.py's
+corpus (its PDFs cycled, each copy a hard link or a copy under a new name), and prints one
+table. ``--backend torch`` (the default) runs the layout and OCR networks in PyTorch, which
+needs no ``onnxruntime-gpu``; ``onnxruntime`` runs are skipped, saying why, when ONNX Runtime
+lacks its CUDA provider (unless ``--allow-cpu-onnx``). With no GPU it says so and exits 0, so
+it is safe to run anywhere; ``--device cpu`` runs the same plan on the CPU instead (a smoke
+test of the whole benchmark on a machine without GPUs). Figures: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from docfleet.discovery import discover_gpus
 BASE = ["--ocr", "always", "--pipeline", "layout+ocr", "--no-progress", "--no-resume"]
 DEFAULT_PAGES, QUICK_PAGES = 256, 64
 DEFAULT_REPLICAS, QUICK_REPLICAS = (1, 2, 4), (1, 2)
+DEFAULT_BATCHES = (8, 32)
 ONNX_FIX = "pip uninstall -y onnxruntime && pip install onnxruntime-gpu"
 GIB = 1024**3
 
@@ -136,7 +141,8 @@ def gpu_cell(run: dict[str, Any]) -> str:
 def row(run: dict[str, Any]) -> str:
     gpus = str(run["gpus"]) if run.get("gpus") else "cpu"
     replicas = str(run.get("replicas") or "auto")
-    head = f"{run['name']:<10} {gpus:>4} {replicas:>5}"
+    batch = str(run.get("batch") or "auto")
+    head = f"{run['name']:<16} {gpus:>4} {replicas:>5} {batch:>5}"
     if not run.get("ok"):
         return f"{head}  ERROR {run.get('error')}"
 
@@ -159,9 +165,9 @@ def report(figures: dict[str, Any]) -> None:
     for gpu in figures["gpus"]:
         memory = gpu["memory_total_bytes"] / GIB
         print(f"gpu        cuda:{gpu['index']} {gpu['name']}, {memory:.0f} GiB")
-    print(f"{'run':<10} {'GPUs':>4} {'R/GPU':>4} {'pages':>5} {'wall s':>7} {'pages/s':>7} "
-          f"{'steady':>7} {'speed':>6} {'eff.':>5} {'eff.st':>6} {'F1':>6} {'failed':>6}  "
-          "GPU util mean/max, peak/total memory")  # fmt: skip
+    print(f"{'run':<16} {'GPUs':>4} {'R/dev':>4} {'batch':>5} {'pages':>5} {'wall s':>7} "
+          f"{'pages/s':>7} {'steady':>7} {'speed':>6} {'eff.':>5} {'eff.st':>6} {'F1':>6} "
+          f"{'failed':>6}  GPU util mean/max, peak/total memory")  # fmt: skip
     for run in figures["runs"]:
         print(row(run))
     acc = figures["accuracy"]
@@ -176,6 +182,20 @@ def skip(reason: str, figures: dict[str, Any], json_path: str | None) -> None:
     if json_path:
         with open(json_path, "w") as fh:
             json.dump({**figures, "skipped": reason}, fh, indent=2)
+
+
+def usable_backends(args: argparse.Namespace) -> list[str]:
+    """The backends asked for that can run here: ``onnxruntime`` on GPUs only with ONNX
+    Runtime's CUDA provider (or ``--allow-cpu-onnx``); the reason for any left out is printed."""
+    wanted = ["torch", "onnxruntime"] if args.backend == "both" else [args.backend]
+    providers = onnx_providers()
+    if args.device == "cpu" or "CUDAExecutionProvider" in providers or args.allow_cpu_onnx:
+        return wanted
+    if "onnxruntime" in wanted:
+        print(f"onnxruntime runs left out: ONNX Runtime has no CUDA provider (providers: "
+              f"{', '.join(providers) or 'none'}), its models would run on the CPU; fix: "
+              f"{ONNX_FIX}", file=sys.stderr)  # fmt: skip
+    return [b for b in wanted if b != "onnxruntime"]
 
 
 def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) -> dict[str, Any]:
@@ -205,15 +225,19 @@ def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) ->
         "replicas_list": list(args.replicas_list),
         "runs": [],
     }
-    plan = [(k, r) for k in range(1, len(gpus) + 1) for r in args.replicas_list]
-    for k, r in plan:
-        devices = ",".join(f"cuda:{g['index']}" for g in gpus[:k])
-        name = f"gpu{k}x{r}"
+    figures["backends"] = backends = args.backends
+    counts = range(1, len(gpus) + 1) if gpus else [1]
+    plan = [(b, k, r, n) for b in backends for k in counts for r in args.replicas_list
+            for n in args.batch_sizes]  # fmt: skip
+    for backend, k, r, batch in plan:
+        devices = ",".join(f"cuda:{g['index']}" for g in gpus[:k]) if gpus else "cpu"
+        name = f"{backend[:5]}-{'g' if gpus else 'c'}{k}x{r}b{batch}"
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        options = ["--devices", devices, "--replicas", str(r)]
+        options = ["--devices", devices, "--replicas", str(r), "--batch-size", str(batch),
+                   "--backend", backend]  # fmt: skip
         fig = one_run(name, inputs, work / name, options, copied, args.timeout)
-        figures["runs"].append({**fig, "gpus": k, "replicas": r})
-    if not args.no_cpu:
+        figures["runs"].append({**fig, "gpus": k if gpus else 0, "replicas": r, "batch": batch})
+    if not args.no_cpu and gpus:
         print("running cpu ...", file=sys.stderr, flush=True)
         fig = one_run("cpu", inputs, work / "cpu", ["--devices", "cpu"], copied, args.timeout)
         figures["runs"].append({**fig, "gpus": 0, "replicas": None})
@@ -229,6 +253,12 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="scanned_corpus.py's folder")
     parser.add_argument("--pages", type=int, help=f"pages per run ({DEFAULT_PAGES})")
     parser.add_argument("--replicas-list", metavar="R,R", help="replicas per GPU (1,2,4)")
+    parser.add_argument("--batch-sizes", metavar="N,N", default="8,32",
+                        help="pages per batch to try (8,32)")  # fmt: skip
+    parser.add_argument("--backend", choices=["torch", "onnxruntime", "both"], default="torch",
+                        help="runtime of the layout and OCR models (torch)")  # fmt: skip
+    parser.add_argument("--device", choices=["gpu", "cpu"], default="gpu",
+                        help="cpu: the same plan on the CPU (smoke test without GPUs)")  # fmt: skip
     parser.add_argument("--allow-cpu-onnx", action="store_true",
                         help="run even when ONNX Runtime has no CUDA provider")  # fmt: skip
     parser.add_argument("--no-cpu", action="store_true", help="leave out the CPU run")
@@ -246,24 +276,28 @@ def main() -> None:
             )
     else:
         args.replicas_list = QUICK_REPLICAS if args.quick else DEFAULT_REPLICAS
-    if args.pages < 1 or min(args.replicas_list) < 1:
-        parser.error("--pages and every replica count must be at least 1")
+    try:
+        args.batch_sizes = tuple(int(n) for n in args.batch_sizes.split(","))
+    except ValueError:
+        parser.error(f"--batch-sizes takes integers separated by commas, not {args.batch_sizes!r}")
+    if args.pages < 1 or min(args.replicas_list) < 1 or min(args.batch_sizes) < 1:
+        parser.error("--pages, every replica count and every batch size must be at least 1")
 
-    found = discover_gpus()
-    if not found.gpus:
-        why = found.reason or f"{found.method} finds none"
-        skip(f"no NVIDIA GPU, nothing to measure: {why}", {"gpus": []}, args.json)
-        return
-    gpus = [{"index": g.index, "name": g.name, "uuid": g.uuid,
-             "memory_total_bytes": g.total_bytes} for g in found.gpus]  # fmt: skip
-    providers = onnx_providers()
-    if "CUDAExecutionProvider" not in providers:
-        reason = (f"ONNX Runtime has no CUDA provider (providers: {', '.join(providers) or 'none'})"
-                  f": the OCR models would run on the CPU; fix: {ONNX_FIX}")  # fmt: skip
-        if not args.allow_cpu_onnx:
-            skip(reason, {"gpus": gpus, "onnx_providers": providers}, args.json)
+    gpus: list[dict[str, Any]] = []
+    if args.device == "gpu":
+        found = discover_gpus()
+        if not found.gpus:
+            why = found.reason or f"{found.method} finds none"
+            skip(f"no NVIDIA GPU, nothing to measure: {why} (--device cpu runs the plan on the "
+                 "CPU)", {"gpus": []}, args.json)  # fmt: skip
             return
-        print(f"warning: {reason}; measuring anyway (--allow-cpu-onnx)", file=sys.stderr)
+        gpus = [{"index": g.index, "name": g.name, "uuid": g.uuid,
+                 "memory_total_bytes": g.total_bytes} for g in found.gpus]  # fmt: skip
+    args.backends = usable_backends(args)
+    if not args.backends:
+        skip("nothing to measure: no backend asked for can use the GPUs", {"gpus": gpus},
+             args.json)  # fmt: skip
+        return
 
     figures = in_work_folder("docfleet-gpu-bench-", args.keep, lambda w: run_all(args, gpus, w))
     report(figures)

@@ -150,3 +150,17 @@ def test_pages_read_together_read_as_each_alone(engines, scan) -> None:
         engine.stack_pages = False
     assert [[ln.text for ln in page] for page in together] == alone
     assert engine.times.lines == sum(len(page) for page in alone)
+
+
+def test_the_torch_backend_reads_what_onnx_runtime_reads(engines, scan) -> None:
+    """The same networks in PyTorch: every line's box within a pixel, the same text."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    image, _truth = scan
+    on_torch = PageOcr("cascade", CPU, backend="torch")
+    ours, theirs = on_torch(image), engines["cascade"](image)
+    assert len(ours) == len(theirs) > 20
+    assert [line.text for line in ours] == [line.text for line in theirs]
+    gaps = [float(np.abs(a.quad - b.quad).max()) for a, b in zip(ours, theirs, strict=True)]
+    assert max(gaps) <= 1.0
+    assert [line.model for line in ours] == [line.model for line in theirs]

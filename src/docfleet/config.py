@@ -50,6 +50,11 @@ class DocumentOptions(BaseModel):
     ocr_rec_batch: int | None = Field(
         None, ge=1, description="Same-width text lines per recognition batch (8 CPU, 32 GPU)."
     )
+    backend: Literal["auto", "onnxruntime", "torch"] = Field(
+        "auto",
+        description="Runtime of the layout and OCR models: onnxruntime, or torch (the same "
+        "networks in PyTorch, pages batched); auto: torch on CUDA GPUs, onnxruntime on CPUs.",
+    )
     password: str | None = Field(None, description="Password for encrypted PDFs.")
 
     @field_validator("pipeline")

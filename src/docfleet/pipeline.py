@@ -50,7 +50,8 @@ def _stage(name: str, config: DocumentOptions) -> Stage:
         "render": {"dpi": config.dpi, "max_pixels": config.max_pixels, "ocr": config.ocr,
                    "password": config.password},
         "ocr": {"model": config.ocr_model, "det_max_side": config.ocr_det_side,
-                "rec_batch": config.ocr_rec_batch},
+                "rec_batch": config.ocr_rec_batch, "backend": config.backend},
+        "layout": {"backend": config.backend},
     }  # fmt: skip
     return stage_class(name)(**{**settings.get(name, {}), **config.stages.get(name, {})})
 

@@ -85,6 +85,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="longest side of the text detector's input (1280)")  # fmt: skip
     g.add_argument("--ocr-rec-batch", type=int, metavar="N",
                    help="same-width text lines per recognition batch (8 CPU, 32 GPU)")  # fmt: skip
+    g.add_argument("--backend", choices=["auto", "onnxruntime", "torch"],
+                   help="runtime of the layout and OCR models: onnxruntime, or torch (the same "
+                   "networks in PyTorch, pages batched); auto: torch on CUDA GPUs")  # fmt: skip
     g.add_argument("--dpi", type=float, help="PDF rendering resolution (150)")
     g.add_argument("--max-pixels", type=int, help="pixel cap per page; larger pages shrink")
     g.add_argument("--password", help="password for encrypted PDFs")

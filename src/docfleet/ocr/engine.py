@@ -20,7 +20,7 @@ import numpy as np
 
 from docfleet.devices import Device
 from docfleet.ocr.detect import Detector, DetectorSettings
-from docfleet.ocr.models import characters_of, model_files, ort_session
+from docfleet.ocr.models import Backend, characters_of, model_files, model_session
 from docfleet.ocr.recognize import Recognizer, crop_line
 
 OcrModel = Literal["tiny", "small", "cascade"]
@@ -49,7 +49,8 @@ class OcrTimes:
 
 
 class PageOcr:
-    """Reads the text lines of RGB pages with the models of ``model`` on ``device``."""
+    """Reads the text lines of RGB pages with the models of ``model`` on ``device``, run by
+    ONNX Runtime or, with ``backend="torch"``, by the same networks in PyTorch."""
 
     def __init__(
         self,
@@ -60,6 +61,7 @@ class PageOcr:
         rec_batch: int = 8,
         cascade_below: float = 0.98,
         gpu_mem_limit: int | None = None,
+        backend: Backend = "onnxruntime",
     ):
         if model not in ("tiny", "small", "cascade"):
             raise ValueError(f"unknown OCR model {model!r}; use tiny, small or cascade")
@@ -68,14 +70,15 @@ class PageOcr:
         first = model_files("small" if model == "small" else "tiny")
         # ``gpu_mem_limit`` is for all of this page reader's sessions: each gets its share
         share = gpu_mem_limit // (3 if model == "cascade" else 2) if gpu_mem_limit else None
-        det = ort_session(first.detector, device, gpu_mem_limit=share)
+        self.backend = backend
+        det = model_session(first.detector, device, backend, gpu_mem_limit=share)
         self.detector = Detector(det, DetectorSettings(max_side=det_max_side))
-        rec = ort_session(first.recogniser, device, gpu_mem_limit=share)
+        rec = model_session(first.recogniser, device, backend, gpu_mem_limit=share)
         self.recogniser = Recognizer(rec, characters_of(rec, first), batch=rec_batch)
         self.second: Recognizer | None = None
         if model == "cascade":
             small = model_files("small")
-            session = ort_session(small.recogniser, device, gpu_mem_limit=share)
+            session = model_session(small.recogniser, device, backend, gpu_mem_limit=share)
             self.second = Recognizer(session, characters_of(session, small), batch=rec_batch)
         self.times = OcrTimes()
         self.stack_pages = device.kind == "cuda"

@@ -13,6 +13,8 @@ from typing import Any, Literal
 from docfleet.devices import Device
 
 Tier = Literal["tiny", "small"]
+Backend = Literal["onnxruntime", "torch"]
+BackendChoice = Literal["auto", "onnxruntime", "torch"]
 TINY_DIR = Path(__file__).resolve().parent.parent / "models" / "ppocrv6_tiny"
 
 #: ONNX Runtime's CUDA provider, tuned for pages of many sizes: EXHAUSTIVE (its default) benchmarks
@@ -80,6 +82,38 @@ def ort_session(path: Path, device: Device, *, gpu_mem_limit: int | None = None)
             cuda["gpu_mem_limit"] = gpu_mem_limit
         providers = [("CUDAExecutionProvider", cuda), "CPUExecutionProvider"]
     return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+
+
+def resolve_backend(choice: str, device: Device) -> Backend:
+    """The runtime ``auto`` means on ``device``: PyTorch on CUDA GPUs (it batches pages and needs
+    no ``onnxruntime-gpu``), ONNX Runtime on CPUs (faster there, measured in
+    ``benchmarks/torch_parity.py``)."""
+    if choice == "auto":
+        return "torch" if device.kind == "cuda" else "onnxruntime"
+    if choice not in ("onnxruntime", "torch"):
+        raise ValueError(f"unknown backend {choice!r}; use auto, onnxruntime or torch")
+    return choice  # type: ignore[return-value]
+
+
+def model_session(
+    path: Path,
+    device: Device,
+    backend: Backend = "onnxruntime",
+    *,
+    gpu_mem_limit: int | None = None,
+    dtype: str = "float32",
+) -> Any:
+    """A session for ``path`` with ONNX Runtime's interface: :func:`ort_session`, or the same
+    network in PyTorch (:func:`docfleet.torchnets.torch_session`) on ``device`` with the
+    replica's thread share on CPUs."""
+    if backend == "onnxruntime":
+        return ort_session(path, device, gpu_mem_limit=gpu_mem_limit)
+    from docfleet.torchnets import torch_session
+    from docfleet.torchnets.runtime import import_torch
+
+    if device.kind == "cpu" and device.threads:
+        import_torch().set_num_threads(device.threads)
+    return torch_session(path, str(device), dtype)
 
 
 def characters_of(session: Any, files: ModelFiles) -> list[str]:

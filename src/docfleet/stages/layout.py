@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,11 @@ MIN_LAYOUT_INCHES = 3.0  # pages smaller than this on their longer side skip lay
 class LayoutOptions(StageOptions):
     score_threshold: float = Field(0.5, ge=0, le=1, description="Drop regions scored below this.")
     iou_threshold: float = Field(0.5, ge=0, le=1, description="Non-maximum suppression overlap.")
+    backend: Literal["auto", "onnxruntime", "torch"] = Field(
+        "auto",
+        description="Runtime of the model: onnxruntime (rapid-layout), or torch (the same "
+        "network in PyTorch; pages of a batch in one pass). auto: torch on CUDA GPUs.",
+    )
 
 
 class LayoutStage(Stage):
@@ -32,6 +37,12 @@ class LayoutStage(Stage):
     preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
 
     def load(self, device: Device) -> None:
+        from docfleet.ocr.models import resolve_backend
+
+        self.backend = resolve_backend(self.options.backend, device)
+        if self.backend == "torch":
+            self._model = WarmModel("layout", lambda: _torch_layout(device, self.options))
+            return
         engine = ort_engine_config(device)
 
         def build() -> Any:
@@ -47,26 +58,49 @@ class LayoutStage(Stage):
         self._model = WarmModel("layout", build)
 
     def __call__(self, batch: list[Any]) -> list[Any]:
-        for page in batch:
-            if (
-                isinstance(page, RenderedPage)
-                and page.image is not None
-                and not _small(page)
-                and "layout" in page.task.option("pipeline", "layout").split("+")
-            ):
+        pages = [
+            page
+            for page in batch
+            if isinstance(page, RenderedPage)
+            and page.image is not None
+            and not _small(page)
+            and "layout" in page.task.option("pipeline", "layout").split("+")
+        ]
+        if not pages:
+            return batch
+        model = self._model.get()
+        found_all, seconds = [], []
+        if self.backend == "torch":  # the pages of a batch in one forward pass
+            start = time.perf_counter()
+            found_all = model.many([page.image for page in pages])
+            seconds = [(time.perf_counter() - start) / len(pages)] * len(pages)
+        else:
+            for page in pages:
                 start = time.perf_counter()
-                found = self._model.get()(page.image)
-                page.regions = [
-                    Region(str(kind), _box(box), float(score))
-                    for box, kind, score in zip(
-                        _seq(found.boxes), _seq(found.class_names), _seq(found.scores), strict=True
-                    )
-                ]
-                page.seconds["layout"] = time.perf_counter() - start
+                found_all.append(model(page.image))
+                seconds.append(time.perf_counter() - start)
+        for page, found, took in zip(pages, found_all, seconds, strict=True):
+            page.regions = [
+                Region(str(kind), _box(box), float(score))
+                for box, kind, score in zip(
+                    _seq(found.boxes), _seq(found.class_names), _seq(found.scores), strict=True
+                )
+            ]
+            page.seconds["layout"] = took
         return batch
 
     def close(self) -> None:
         del self._model
+
+
+def _torch_layout(device: Device, options: LayoutOptions) -> Any:
+    from docfleet.torchnets import torch_layout
+    from docfleet.torchnets.runtime import import_torch
+
+    if device.kind == "cpu" and device.threads:
+        import_torch().set_num_threads(device.threads)
+    return torch_layout(str(device), conf_thresh=options.score_threshold,
+                        iou_thresh=options.iou_threshold)  # fmt: skip
 
 
 def _small(page: RenderedPage) -> bool:

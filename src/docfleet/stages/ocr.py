@@ -34,6 +34,11 @@ class OcrOptions(StageOptions):
         0.98, ge=0, le=1, description="cascade: read a line again below this confidence."
     )
     min_score: float = Field(0.5, ge=0, le=1, description="Drop lines recognised below this.")
+    backend: Literal["auto", "onnxruntime", "torch"] = Field(
+        "auto",
+        description="Runtime of the models: onnxruntime, or torch (the same networks in "
+        "PyTorch). auto: torch on CUDA GPUs, onnxruntime on CPUs.",
+    )
 
 
 def resolve_model(choice: str, device: Device) -> str:
@@ -55,7 +60,10 @@ class OcrStage(Stage):
 
     def load(self, device: Device) -> None:
         options = self.options
+        from docfleet.ocr.models import resolve_backend
+
         self.model = resolve_model(options.model, device)
+        self.backend = resolve_backend(options.backend, device)
         batch = options.rec_batch or (8 if device.kind == "cpu" else 32)
 
         def build() -> Any:
@@ -66,6 +74,7 @@ class OcrStage(Stage):
                 self.model, device, det_max_side=options.det_max_side,  # type: ignore[arg-type]
                 rec_batch=batch, cascade_below=options.cascade_below,
                 gpu_mem_limit=OCR_GPU_ARENA_BYTES if device.kind == "cuda" else None,
+                backend=self.backend,
             )  # fmt: skip
 
         self._engine = WarmModel("OCR", build)
@@ -97,7 +106,8 @@ class OcrStage(Stage):
             if self.model == "cascade":
                 page.seconds["ocr_reread"] = t.second_pass / n
             reread = sum(ln.model == "small" for ln in lines) if self.model == "cascade" else 0
-            page.ocr_info = {"model": self.model, "lines": len(lines), "reread": reread}
+            page.ocr_info = {"model": self.model, "lines": len(lines), "reread": reread,
+                             "backend": self.backend}  # fmt: skip
         return batch
 
     def close(self) -> None:

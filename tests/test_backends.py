@@ -1,0 +1,48 @@
+"""``--backend torch``: the layout and OCR networks in PyTorch give the pages ONNX Runtime gives
+(regions and lines within a pixel, the same text), through the whole document pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("onnx")
+pytest.importorskip("rapid_layout")
+
+from docfleet import Fleet, map_documents
+from docfleet.devices import Device
+from docfleet.ocr.models import resolve_backend
+
+PAGE = Path(__file__).parent / "data" / "real" / "latex-ligatures.pdf"
+
+
+def _pages(backend: str) -> list[dict]:
+    fleet = Fleet(devices="cpu", workers="thread", progress=False)
+    results = list(map_documents(fleet, [PAGE], ocr="always", backend=backend))
+    assert all(r.ok for r in results), [r.error for r in results]
+    return [r.value for r in results]
+
+
+def _close(a: list[float], b: list[float]) -> bool:
+    return max(abs(x - y) for x, y in zip(a, b, strict=True)) <= 1.0
+
+
+def test_torch_pages_match_onnx_runtime_pages() -> None:
+    ours, theirs = _pages("torch"), _pages("onnxruntime")
+    assert len(ours) == len(theirs) == 1
+    page, reference = ours[0], theirs[0]
+    assert page["ocr"]["backend"] == "torch" and reference["ocr"]["backend"] == "onnxruntime"
+    assert page["text"] == reference["text"] and len(page["text"]) > 500
+    blocks, expected = page["blocks"], reference["blocks"]
+    assert [b["type"] for b in blocks] == [b["type"] for b in expected]
+    assert all(_close(a["bbox"], b["bbox"]) for a, b in zip(blocks, expected, strict=True))
+
+
+def test_auto_is_torch_on_cuda_and_onnx_runtime_on_cpu() -> None:
+    assert resolve_backend("auto", Device.parse("cuda:1")) == "torch"
+    assert resolve_backend("auto", Device.parse("cpu")) == "onnxruntime"
+    assert resolve_backend("torch", Device.parse("cpu")) == "torch"
+    with pytest.raises(ValueError, match="onnxruntime or torch"):
+        resolve_backend("tensorrt", Device.parse("cpu"))
