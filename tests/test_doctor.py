@@ -142,8 +142,20 @@ def test_cpu_only_runtimes_with_gpus_name_the_fix(here: DoctorReport) -> None:
     text = {p.what: p.fix for p in problems}
     ort_fix = next(fix for what, fix in text.items() if "CUDAExecutionProvider" in what)
     assert 'pip install "docfleet[gpu]"' in ort_fix and "uninstall -y onnxruntime" in ort_fix
+    assert 'pip install "docfleet[torch]"' in ort_fix  # the other way: the torch backend
     torch_fix = next(fix for what, fix in text.items() if "CPU-only build" in what)
     assert "download.pytorch.org/whl/cu" in torch_fix
+
+
+def test_a_cuda_torch_with_onnx_runs_layout_and_ocr_without_onnxruntime_gpu(here) -> None:
+    ort = {"version": "1.20.1", "providers": ["CPUExecutionProvider"], "error": ""}
+    torch = {"version": "2.5.1", "cuda": "12.4", "error": ""}
+    packages = {**here.packages, "onnx": "1.17.0"}
+    report = with_gpus(here, gpu(0), onnxruntime=ort, torch=torch, packages=packages)
+    assert diagnose(report) == []
+    without_onnx = {**packages, "onnx": "not installed"}
+    whats = [p.what for p in diagnose(replace(report, packages=without_onnx))]
+    assert any("the torch backend cannot run" in w for w in whats)
 
 
 def test_gpu_runtimes_give_no_problem(here: DoctorReport) -> None:

@@ -26,7 +26,7 @@ from docfleet.discovery import PROBE_BYTES, GpuDiscovery, ProbeResult, discover_
 PACKAGES = (
     "docfleet", "numpy", "pydantic", "nvidia-ml-py", "onnxruntime", "onnxruntime-gpu", "torch",
     "transformers", "accelerate", "pypdfium2", "rapidocr", "rapid-layout", "ray", "fastapi",
-    "opencv-python", "opencv-python-headless",
+    "opencv-python", "opencv-python-headless", "onnx",
 )
 # fmt: on
 NOT_INSTALLED = "not installed"
@@ -37,6 +37,10 @@ OPENCV_FIX = (
 ORT_FIX = (
     'pip uninstall -y onnxruntime onnxruntime-gpu && pip install "docfleet[gpu]" '
     "(both packages provide the onnxruntime module, so the CPU one must go)"
+)
+TORCH_BACKEND_FIX = (
+    'pip install "docfleet[torch]" with a CUDA build of torch (layout and OCR then run in '
+    "PyTorch on the GPUs: --backend torch, the default there)"
 )
 CVD_FIX = (
     "unset CUDA_VISIBLE_DEVICES, or list the GPUs to use by index or uuid "
@@ -215,6 +219,14 @@ def diagnose(report: DoctorReport) -> list[Problem]:
     return problems + (_runtime_problems(report) if report.gpus else [])
 
 
+def _torch_backend(report: DoctorReport) -> bool:
+    """Whether ``--backend torch`` can run layout and OCR on the GPUs: a CUDA build of torch
+    and the onnx package (it reads the model files)."""
+    torch = report.torch
+    return not torch["error"] and torch["cuda"] is not None and (
+        report.packages.get("onnx", NOT_INSTALLED) != NOT_INSTALLED)  # fmt: skip
+
+
 def _runtime_problems(report: DoctorReport) -> list[Problem]:
     """What stops the runtimes from using the GPUs that are present."""
     problems = []
@@ -224,12 +236,14 @@ def _runtime_problems(report: DoctorReport) -> list[Problem]:
         problems.append(Problem(what, ORT_FIX))
     if ort["error"]:
         problems.append(Problem(f"onnxruntime fails to import: {ort['error']}", ORT_FIX))
-    elif "CUDAExecutionProvider" not in ort["providers"]:
+    elif "CUDAExecutionProvider" not in ort["providers"] and not _torch_backend(report):
         what = (
             f"GPUs are present but onnxruntime ({ort['version']}) has no CUDAExecutionProvider "
-            f"(providers: {', '.join(ort['providers']) or 'none'}); ONNX stages would use the CPU"
+            f"(providers: {', '.join(ort['providers']) or 'none'}) and the torch backend cannot "
+            "run (it needs a CUDA build of torch and the onnx package); layout and OCR would "
+            "use the CPU"
         )
-        problems.append(Problem(what, ORT_FIX))
+        problems.append(Problem(what, f"{ORT_FIX}; or {TORCH_BACKEND_FIX}"))
     if torch["error"]:
         problems.append(Problem(f"torch fails to import: {torch['error']}", TORCH_FIX))
     elif torch["version"] != NOT_INSTALLED and torch["cuda"] is None:
