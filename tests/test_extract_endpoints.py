@@ -394,3 +394,28 @@ def test_transformers_serve_two_servers_share_the_rest_of_a_resumed_run(tiny, se
     shares = Counter(line["endpoint"] for line in got[4:])
     assert set(shares) == set(served) and sum(shares.values()) == 12
     assert {url: s["ok"] for url, s in report.endpoints.items()} == shares
+
+
+def test_a_run_stops_when_no_server_answers_and_resumes_on_one_that_does(serve, tmp_path):
+    """Every server down: the run stops after --give-up-after with exit 1 and a message naming
+    the servers' errors, rather than crawling through retries; the re-run resumes."""
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    data = notes(tmp_path / "notes.csv", [f"note {i}" for i in range(6)])
+    out = tmp_path / "out.jsonl"
+    common = ["--served-model", "m", "--input", str(data), "--prompt", "Say {note}",
+              "--id-column", "id", "--answer-format", "text", "-o", str(out)]  # fmt: skip
+    started = time.monotonic()
+    down = cli("--endpoint", dead, "--give-up-after", "2", *common)
+    assert down.returncode == 1, down.stderr
+    assert time.monotonic() - started < 60
+    assert "no server has answered for 2 s" in down.stderr and dead in down.stderr
+    assert "run the same command again to resume" in down.stderr
+    kept = lines(out) if out.exists() else []
+    assert len(kept) < 6  # the records the stop left are not error lines: they are undone
+    up = serve()
+    again = cli("--endpoint", up.url, "--retry-failed", *common)
+    assert again.returncode == 0, again.stderr
+    assert [line["id"] for line in lines(out)] == [f"n{i}" for i in range(6)]
+    assert all(line["status"] == "ok" for line in lines(out))

@@ -337,3 +337,23 @@ def test_replies_are_read_from_the_shapes_servers_send(status, body, kind, messa
     reply = read_reply(status, {"retry-after": "3"}, body)
     assert reply.kind == kind and reply.message.startswith(message)
     assert reply.retry_after == (3.0 if status == 503 else None)
+
+
+def test_every_server_down_ends_waiting_and_later_requests_at_once():
+    import socket
+
+    with socket.socket() as probe:  # nothing listens there: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    settings = EndpointSettings([dead], "m", api_key=KEY, give_up_after=0.5, cool_down=60,
+                                backoff=0.01)  # fmt: skip
+    asks = [ChatRequest(i, [{"role": "user", "content": "hi"}], 4) for i in range(5)]
+    started = time.monotonic()
+    with EndpointPool(settings) as pool:
+        results = list(pool.run(asks))
+        later = pool.chat(ChatRequest("late", [{"role": "user", "content": "hi"}], 4))
+    assert time.monotonic() - started < 10  # not 60 s of rest per server
+    assert sorted(r.key for r in results) == list(range(5))
+    assert {r.error_type for r in [*results, later]} == {"ServersDown"}
+    assert "no server has answered for 0.5 s" in later.error and dead in later.error
+    assert KEY not in later.error

@@ -111,6 +111,15 @@ ENDPOINT_FLAGS = (
     ("--requests-per-minute", {"type": float, "metavar": "R", "help": "all servers together"}),
     ("--tokens-per-minute", {"type": float, "metavar": "T", "help": "all servers together"}),
     ("--request-timeout", {"type": float, "metavar": "S", "help": "seconds of no progress (120)"}),
+    (
+        "--give-up-after",
+        {
+            "type": float,
+            "metavar": "S",
+            "help": "stop the run when no server has answered for S seconds (300); "
+            "the lines written are kept and a re-run resumes",
+        },
+    ),
 )
 
 
@@ -155,6 +164,7 @@ class _NoKeyOnTheCommandLine(argparse.Action):
 def run(args: argparse.Namespace) -> int:
     from docfleet.config import ConfigError, resolve_config
     from docfleet.llm.endpoint_extract import api_key
+    from docfleet.llm.endpoint_state import ServersDown
     from docfleet.llm.extract import ExtractConfig, run_extract
     from docfleet.outdir import OutputError
 
@@ -166,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
             flags, config_file=args.config, environ=os.environ, model=ExtractConfig
         )
         key = api_key(config.api_key_env, os.environ) if config.endpoint else None
+
         report = run_extract(
             config, command=_command_line(), wait=args.wait, on_plan=_say_placement, api_key=key
         )
@@ -175,6 +186,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted: lines written so far are kept; run again to resume", file=sys.stderr)
         return 130
+    except ServersDown as exc:
+        print(f"docfleet extract: stopped: {exc}; the lines written are kept: start a server "
+              "and run the same command again to resume", file=sys.stderr)  # fmt: skip
+        return 1
     _summary(report)
     return report.exit_code
 

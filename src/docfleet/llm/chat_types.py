@@ -24,6 +24,7 @@ class EndpointSettings:
     max_attempts: int = 5  # failed attempts before a request ends as an error
     backoff: float = 0.5  # base seconds of exponential backoff with full jitter
     cool_down: float = 30.0  # seconds out of rotation after FAILURES_IN_A_ROW failures
+    give_up_after: float = 300.0  # seconds with requests waiting and no server answering
 
     def __post_init__(self) -> None:
         urls = (self.urls,) if isinstance(self.urls, str) else tuple(self.urls)
@@ -48,6 +49,8 @@ class EndpointSettings:
                 raise ValueError(f"{name} must be above 0 (or None for no limit)")
         if self.request_timeout <= 0 or self.backoff < 0 or self.cool_down < 0:
             raise ValueError("request_timeout must be above 0; backoff and cool_down at least 0")
+        if self.give_up_after <= 0:
+            raise ValueError(f"give_up_after must be above 0, not {self.give_up_after}")
 
     def __repr__(self) -> str:  # the settings that differ from the defaults, the key hidden
         shown = []

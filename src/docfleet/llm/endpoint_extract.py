@@ -24,6 +24,7 @@ from typing import Any
 
 from docfleet.llm.chat_types import ChatRequest, ChatResult, EndpointSettings
 from docfleet.llm.conversation import Conversation, Turns, answer_line, record_error_line
+from docfleet.llm.endpoint_state import SERVERS_DOWN, ServersDown
 from docfleet.results import ErrorInfo
 
 WINDOW_PER_SLOT = 8  # records started but not yet written, per request slot of the pool
@@ -58,6 +59,7 @@ def endpoint_settings(config: Any, key: str | None = None, **more: Any) -> Endpo
         tuple(config.endpoint), config.served_model, api_key=key,
         concurrency=config.concurrency, requests_per_minute=config.requests_per_minute,
         tokens_per_minute=config.tokens_per_minute, request_timeout=config.request_timeout,
+        give_up_after=config.give_up_after,
         **more,
     )  # fmt: skip
 
@@ -114,6 +116,8 @@ class OnEndpoints:
                 if not started:
                     return
                 line = started.popleft().result()
+                if (line.get("error") or {}).get("type") == SERVERS_DOWN:
+                    raise ServersDown(line["error"]["message"])  # this line and the rest: undone
                 if bar is not None:
                     bar.advance(line.get("endpoint") or "not sent", 1, line["status"] != "ok")
                 yield line

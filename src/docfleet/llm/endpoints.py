@@ -5,6 +5,8 @@
 so a slow server takes less work. Failures (429, 5xx, timeouts, dropped connections, malformed
 answers) are retried with backoff on whichever server is free next; a server that fails
 ``FAILURES_IN_A_ROW`` requests in a row is taken out of rotation for ``cool_down`` seconds.
+When no server has answered anything for ``give_up_after`` seconds while requests wait, every
+server is down: each waiting and later request ends at once as a ``ServersDown`` error.
 An asyncio loop in one background thread does the I/O; callers see blocking calls.
 
 >>> EndpointSettings(["http://gpu0:8000/v1/"], model="qwen", api_key="sk-secret")
@@ -23,70 +25,29 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from docfleet.llm.chat_replies import (
-    RETRY_REASONS,
     Reply,
     read_reply,
     transport_failure,
 )
-from docfleet.llm.chat_types import ChatRequest, ChatResult, EndpointSettings, shown_url
-from docfleet.llm.rate_limit import RateLimit, Rotation, backoff_delay
+from docfleet.llm.chat_types import ChatRequest, ChatResult, EndpointSettings
+from docfleet.llm.endpoint_state import (
+    FAILED_AS,
+    FAILURES_IN_A_ROW,
+    SERVERS_DOWN,
+    Batch,
+    EndpointState,
+    Job,
+)
+from docfleet.llm.rate_limit import RateLimit, backoff_delay
 
 if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
 _END = object()
-
-FAILURES_IN_A_ROW = 3  # failed requests in a row that take an endpoint out of rotation
-_FAILED_AS = {  # the error_type of a request whose attempts all failed, by the last reason
-    "429": "RateLimited", "5xx": "ServerError", "timeout": "Timeout",
-    "connection": "ConnectionError", "malformed": "MalformedResponse", "conflict": "Conflict",
-}  # fmt: skip
-
-
-@dataclass(eq=False)
-class _Job:
-    request: ChatRequest
-    deliver: Callable[[ChatResult], None]  # called once, on the loop thread
-    batch: _Batch | None = None
-    attempts: int = 0
-    failures: int = 0
-    retries: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class _Batch:
-    """The jobs of one ``run()``; ``abandoned`` once its caller stops reading results."""
-
-    abandoned: bool = False
-
-
-class _Endpoint:
-    """One server: whether it is in rotation, and its counters. Touched on the loop thread."""
-
-    def __init__(self, url: str, cool_down: float) -> None:
-        self.chat_url = f"{url}/chat/completions"
-        self.url = shown_url(url)
-        self.takes_response_format = True
-        self.rotation = Rotation(cool_down, failures=FAILURES_IN_A_ROW)
-        self.counts = dict.fromkeys(("requests", "ok", "failed", "no_response_format"), 0)
-        self.counts |= dict.fromkeys(("tokens_in", "tokens_out", "in_flight"), 0)
-        self.retries = dict.fromkeys(RETRY_REASONS, 0)
-        self.busy = 0.0
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            **self.counts,
-            "retries": dict(self.retries),
-            "busy_seconds": round(self.busy, 3),
-            "response_format": self.takes_response_format,
-            "out_of_rotation": self.rotation.rests,
-            "out_of_rotation_seconds": round(self.rotation.rested_seconds(), 3),
-        }
 
 
 class EndpointPool:
@@ -104,7 +65,7 @@ class EndpointPool:
 
     def __init__(self, settings: EndpointSettings) -> None:
         self.settings = settings
-        self._endpoints = [_Endpoint(url, settings.cool_down) for url in settings.urls]
+        self._endpoints = [EndpointState(url, settings.cool_down) for url in settings.urls]
         self._lock = threading.Lock()
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -129,7 +90,7 @@ class EndpointPool:
             raise ValueError(f"ahead must be at least 1, not {ahead}")
         limit = ahead or 2 * self.settings.concurrency * len(self._endpoints)
         results: queue.SimpleQueue[ChatResult] = queue.SimpleQueue()
-        batch = _Batch()
+        batch = Batch()
         source, exhausted, waiting = iter(requests), False, 0
         try:
             while True:
@@ -187,10 +148,10 @@ class EndpointPool:
     # --- caller threads -------------------------------------------------------------------
 
     def _submit(self, request: ChatRequest, deliver: Callable[[ChatResult], None],
-                batch: _Batch | None) -> None:  # fmt: skip
+                batch: Batch | None) -> None:  # fmt: skip
         if not isinstance(request, ChatRequest):
             raise TypeError(f"requests must be ChatRequest objects, not {type(request).__name__}")
-        job = _Job(request, deliver, batch)
+        job = Job(request, deliver, batch)
         with self._lock:
             if self._closed:
                 raise RuntimeError("this EndpointPool is closed; open a new one")
@@ -226,17 +187,20 @@ class EndpointPool:
             headers=headers, timeout=httpx.Timeout(s.request_timeout),
             limits=httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
         )  # fmt: skip
-        self._queue: asyncio.PriorityQueue[tuple[int, int, _Job]] = asyncio.PriorityQueue()
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Job]] = asyncio.PriorityQueue()
         self._order = itertools.count()
-        self._pending: set[_Job] = set()
+        self._pending: set[Job] = set()
         self._rng = random.Random()
         self._requests = RateLimit(s.requests_per_minute) if s.requests_per_minute else None
         self._tokens = RateLimit(s.tokens_per_minute) if s.tokens_per_minute else None
+        self._last_answer = time.monotonic()
+        self._down = ""  # why every server is down, once no server answered for give_up_after
         self._workers = [
             asyncio.create_task(self._serve(endpoint))
             for endpoint in self._endpoints
             for _ in range(s.concurrency)
         ]
+        self._workers.append(asyncio.create_task(self._watch()))
 
     async def _shutdown(self) -> None:
         # cancel until they stop: before 3.12 a wait_for finishing as the cancel arrives drops it
@@ -248,18 +212,43 @@ class EndpointPool:
             self._finish(job, self._error(job, None, "Closed", "the pool was closed first"))
         await self._client.aclose()
 
-    def _enqueue(self, job: _Job, priority: int) -> None:
+    def _enqueue(self, job: Job, priority: int) -> None:
         """Queue a job: retries (priority 0) go before new requests (priority 1)."""
+        if job.done:
+            return  # ended while its retry waited (every server down)
+        if self._down:
+            self._finish(job, self._error(job, None, SERVERS_DOWN, self._down))
+            return
         self._pending.add(job)
         self._queue.put_nowait((priority, next(self._order), job))
 
-    async def _serve(self, endpoint: _Endpoint) -> None:
+    async def _watch(self) -> None:
+        """Every server down: no answer for ``give_up_after`` seconds while jobs wait and none
+        is in flight (a slow answer on its way is no outage; a request that never gets one ends
+        at ``request_timeout``). Then every waiting job ends as a ``ServersDown`` error, and so
+        does every later one."""
+        give_up = self.settings.give_up_after
+        while not self._down:
+            await asyncio.sleep(min(1.0, give_up / 4))
+            working = any(e.counts["in_flight"] for e in self._endpoints)
+            if not self._pending or working:  # idle, or a request still on its way: not down
+                self._last_answer = time.monotonic()
+            elif time.monotonic() - self._last_answer > give_up:
+                errors = "; ".join(f"{e.url}: {e.last_error or 'no answer'}"
+                                   for e in self._endpoints)  # fmt: skip
+                self._down = (f"no server has answered for {give_up:g} s, every one is down "
+                              f"({errors})")  # fmt: skip
+                log.error("%s", self._down)
+                for job in list(self._pending):
+                    self._finish(job, self._error(job, None, SERVERS_DOWN, self._down))
+
+    async def _serve(self, endpoint: EndpointState) -> None:
         """One of an endpoint's slots: take the next job whenever the endpoint is in rotation."""
         while True:
             await endpoint.rotation.wait()
             entry = await self._queue.get()
             job = entry[2]
-            if job.batch is not None and job.batch.abandoned:
+            if job.done or (job.batch is not None and job.batch.abandoned):
                 self._pending.discard(job)
             elif endpoint.rotation.resting():  # taken out while this slot waited
                 self._queue.put_nowait(entry)
@@ -270,7 +259,7 @@ class EndpointPool:
                     log.exception("chat request failed unexpectedly")
                     self._finish(job, self._error(job, endpoint, type(exc).__name__, str(exc)))
 
-    async def _attempt(self, endpoint: _Endpoint, job: _Job) -> None:
+    async def _attempt(self, endpoint: EndpointState, job: Job) -> None:
         """Send a job once to ``endpoint``; finish it, or queue its retry."""
         request = job.request
         send_format = request.response_format is not None and endpoint.takes_response_format
@@ -294,6 +283,7 @@ class EndpointPool:
             return
         endpoint.counts["failed"] += 1
         if reply.kind == "no_response_format" and send_format:
+            self._last_answer = time.monotonic()  # it answered: it is up
             if endpoint.takes_response_format:  # the first of the requests in flight to learn it
                 log.info("%s does not take response_format; sending without it", endpoint.url)
             endpoint.takes_response_format = False
@@ -302,11 +292,12 @@ class EndpointPool:
             self._enqueue(job, 0)  # at once, and not counted as a failed attempt
         elif reply.kind in ("fatal", "no_response_format"):
             endpoint.rotation.answered()  # the server works; the request does not
+            self._last_answer = time.monotonic()
             self._finish(job, self._error(job, endpoint, reply.error_type, reply.message))
         else:
             self._retry(endpoint, job, reply)
 
-    async def _exchange(self, endpoint: _Endpoint, body: bytes) -> Reply:
+    async def _exchange(self, endpoint: EndpointState, body: bytes) -> Reply:
         import httpx
 
         endpoint.counts["requests"] += 1
@@ -327,8 +318,9 @@ class EndpointPool:
         reply.message = self._scrub(f"{reply.message} (from {endpoint.url})")
         return reply
 
-    def _answered(self, endpoint: _Endpoint, job: _Job, reply: Reply) -> None:
+    def _answered(self, endpoint: EndpointState, job: Job, reply: Reply) -> None:
         endpoint.rotation.answered()
+        self._last_answer = time.monotonic()
         endpoint.counts["ok"] += 1
         endpoint.counts["tokens_in"] += reply.prompt_tokens
         endpoint.counts["tokens_out"] += reply.completion_tokens
@@ -340,15 +332,18 @@ class EndpointPool:
             finish_reason=reply.finish_reason,
         ))  # fmt: skip
 
-    def _retry(self, endpoint: _Endpoint, job: _Job, reply: Reply) -> None:
+    def _retry(self, endpoint: EndpointState, job: Job, reply: Reply) -> None:
         s = self.settings
+        endpoint.last_error = reply.message
+        if reply.reason == "429":  # busy is not down: it answers, asking to wait
+            self._last_answer = time.monotonic()
         if endpoint.rotation.failed():
             log.warning("%s failed %d requests in a row (last: %s); out of rotation for %gs",
                         endpoint.url, FAILURES_IN_A_ROW, reply.message, s.cool_down)  # fmt: skip
         job.failures += 1
         if job.failures >= s.max_attempts:
             message = f"{job.failures} attempts failed (max_attempts); the last: {reply.message}"
-            self._finish(job, self._error(job, endpoint, _FAILED_AS[reply.reason], message))
+            self._finish(job, self._error(job, endpoint, FAILED_AS[reply.reason], message))
             return
         job.retries[reply.reason] = job.retries.get(reply.reason, 0) + 1
         endpoint.retries[reply.reason] += 1
@@ -356,11 +351,15 @@ class EndpointPool:
         log.debug("retrying in %.2fs after %s", delay, reply.message)
         asyncio.get_running_loop().call_later(delay, self._enqueue, job, 0)
 
-    def _finish(self, job: _Job, result: ChatResult) -> None:
+    def _finish(self, job: Job, result: ChatResult) -> None:
         self._pending.discard(job)
-        job.deliver(result)
+        if not job.done:  # an attempt in flight when every server was declared down ends twice
+            job.done = True
+            job.deliver(result)
 
-    def _error(self, job: _Job, endpoint: _Endpoint | None, kind: str, message: str) -> ChatResult:
+    def _error(
+        self, job: Job, endpoint: EndpointState | None, kind: str, message: str
+    ) -> ChatResult:
         return ChatResult(
             job.request.key, False, error_type=kind, error=self._scrub(message),
             endpoint=endpoint.url if endpoint else "", model=self.settings.model,

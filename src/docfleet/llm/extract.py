@@ -82,6 +82,9 @@ class ExtractConfig(EngineSettings):
     request_timeout: float = Field(
         _POOL["request_timeout"], gt=0, description="Seconds without progress on a request."
     )
+    give_up_after: float = Field(
+        _POOL["give_up_after"], gt=0, description="Stop when no server answered for this long."
+    )
 
     @field_validator("split_margin", "single_margin")
     @classmethod
