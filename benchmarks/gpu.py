@@ -1,7 +1,8 @@
 """GPU scaling of the main job: docfleet run on 1..N GPUs, 1..R replicas per GPU, batch sizes.
 
     python benchmarks/gpu.py [--quick] [--pages N] [--replicas-list 1,2,4] [--batch-sizes 8,32]
-                             [--backend torch|onnxruntime|both] [--device cpu] [--corpus DIR]
+                             [--backend torch|onnxruntime|both] [--dtype float16] [--device cpu]
+                             [--corpus DIR]
                              [--json PATH] [--allow-cpu-onnx] [--no-cpu] [--timeout S] [--keep]
 
 The GPUs are found with ``docfleet.discovery.discover_gpus`` (NVML or nvidia-smi; CUDA is
@@ -235,6 +236,8 @@ def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) ->
         print(f"running {name} ...", file=sys.stderr, flush=True)
         options = ["--devices", devices, "--replicas", str(r), "--batch-size", str(batch),
                    "--backend", backend]  # fmt: skip
+        if backend == "torch" and args.dtype != "float32":
+            options += ["--set", f"ocr.dtype={args.dtype}", "--set", f"layout.dtype={args.dtype}"]
         fig = one_run(name, inputs, work / name, options, copied, args.timeout)
         figures["runs"].append({**fig, "gpus": k if gpus else 0, "replicas": r, "batch": batch})
     if not args.no_cpu and gpus:
@@ -257,6 +260,8 @@ def main() -> None:
                         help="pages per batch to try (8,32)")  # fmt: skip
     parser.add_argument("--backend", choices=["torch", "onnxruntime", "both"], default="torch",
                         help="runtime of the layout and OCR models (torch)")  # fmt: skip
+    parser.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32",
+                        help="precision of the torch backend's networks (float32)")  # fmt: skip
     parser.add_argument("--device", choices=["gpu", "cpu"], default="gpu",
                         help="cpu: the same plan on the CPU (smoke test without GPUs)")  # fmt: skip
     parser.add_argument("--allow-cpu-onnx", action="store_true",

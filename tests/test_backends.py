@@ -46,3 +46,14 @@ def test_auto_is_torch_on_cuda_and_onnx_runtime_on_cpu() -> None:
     assert resolve_backend("torch", Device.parse("cpu")) == "torch"
     with pytest.raises(ValueError, match="onnxruntime or torch"):
         resolve_backend("tensorrt", Device.parse("cpu"))
+
+
+def test_half_precision_is_for_the_torch_backend() -> None:
+    """ONNX Runtime's models stay float32; asking otherwise names the fix (float16 networks on
+    the torch backend read as float32 ones do: tests/test_torchnets.py)."""
+    from docfleet import EngineError
+
+    fleet = Fleet(devices="cpu", workers="thread", progress=False)
+    half = {"ocr": {"dtype": "float16"}}
+    with pytest.raises(EngineError, match="needs the torch backend; add --backend torch"):
+        list(map_documents(fleet, [PAGE], ocr="always", backend="onnxruntime", stages=half))

@@ -243,6 +243,19 @@ def test_importing_torchnets_loads_neither_torch_nor_onnx() -> None:
     assert {"torch", "onnx", "onnxruntime", "cv2"}.isdisjoint(json.loads(out.stdout))
 
 
+def test_half_precision_reads_the_lines_float32_reads(lines, models, cache) -> None:
+    """float16 and bfloat16 networks (the GPU's options) read a page's lines as float32 does,
+    but for a character here and there; tested on the CPU on the first 12 lines."""
+    _, session = models["rec_tiny"]
+    chars = characters_of(session, model_files("tiny"))
+    crops = lines["tiny"][:12]
+    want = [text for text, _ in Recognizer(session, chars)(crops)]
+    for dtype in ("float16", "bfloat16"):
+        half = torch_session(model_files("tiny").recogniser, "cpu", dtype, cache_dir=cache)
+        got = [text for text, _ in Recognizer(half, chars)(crops)]
+        assert sum(a == b for a, b in zip(want, got, strict=True)) >= 0.75 * len(want), dtype
+
+
 @GPU
 @pytest.mark.parametrize("tier", TIERS)
 def test_on_the_gpu_lines_read_as_on_the_cpu(lines, models, cache, no_tf32, tier) -> None:

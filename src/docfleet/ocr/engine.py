@@ -62,6 +62,7 @@ class PageOcr:
         cascade_below: float = 0.98,
         gpu_mem_limit: int | None = None,
         backend: Backend = "onnxruntime",
+        dtype: str = "float32",
     ):
         if model not in ("tiny", "small", "cascade"):
             raise ValueError(f"unknown OCR model {model!r}; use tiny, small or cascade")
@@ -71,14 +72,16 @@ class PageOcr:
         # ``gpu_mem_limit`` is for all of this page reader's sessions: each gets its share
         share = gpu_mem_limit // (3 if model == "cascade" else 2) if gpu_mem_limit else None
         self.backend = backend
-        det = model_session(first.detector, device, backend, gpu_mem_limit=share)
+        det = model_session(first.detector, device, backend, gpu_mem_limit=share, dtype=dtype)
         self.detector = Detector(det, DetectorSettings(max_side=det_max_side))
-        rec = model_session(first.recogniser, device, backend, gpu_mem_limit=share)
+        rec = model_session(first.recogniser, device, backend, gpu_mem_limit=share, dtype=dtype)
         self.recogniser = Recognizer(rec, characters_of(rec, first), batch=rec_batch)
         self.second: Recognizer | None = None
         if model == "cascade":
             small = model_files("small")
-            session = model_session(small.recogniser, device, backend, gpu_mem_limit=share)
+            session = model_session(
+                small.recogniser, device, backend, gpu_mem_limit=share, dtype=dtype
+            )
             self.second = Recognizer(session, characters_of(session, small), batch=rec_batch)
         self.times = OcrTimes()
         self.stack_pages = device.kind == "cuda"

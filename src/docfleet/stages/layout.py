@@ -24,6 +24,9 @@ class LayoutOptions(StageOptions):
         description="Runtime of the model: onnxruntime (rapid-layout), or torch (the same "
         "network in PyTorch; pages of a batch in one pass). auto: torch on CUDA GPUs.",
     )
+    dtype: Literal["float32", "float16", "bfloat16"] = Field(
+        "float32", description="Precision of the torch backend's network (GPUs: try float16)."
+    )
 
 
 class LayoutStage(Stage):
@@ -40,6 +43,9 @@ class LayoutStage(Stage):
         from docfleet.ocr.models import resolve_backend
 
         self.backend = resolve_backend(self.options.backend, device)
+        if self.backend == "onnxruntime" and self.options.dtype != "float32":
+            raise ValueError(f"{self.name}.dtype {self.options.dtype} needs the torch backend; "
+                             f"add --backend torch (or {self.name}.backend=torch)")  # fmt: skip
         if self.backend == "torch":
             self._model = WarmModel("layout", lambda: _torch_layout(device, self.options))
             return
@@ -99,7 +105,7 @@ def _torch_layout(device: Device, options: LayoutOptions) -> Any:
 
     if device.kind == "cpu" and device.threads:
         import_torch().set_num_threads(device.threads)
-    return torch_layout(str(device), conf_thresh=options.score_threshold,
+    return torch_layout(str(device), options.dtype, conf_thresh=options.score_threshold,
                         iou_thresh=options.iou_threshold)  # fmt: skip
 
 

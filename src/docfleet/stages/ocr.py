@@ -39,6 +39,9 @@ class OcrOptions(StageOptions):
         description="Runtime of the models: onnxruntime, or torch (the same networks in "
         "PyTorch). auto: torch on CUDA GPUs, onnxruntime on CPUs.",
     )
+    dtype: Literal["float32", "float16", "bfloat16"] = Field(
+        "float32", description="Precision of the torch backend's networks (GPUs: try float16)."
+    )
 
 
 def resolve_model(choice: str, device: Device) -> str:
@@ -64,6 +67,9 @@ class OcrStage(Stage):
 
         self.model = resolve_model(options.model, device)
         self.backend = resolve_backend(options.backend, device)
+        if self.backend == "onnxruntime" and self.options.dtype != "float32":
+            raise ValueError(f"{self.name}.dtype {self.options.dtype} needs the torch backend; "
+                             f"add --backend torch (or {self.name}.backend=torch)")  # fmt: skip
         batch = options.rec_batch or (8 if device.kind == "cpu" else 32)
 
         def build() -> Any:
@@ -74,7 +80,7 @@ class OcrStage(Stage):
                 self.model, device, det_max_side=options.det_max_side,  # type: ignore[arg-type]
                 rec_batch=batch, cascade_below=options.cascade_below,
                 gpu_mem_limit=OCR_GPU_ARENA_BYTES if device.kind == "cuda" else None,
-                backend=self.backend,
+                backend=self.backend, dtype=options.dtype,
             )  # fmt: skip
 
         self._engine = WarmModel("OCR", build)
