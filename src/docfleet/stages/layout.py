@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
 from docfleet.devices import Device
 from docfleet.pages import Region, RenderedPage
-from docfleet.stage import Stage, StageOptions
+from docfleet.stage import Stage
+from docfleet.stages.backend import BackendOptions, stage_backend
 from docfleet.stages.onnx import ort_engine_config, quiet_loading
 from docfleet.stages.warm import WarmModel
 
 MIN_LAYOUT_INCHES = 3.0  # pages smaller than this on their longer side skip layout
 
 
-class LayoutOptions(StageOptions):
+class LayoutOptions(BackendOptions):
     score_threshold: float = Field(0.5, ge=0, le=1, description="Drop regions scored below this.")
     iou_threshold: float = Field(0.5, ge=0, le=1, description="Non-maximum suppression overlap.")
-    backend: Literal["auto", "onnxruntime", "torch"] = Field(
-        "auto",
-        description="Runtime of the model: onnxruntime (rapid-layout), or torch (the same "
-        "network in PyTorch; pages of a batch in one pass). auto: torch on CUDA GPUs.",
-    )
-    dtype: Literal["float32", "float16", "bfloat16"] = Field(
-        "float32", description="Precision of the torch backend's network (GPUs: try float16)."
-    )
 
 
 class LayoutStage(Stage):
@@ -40,12 +33,7 @@ class LayoutStage(Stage):
     preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
 
     def load(self, device: Device) -> None:
-        from docfleet.ocr.models import resolve_backend
-
-        self.backend = resolve_backend(self.options.backend, device)
-        if self.backend == "onnxruntime" and self.options.dtype != "float32":
-            raise ValueError(f"{self.name}.dtype {self.options.dtype} needs the torch backend; "
-                             f"add --backend torch (or {self.name}.backend=torch)")  # fmt: skip
+        self.backend = stage_backend(self.name, self.options, device)
         if self.backend == "torch":
             self._model = WarmModel("layout", lambda: _torch_layout(device, self.options))
             return

@@ -12,13 +12,14 @@ from pydantic import Field
 
 from docfleet.devices import Device
 from docfleet.pages import RenderedPage, TextLine
-from docfleet.stage import Stage, StageOptions
+from docfleet.stage import Stage
+from docfleet.stages.backend import BackendOptions, stage_backend
 from docfleet.stages.warm import WarmModel
 
 OcrModelChoice = Literal["auto", "tiny", "small", "cascade"]
 
 
-class OcrOptions(StageOptions):
+class OcrOptions(BackendOptions):
     model: OcrModelChoice = Field(
         "auto",
         description="tiny, small, or cascade (tiny models; the lines they are unsure of read "
@@ -34,14 +35,6 @@ class OcrOptions(StageOptions):
         0.98, ge=0, le=1, description="cascade: read a line again below this confidence."
     )
     min_score: float = Field(0.5, ge=0, le=1, description="Drop lines recognised below this.")
-    backend: Literal["auto", "onnxruntime", "torch"] = Field(
-        "auto",
-        description="Runtime of the models: onnxruntime, or torch (the same networks in "
-        "PyTorch). auto: torch on CUDA GPUs, onnxruntime on CPUs.",
-    )
-    dtype: Literal["float32", "float16", "bfloat16"] = Field(
-        "float32", description="Precision of the torch backend's networks (GPUs: try float16)."
-    )
 
 
 def resolve_model(choice: str, device: Device) -> str:
@@ -63,13 +56,8 @@ class OcrStage(Stage):
 
     def load(self, device: Device) -> None:
         options = self.options
-        from docfleet.ocr.models import resolve_backend
-
         self.model = resolve_model(options.model, device)
-        self.backend = resolve_backend(options.backend, device)
-        if self.backend == "onnxruntime" and self.options.dtype != "float32":
-            raise ValueError(f"{self.name}.dtype {self.options.dtype} needs the torch backend; "
-                             f"add --backend torch (or {self.name}.backend=torch)")  # fmt: skip
+        self.backend = stage_backend(self.name, options, device)
         batch = options.rec_batch or (8 if device.kind == "cpu" else 32)
 
         def build() -> Any:
