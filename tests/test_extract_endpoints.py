@@ -245,7 +245,8 @@ def test_cli_paces_requests_exits_by_outcome_and_sums_up_each_server(serve, tmp_
     for shown in rows:
         assert shown in summary, shown
     times = sorted(a.at for a in bad.arrivals + good.arrivals)  # 5 a second, after a burst of 5
-    assert times[-1] - times[0] >= (len(times) - 5) / 5 - 0.05
+    # the bucket fills from the pool's start, a moment before the first request arrives
+    assert times[-1] - times[0] >= (len(times) - 5) / 5 - 0.3
     for at in times:
         assert sum(at <= t < at + 1.0 for t in times) <= 5 + 5
 

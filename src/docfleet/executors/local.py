@@ -13,12 +13,10 @@ import itertools
 import multiprocessing
 import pickle
 import queue
-import signal
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from docfleet.executors.messages import (
@@ -33,6 +31,7 @@ from docfleet.executors.messages import (
     Stop,
 )
 from docfleet.executors.slots import Slot
+from docfleet.executors.tasks import Task, WorkerState, lost_error, lost_tasks
 from docfleet.executors.workers import ProcessWorker, ThreadWorker
 from docfleet.gpu_sampler import GpuSampler
 from docfleet.options import EngineOptions
@@ -54,24 +53,6 @@ class ProgressSink(Protocol):
     def advance(self, device: str, count: int, failed: int) -> None: ...
 
 
-@dataclass
-class _Task:
-    index: int
-    item: Any
-    attempts: int = 0  # runs that ended without an outcome (worker died or timed out)
-    solo: bool = False  # run alone: it shared a batch with a worker death or timeout
-
-
-@dataclass
-class _Worker:
-    slot: Slot
-    worker_id: int
-    handle: ThreadWorker | ProcessWorker
-    ready: bool = False
-    batches: OrderedDict[int, list[_Task]] = field(default_factory=OrderedDict)
-    head_started: float = 0.0  # when the oldest batch in hand started running
-
-
 class LocalExecutor:
     """Runs ``stages`` fused in each worker over ``slots`` (one per device replica)."""
 
@@ -91,10 +72,10 @@ class LocalExecutor:
         self._progress = progress
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._ids = itertools.count()
-        self._workers: dict[int, _Worker] = {}  # worker_id -> live worker
+        self._workers: dict[int, WorkerState] = {}  # worker_id -> live worker
         self._starts: dict[int, int] = {}  # slot number -> starts since its last ready
         self._retired: dict[int, ErrorInfo] = {}  # slot number -> why it was given up
-        self._pending: deque[_Task] = deque()
+        self._pending: deque[Task] = deque()
         self._done: dict[int, Result] = {}
         self._next = 0  # next index to report (ordered) / count reported (unordered)
         self._read = 0
@@ -175,9 +156,9 @@ class LocalExecutor:
                 worker_id, self._stages, slot.child_device, limit, self._inbox,
                 slot.env, self._context,
             )  # fmt: skip
-        self._workers[worker_id] = _Worker(slot, worker_id, handle)
+        self._workers[worker_id] = WorkerState(slot, worker_id, handle)
 
-    def _retire(self, worker: _Worker, error: ErrorInfo) -> None:
+    def _retire(self, worker: WorkerState, error: ErrorInfo) -> None:
         self._retired[worker.slot.number] = error
         worker.slot.stats.alive = False
         if len(self._retired) == len(self._slots):
@@ -198,7 +179,7 @@ class LocalExecutor:
                 break
             if item is NOTHING_YET:  # an open-ended source (a service) has no item now
                 break
-            self._pending.append(_Task(self._read, item))
+            self._pending.append(Task(self._read, item))
             self._read += 1
 
     def _dispatch(self) -> None:
@@ -311,7 +292,7 @@ class LocalExecutor:
         elif isinstance(message, Died):
             self._on_death(worker, message.exitcode, timed_out=False)
 
-    def _on_done(self, worker: _Worker, message: Done) -> None:
+    def _on_done(self, worker: WorkerState, message: Done) -> None:
         tasks = worker.batches.pop(message.batch_id)
         stats = worker.slot.stats
         device = str(worker.slot.device)
@@ -343,7 +324,7 @@ class LocalExecutor:
                     worker.handle.kill()
                     self._on_death(worker, None, timed_out=True)
 
-    def _on_death(self, worker: _Worker, exitcode: int | None, *, timed_out: bool) -> None:
+    def _on_death(self, worker: WorkerState, exitcode: int | None, *, timed_out: bool) -> None:
         del self._workers[worker.worker_id]
         worker.slot.stats.alive = False
         self._requeue(worker, charge=True, timed_out=timed_out, exitcode=exitcode)
@@ -356,43 +337,29 @@ class LocalExecutor:
             self._start(worker.slot)
 
     def _requeue(
-        self, worker: _Worker, *, charge: bool, timed_out: bool = False, exitcode: int | None = None
+        self,
+        worker: WorkerState,
+        *,
+        charge: bool,
+        timed_out: bool = False,
+        exitcode: int | None = None,
     ) -> None:
-        """Put a lost worker's batches back in the queue; the running batch's items run alone."""
-        back: list[_Task] = []
-        for position, tasks in enumerate(worker.batches.values()):
-            ran = charge and position == 0
-            for task in tasks:
-                if ran:
-                    task.attempts += 1
-                    final = task.attempts >= self._opts.max_attempts or (timed_out and task.solo)
-                    if final:
-                        self._fail(worker, task, timed_out, exitcode)
-                        continue
-                    task.solo = True
-                back.append(task)
-        worker.batches.clear()
-        back.sort(key=lambda t: t.index)
-        self._pending.extendleft(reversed(back))
-
-    def _fail(self, worker: _Worker, task: _Task, timed_out: bool, exitcode: int | None) -> None:
+        """Put a lost worker's batches back in the queue; the running batch's items run alone,
+        and those out of attempts end as errors."""
+        back, final = lost_tasks(worker.batches, charge=charge, timed_out=timed_out,
+                                 max_attempts=self._opts.max_attempts)  # fmt: skip
         device = str(worker.slot.device)
-        if timed_out:
-            limit = self._opts.item_timeout
-            error = ErrorInfo("Timeout", f"ran longer than {limit:g} s on {device}; the worker "
-                              "was replaced")  # fmt: skip
-        else:
-            error = ErrorInfo(
-                "WorkerDied",
-                f"the worker on {device} {_describe_exit(exitcode)} while running this item, "
-                f"{task.attempts} times (retried alone after the first)",
+        for task in final:
+            error = lost_error(task, device, timed_out=timed_out, exitcode=exitcode,
+                               limit=self._opts.item_timeout)  # fmt: skip
+            worker.slot.stats.failed += 1
+            self._complete(
+                Result(task.index, task.item, False, None, error, device, 0.0, task.attempts)
             )
-        worker.slot.stats.failed += 1
-        self._complete(
-            Result(task.index, task.item, False, None, error, device, 0.0, task.attempts)
-        )
-        if self._progress is not None:
-            self._progress.advance(device, 1, 1)
+            if self._progress is not None:
+                self._progress.advance(device, 1, 1)
+        worker.batches.clear()
+        self._pending.extendleft(reversed(back))
 
     # -- shutdown ------------------------------------------------------------------------------
 
@@ -420,14 +387,3 @@ class LocalExecutor:
                 "options in a stage's constructor and build models in load(), or use "
                 "workers='thread'"
             ) from exc
-
-
-def _describe_exit(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "stopped answering"
-    if exitcode < 0:
-        try:
-            return f"was killed by {signal.Signals(-exitcode).name}"
-        except ValueError:
-            return f"was killed by signal {-exitcode}"
-    return f"exited with code {exitcode}"
