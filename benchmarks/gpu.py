@@ -2,7 +2,7 @@
 
     python benchmarks/gpu.py [--quick] [--pages N] [--replicas-list 1,2,4] [--batch-sizes 8,32]
                              [--backend torch|onnxruntime|both] [--dtype float16] [--device cpu]
-                             [--corpus DIR]
+                             [--pad-slack 0.25] [--corpus DIR]
                              [--json PATH] [--allow-cpu-onnx] [--no-cpu] [--timeout S] [--keep]
 
 The GPUs are found with ``docfleet.discovery.discover_gpus`` (NVML or nvidia-smi; CUDA is
@@ -236,6 +236,8 @@ def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) ->
         print(f"running {name} ...", file=sys.stderr, flush=True)
         options = ["--devices", devices, "--replicas", str(r), "--batch-size", str(batch),
                    "--backend", backend]  # fmt: skip
+        if args.pad_slack:
+            options += ["--set", f"ocr.det_pad_slack={args.pad_slack}"]
         if backend == "torch" and args.dtype != "float32":
             options += ["--set", f"ocr.dtype={args.dtype}", "--set", f"layout.dtype={args.dtype}"]
         fig = one_run(name, inputs, work / name, options, copied, args.timeout)
@@ -262,6 +264,9 @@ def main() -> None:
                         help="runtime of the layout and OCR models (torch)")  # fmt: skip
     parser.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32",
                         help="precision of the torch backend's networks (float32)")  # fmt: skip
+    parser.add_argument("--pad-slack", type=float, default=0.0,
+                        help="pages of other sizes share a detector batch when padding adds at "
+                        "most this share (ocr.det_pad_slack; 0)")  # fmt: skip
     parser.add_argument("--device", choices=["gpu", "cpu"], default="gpu",
                         help="cpu: the same plan on the CPU (smoke test without GPUs)")  # fmt: skip
     parser.add_argument("--allow-cpu-onnx", action="store_true",

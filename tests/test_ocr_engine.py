@@ -164,3 +164,28 @@ def test_the_torch_backend_reads_what_onnx_runtime_reads(engines, scan) -> None:
     gaps = [float(np.abs(a.quad - b.quad).max()) for a, b in zip(ours, theirs, strict=True)]
     assert max(gaps) <= 1.0
     assert [line.model for line in ours] == [line.model for line in theirs]
+
+
+def test_pages_of_near_sizes_share_a_batch_only_when_asked(scan) -> None:
+    """With ``det_pad_slack`` (a GPU option), a Letter page and a narrower A4-like one go
+    through the detector in one batch, the smaller padded with white: the wider page's boxes
+    are its own, the padded one's move by a few input pixels and read nearly the same words.
+    By default only pages of one input size are stacked."""
+    from docfleet.ocr.detect import size_buckets
+
+    image, _ = scan
+    narrow = image[:, : int(image.shape[1] * 0.92)].copy()
+    engine = PageOcr("tiny", CPU, det_pad_slack=0.25)
+    detector = engine.detector
+    shapes = {i: detector.input_size(*im.shape[:2]) for i, im in enumerate((image, narrow))}
+    assert size_buckets(shapes) == [[0], [1]] and size_buckets(shapes, 0.25) == [[0, 1]]
+    stacked = detector.detect_many([image, narrow], stack=True)
+    scale = image.shape[0] / shapes[0][0]  # page pixels per input pixel
+    for boxes, page, most in zip(stacked, (image, narrow), (0.0, 4 * scale), strict=True):
+        alone = detector(page)
+        assert boxes.shape == alone.shape and np.abs(boxes - alone).max() <= most + 1.0
+    alone_text = [" ".join(ln.text for ln in engine(im)) for im in (image, narrow)]
+    engine.stack_pages = True
+    together = [" ".join(ln.text for ln in page) for page in engine.read_pages([image, narrow])]
+    assert together[0] == alone_text[0]
+    assert _f1(together[1], alone_text[1]) > 0.97

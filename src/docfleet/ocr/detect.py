@@ -28,6 +28,12 @@ class DetectorSettings:
     box_thresh: float = 0.5
     unclip_ratio: float = 1.6
     max_candidates: int = 1000
+    #: With stacked pages, pages of other sizes share a forward pass when padding them to the
+    #: largest (with white, below and right) adds at most this share to the smallest one's
+    #: pixels (0.25: A4 and Letter pages go together, landscape and portrait ones do not). 0,
+    #: the default, stacks only pages of one input size: the network sees a padded page's white
+    #: margin, which moves its boxes by a few input pixels and may change a word here and there.
+    pad_slack: float = 0.0
 
 
 class Detector:
@@ -62,16 +68,18 @@ class Detector:
         return self.detect_many([image])[0]
 
     def detect_many(self, images: list[np.ndarray], *, stack: bool = False) -> list[np.ndarray]:
-        """Boxes of each page. With ``stack``, pages of one input size go through the network
+        """Boxes of each page. With ``stack``, pages of one input size (or of sizes within the
+        settings' ``pad_slack``, padded with white to the largest) go through the network
         together (a GPU gains from the batch; a CPU does not, and holds the batch in memory)."""
         empty = np.zeros((0, 4, 2), np.float32)
         out = [empty] * len(images)
         prepared = {i: self._prepare(im) for i, im in enumerate(images) if min(im.shape[:2]) >= 8}
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, (tensor, _size) in prepared.items():
-            groups.setdefault(tensor.shape if stack else (i,), []).append(i)
-        for group in groups.values():
-            batch = np.concatenate([prepared[i][0] for i in group])
+        shapes = {i: t.shape[2:] for i, (t, _) in prepared.items()}
+        groups = size_buckets(shapes, self.settings.pad_slack) if stack else [[i] for i in shapes]
+        for group in groups:
+            height = max(prepared[i][0].shape[2] for i in group)
+            width = max(prepared[i][0].shape[3] for i in group)
+            batch = np.concatenate([_pad_to(prepared[i][0], height, width) for i in group])
             pred = self.session.run(None, {self.input_name: batch})[0]
             for j, i in enumerate(group):
                 in_h, in_w = prepared[i][1]
@@ -92,6 +100,37 @@ class Detector:
         if pad_h or pad_w:  # white margin below and right; boxes stay where they were
             tensor = np.pad(tensor, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), constant_values=1)
         return tensor, (in_h, in_w)
+
+
+def size_buckets(shapes: dict[int, tuple[int, ...]], slack: float = 0.0) -> list[list[int]]:
+    """Pages (by key) grouped so that padding each group's pages to its largest height and
+    width adds at most ``slack`` to the pixels of its smallest page; largest pages first.
+
+    >>> size_buckets({0: (1280, 896), 1: (1280, 992), 2: (896, 1280), 3: (1280, 896)}, 0.25)
+    [[1, 0, 3], [2]]
+    >>> size_buckets({0: (1280, 896), 1: (1280, 992), 2: (896, 1280), 3: (1280, 896)})
+    [[1], [0, 3], [2]]
+    """
+    order = sorted(shapes, key=lambda k: (-shapes[k][0] * shapes[k][1], k))
+    groups: list[tuple[list[int], int, int, int]] = []  # keys, height, width, smallest area
+    for key in order:
+        h, w = shapes[key][:2]
+        for n, (keys, gh, gw, least) in enumerate(groups):
+            padded = max(gh, h) * max(gw, w)
+            if padded <= (1 + slack) * min(least, h * w):
+                groups[n] = ([*keys, key], max(gh, h), max(gw, w), min(least, h * w))
+                break
+        else:
+            groups.append(([key], h, w, h * w))
+    return [keys for keys, *_ in groups]
+
+
+def _pad_to(tensor: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``tensor`` (1, 3, h, w) padded with white below and right to ``height`` x ``width``."""
+    pad_h, pad_w = height - tensor.shape[2], width - tensor.shape[3]
+    if not pad_h and not pad_w:
+        return tensor
+    return np.pad(tensor, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), constant_values=1)
 
 
 def sort_boxes(boxes: np.ndarray, same_row: float = 10.0) -> np.ndarray:

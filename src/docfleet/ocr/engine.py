@@ -58,6 +58,7 @@ class PageOcr:
         device: Device,
         *,
         det_max_side: int = 1280,
+        det_pad_slack: float = 0.0,
         rec_batch: int = 8,
         cascade_below: float = 0.98,
         gpu_mem_limit: int | None = None,
@@ -73,7 +74,9 @@ class PageOcr:
         share = gpu_mem_limit // (3 if model == "cascade" else 2) if gpu_mem_limit else None
         self.backend = backend
         det = model_session(first.detector, device, backend, gpu_mem_limit=share, dtype=dtype)
-        self.detector = Detector(det, DetectorSettings(max_side=det_max_side))
+        self.detector = Detector(
+            det, DetectorSettings(max_side=det_max_side, pad_slack=det_pad_slack)
+        )
         rec = model_session(first.recogniser, device, backend, gpu_mem_limit=share, dtype=dtype)
         self.recogniser = Recognizer(rec, characters_of(rec, first), batch=rec_batch)
         self.second: Recognizer | None = None

@@ -28,6 +28,12 @@ class OcrOptions(BackendOptions):
     det_max_side: int = Field(
         1280, ge=0, description="Longest side of the detector's input in px (0: rapidocr's rule)."
     )
+    det_pad_slack: float = Field(
+        0.0,
+        ge=0,
+        description="GPUs: pages of other sizes share a detector batch when padding "
+        "adds at most this share of pixels (0: one size only; it may move boxes a little).",
+    )
     rec_batch: int | None = Field(
         None, ge=1, description="Text lines of one width per recognition batch (8 CPU, 32 GPU)."
     )
@@ -66,6 +72,7 @@ class OcrStage(Stage):
 
             return PageOcr(
                 self.model, device, det_max_side=options.det_max_side,  # type: ignore[arg-type]
+                det_pad_slack=options.det_pad_slack,
                 rec_batch=batch, cascade_below=options.cascade_below,
                 gpu_mem_limit=OCR_GPU_ARENA_BYTES if device.kind == "cuda" else None,
                 backend=self.backend, dtype=options.dtype,
