@@ -133,8 +133,11 @@ def test_stage_groups_are_actor_pools_of_their_own(cluster):
         [FaultyStage(raise_on=[3]), stage], range(24))]  # fmt: skip
     groups = [StageGroup([FaultyStage(raise_on=[3])], devices="cpu", replicas=1, batch_size=5),
               StageGroup([stage], devices="cpu", replicas=1, batch_size=2)]  # fmt: skip
-    results = list(Fleet(engine="ray", devices="cpu", progress=False).map(groups, range(24)))
+    stream = Fleet(engine="ray", devices="cpu", progress=False).map(groups, range(24))
+    results = list(stream)
     assert [r.index for r in results] == list(range(24))
+    by_group = {w.device.split(" on ")[0]: w.items for w in stream.stats.workers}
+    assert by_group == {"faulty": 24, "matmul": 23}  # item 3 failed before the second pool
     assert [r.index for r in results if not r.ok] == [3]
     assert "bad item 3" in results[3].error.message
     assert [r.value for r in results] == local

@@ -45,6 +45,7 @@ class Outcome:
     seconds: float = 0.0
     device: str = ""  # set where the executor cannot tell (Ray actors)
     attempts: int = 1
+    trail: tuple[tuple[str, float], ...] = ()  # Ray stage groups: (group on actor, seconds)
 
 
 @dataclass(frozen=True)

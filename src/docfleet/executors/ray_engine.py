@@ -114,6 +114,7 @@ class RayExecutor:
                 fn_constructor_kwargs={
                     "stages": pickle.dumps(group),
                     "group": number,
+                    "label": "+".join(s.label for s in group) if self._groups else "",
                     "gpu": resources["num_gpus"] > 0,
                     "ledger": ledger,
                     "max_attempts": self._opts.max_attempts,
@@ -137,8 +138,9 @@ class RayExecutor:
                 if index in seen:
                     continue  # a batch Ray ran again after an actor died
                 seen.add(index)
-                result = self._result(index, todo[index], pickle.loads(payload))
-                self._count(result)
+                outcome = pickle.loads(payload)
+                result = self._result(index, todo[index], outcome)
+                self._count(result, outcome.trail)
                 if not self._opts.ordered:
                     yield result
                 else:
@@ -179,17 +181,20 @@ class RayExecutor:
         return Result(index, item, outcome.ok, outcome.value, outcome.error,
                       outcome.device or "ray", outcome.seconds, outcome.attempts)  # fmt: skip
 
-    def _count(self, result: Result) -> None:
+    def _count(self, result: Result, trail: Sequence[tuple[str, float]] = ()) -> None:
+        """Count a result, by the actor that finished it; with stage groups, every group's
+        actor it passed counts it too (``<group's stages> on <node>/<device>``)."""
         self.stats.items += 1
         self.stats.ok += result.ok
         self.stats.failed += not result.ok
-        worker = next((w for w in self.stats.workers if w.device == result.device), None)
-        if worker is None:
-            worker = WorkerStats(device=result.device, replica=0, alive=True)
-            self.stats.workers.append(worker)
-        worker.items += 1
-        worker.failed += not result.ok
-        worker.busy_seconds += result.seconds
+        for device, seconds in trail or [(result.device, result.seconds)]:
+            worker = next((w for w in self.stats.workers if w.device == device), None)
+            if worker is None:
+                worker = WorkerStats(device=device, replica=0, alive=True)
+                self.stats.workers.append(worker)
+            worker.items += 1
+            worker.failed += not result.ok
+            worker.busy_seconds += seconds
         if self._progress is not None:
             self._progress.advance(result.device, 1, int(not result.ok))
 
@@ -257,6 +262,7 @@ class _StageActor:
         self,
         stages: bytes,
         group: int,
+        label: str,
         gpu: bool,
         ledger: Any,
         max_attempts: int,
@@ -277,6 +283,7 @@ class _StageActor:
         self._runner = BatchRunner(self._stages, batch_limit)
         self._ledger = ledger
         self._group = group
+        self._trail_label = label
         self._max_attempts = max_attempts
         node = ray.get_runtime_context().get_node_id()[:8]
         self._label = f"{node}/{device}"
@@ -312,9 +319,12 @@ class _StageActor:
             partial = Partial([values[k] for k, _ in group])
             self._advance(partial, keys_here, "alone" if len(group) == 1 else "batch")
             for (k, count), outcome in zip(group, partial.outcomes(), strict=True):
-                before = incoming[k].seconds if isinstance(incoming[k], Outcome) else 0.0
+                came = incoming[k] if isinstance(incoming[k], Outcome) else None
+                before, trail = (came.seconds, came.trail) if came else (0.0, ())
+                if self._trail_label:
+                    trail = (*trail, (f"{self._trail_label} on {self._label}", outcome.seconds))
                 outs[k] = Outcome(outcome.ok, outcome.value, outcome.error,
-                                  outcome.seconds + before, self._label, count)  # fmt: skip
+                                  outcome.seconds + before, self._label, count, trail)  # fmt: skip
         payloads = np.empty(len(outs), dtype=object)
         payloads[:] = [pickle.dumps(o) for o in outs]
         return {"index": np.asarray(indices), "payload": payloads}
