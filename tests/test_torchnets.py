@@ -321,3 +321,16 @@ def test_strided_same_padding_and_fixed_batch_reshape_match_onnx_runtime(tmp_pat
     assert _max_diff(want, session.run(None, {"x": x})) < 1e-5
     two = session.run(None, {"x": np.concatenate([x, x[:, :, ::-1]])})[0]
     assert two.shape == (2, *want[0].shape[1:]) and np.abs(two[0] - want[0][0]).max() < 1e-5
+
+
+def test_pixels_normalised_on_the_device_are_the_hosts(page, models) -> None:
+    """The detector sends a torch session uint8 pages to normalise where the network runs; the
+    network sees exactly the input NumPy would have made."""
+    from docfleet.ocr.detect import normalise
+
+    _, session = models["det_tiny"]
+    pixels = Detector(session)._pixels(page)[0]
+    assert pixels.dtype == np.uint8 and pixels.shape[-1] == 3
+    on_device = session.run_pixels(pixels, mean=0.5, std=0.5)
+    on_host = session.run(None, {"x": normalise(pixels)})[0]
+    assert np.array_equal(on_device, on_host)
