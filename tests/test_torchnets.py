@@ -334,3 +334,18 @@ def test_pixels_normalised_on_the_device_are_the_hosts(page, models) -> None:
     on_device = session.run_pixels(pixels, mean=0.5, std=0.5)
     on_host = session.run(None, {"x": normalise(pixels)})[0]
     assert np.array_equal(on_device, on_host)
+
+
+def test_only_each_steps_best_character_comes_back_and_reads_the_same(lines, models) -> None:
+    """With a torch session the recogniser normalises crops on the device and takes back each
+    step's best character and probability, not the whole table: the same text and confidence
+    as decoding the table the session's ``run`` gives."""
+    from types import SimpleNamespace
+
+    _, session = models["rec_small"]
+    chars = characters_of(session, model_files("small"))
+    table_only = SimpleNamespace(run=session.run, get_inputs=session.get_inputs)
+    crops = lines["small"][:16]
+    on_device = Recognizer(session, chars, batch=8)(crops)
+    assert on_device == Recognizer(table_only, chars, batch=8)(crops)
+    assert sum(bool(text) for text, _ in on_device) >= 12

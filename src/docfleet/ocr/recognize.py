@@ -48,8 +48,16 @@ class Recognizer:
 
     def __call__(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        on_device = getattr(self.session, "argmax_pixels", None)
         for group in self.batches(crops):
             width = max(padded_width(crops[i]) for i in group)
+            if on_device is not None:  # only each step's best character comes back
+                shaped = [_resized(crops[i], width) for i in group]
+                pixels = np.stack([pixels for pixels, _ in shaped])
+                index, best = on_device(pixels, mean=0.5, std=0.5, widths=[w for _, w in shaped])
+                for k, i in enumerate(group):
+                    out[i] = self.decode_best(index[k], best[k])
+                continue
             tensor = np.stack([_normalise(crops[i], width) for i in group])
             probs = self.session.run(None, {self.input_name: tensor})[0]
             for i, row in zip(group, probs, strict=True):
@@ -75,24 +83,36 @@ class Recognizer:
 
     def decode(self, probs: np.ndarray) -> tuple[str, float]:
         """CTC greedy decoding: repeats merged, blanks (index 0) dropped."""
-        index = probs.argmax(axis=1)
+        return self.decode_best(probs.argmax(axis=1), probs.max(axis=1))
+
+    def decode_best(self, index: np.ndarray, best: np.ndarray) -> tuple[str, float]:
+        """:meth:`decode` from each step's best character and its probability."""
         keep = np.ones(len(index), dtype=bool)
         keep[1:] = index[1:] != index[:-1]
         keep &= index != 0
         if not keep.any():
             return "", 0.0
         text = "".join(self.characters[i] for i in index[keep])
-        return text, float(round(float(probs.max(axis=1)[keep].mean()), 5))
+        return text, float(round(float(best[keep].mean()), 5))
+
+
+def _resized(crop: np.ndarray, width: int) -> tuple[np.ndarray, int]:
+    """(48, width, 3) uint8: the crop resized to 48 px high (keeping its aspect, at most
+    ``width`` wide), zeros on its right; and the width the crop fills."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    resized_w = max(1, min(width, math.ceil(HEIGHT * w / max(h, 1))))
+    out = np.zeros((HEIGHT, width, 3), dtype=np.uint8)
+    out[:, :resized_w] = cv2.resize(crop, (resized_w, HEIGHT))
+    return out, resized_w
 
 
 def _normalise(crop: np.ndarray, width: int) -> np.ndarray:
     """(3, 48, width) float32 in [-1, 1]: the crop resized to 48 px high (keeping its aspect,
     at most ``width`` wide) and zero-padded on the right."""
-    import cv2
-
-    h, w = crop.shape[:2]
-    resized_w = min(width, math.ceil(HEIGHT * w / max(h, 1)))
-    resized = cv2.resize(crop, (max(resized_w, 1), HEIGHT)).astype(np.float32)
+    pixels, filled = _resized(crop, width)
     out = np.zeros((3, HEIGHT, width), dtype=np.float32)
-    out[:, :, : resized.shape[1]] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+    scaled = pixels[:, :filled].astype(np.float32).transpose(2, 0, 1)
+    out[:, :, :filled] = (scaled / 255.0 - 0.5) / 0.5
     return out

@@ -103,6 +103,25 @@ class TorchSession:
             x = x.div_(255.0).sub_(mean).div_(std)
             return to_host(self.forward(x))
 
+    def argmax_pixels(
+        self, pixels: np.ndarray, *, mean: float, std: float, widths: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For uint8 images (N, H, W, C), each filling its first ``widths[n]`` columns:
+        normalised on the device as in :meth:`run_pixels`, the columns right of each width set
+        to 0, and of the first output (N, T, classes) only each step's best class and its value
+        come back (N, T) -- for a recogniser, a few kB instead of the whole probability table."""
+        torch = import_torch()
+        with torch.inference_mode():
+            x = to_device(pixels, self.device, None).permute(0, 3, 1, 2).float()
+            x = x.div_(255.0).sub_(mean).div_(std)
+            columns = torch.arange(x.shape[3], device=x.device)
+            filled = torch.as_tensor(list(widths), device=x.device)
+            x = x.masked_fill_((columns[None, :] >= filled[:, None])[:, None, None, :], 0.0)
+            scores = self.forward(x).float()
+            index = scores.argmax(dim=-1)
+            best = scores.gather(-1, index.unsqueeze(-1)).squeeze(-1)
+            return to_host(index), to_host(best)
+
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         """The model's first (for the OCR models, only) output for tensors already on the
         device; floating inputs are cast to the session's dtype, the output stays in it."""
