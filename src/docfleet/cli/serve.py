@@ -48,6 +48,13 @@ FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--ocr", {"choices": ["auto", "always", "never"], "help": "default text source (auto)"}),
     ("--dpi", {"type": float, "help": "default PDF rendering resolution (150)"}),
     ("--ocr-model", {"choices": ["auto", "tiny", "small", "cascade"], "help": "OCR models"}),
+    (
+        "--backend",
+        {
+            "choices": ["auto", "onnxruntime", "torch"],
+            "help": "runtime of the layout and OCR models (auto: torch on CUDA GPUs)",
+        },
+    ),
 )
 
 
