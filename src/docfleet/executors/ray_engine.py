@@ -160,11 +160,11 @@ class RayExecutor:
         gpus = int(total.get("GPU", 0))
         cpus = max(1, int(total.get("CPU", 1)))
         if self._groups:
-            return [
-                (g.stages, group_resources(g.devices or self._opts.devices, g.replicas,
-                                           gpus=gpus, cpus=cpus), g.batch_size or self._batch_size)
-                for g in self._groups
-            ]  # fmt: skip
+            pools = [group_resources(g.devices or self._opts.devices, g.replicas, gpus=gpus,
+                                     cpus=cpus) for g in self._groups]  # fmt: skip
+            share_cpus(pools, [g.replicas is None for g in self._groups], cpus)
+            return [(g.stages, pool, g.batch_size or self._batch_size)
+                    for g, pool in zip(self._groups, pools, strict=True)]  # fmt: skip
         wants_gpu = self._opts.devices not in ("cpu",) and gpus > 0
         model = {
             "actors": gpus if wants_gpu else cpus,
@@ -227,6 +227,25 @@ def group_resources(
     per_gpu = max(1, replicas or 1)
     listed = gpus if names in (["auto"], ["cuda"]) else min(gpus, len(names))
     return {"actors": listed * per_gpu, "num_cpus": 0.5, "num_gpus": 1 / per_gpu}
+
+
+def share_cpus(pools: list[dict[str, Any]], sized_by_us: list[bool], cpus: int) -> None:
+    """CPU pools whose size was not given share the CPUs the GPU pools leave, evenly, so that
+    every pool's actors can be placed at once (one pool per CPU each would ask for more).
+
+    >>> pools = [{"actors": 8, "num_cpus": 1, "num_gpus": 0},
+    ...          {"actors": 2, "num_cpus": 0.5, "num_gpus": 1},
+    ...          {"actors": 8, "num_cpus": 1, "num_gpus": 0}]
+    >>> share_cpus(pools, [True, True, True], 8)
+    >>> [p["actors"] for p in pools]
+    [3, 2, 3]
+    """
+    left = cpus - sum(p["actors"] * p["num_cpus"] for p in pools if p["num_gpus"])
+    left -= sum(p["actors"] * p["num_cpus"] for p, ours in zip(pools, sized_by_us, strict=True)
+                if not p["num_gpus"] and not ours)  # fmt: skip
+    ours = [p for p, mine in zip(pools, sized_by_us, strict=True) if mine and not p["num_gpus"]]
+    for pool in ours:
+        pool["actors"] = max(1, int(left // len(ours)))
 
 
 def _ledger_class() -> Any:
