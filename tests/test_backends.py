@@ -41,7 +41,13 @@ def test_torch_pages_match_onnx_runtime_pages() -> None:
 
 
 def test_auto_is_torch_on_cuda_and_onnx_runtime_on_cpu() -> None:
-    assert resolve_backend("auto", Device.parse("cuda:1")) == "torch"
+    import torch
+
+    cuda = Device.parse("cuda:1")
+    assert resolve_backend("auto", cuda, torch_cuda=True) == "torch"
+    assert resolve_backend("auto", cuda, torch_cuda=False) == "onnxruntime"  # onnxruntime-gpu
+    here = "torch" if torch.cuda.is_available() else "onnxruntime"
+    assert resolve_backend("auto", cuda) == here
     assert resolve_backend("auto", Device.parse("cpu")) == "onnxruntime"
     assert resolve_backend("torch", Device.parse("cpu")) == "torch"
     with pytest.raises(ValueError, match="onnxruntime or torch"):

@@ -84,15 +84,35 @@ def ort_session(path: Path, device: Device, *, gpu_mem_limit: int | None = None)
     return ort.InferenceSession(str(path), sess_options=options, providers=providers)
 
 
-def resolve_backend(choice: str, device: Device) -> Backend:
-    """The runtime ``auto`` means on ``device``: PyTorch on CUDA GPUs (it batches pages and needs
-    no ``onnxruntime-gpu``), ONNX Runtime on CPUs (faster there, measured in
-    ``benchmarks/torch_parity.py``)."""
+def resolve_backend(choice: str, device: Device, torch_cuda: bool | None = None) -> Backend:
+    """The runtime ``auto`` means on ``device``: on CUDA GPUs PyTorch (it batches pages, keeps
+    recognition's tables on the GPU and needs no ``onnxruntime-gpu``) when ``torch_cuda``, a
+    CUDA build of torch with ``onnx`` to read the models (found out when not given), else ONNX
+    Runtime; on CPUs ONNX Runtime (faster there, measured in ``benchmarks/torch_parity.py``).
+
+    >>> cuda = Device.parse("cuda:0")
+    >>> resolve_backend("auto", cuda, True), resolve_backend("auto", cuda, False)
+    ('torch', 'onnxruntime')
+    """
     if choice == "auto":
-        return "torch" if device.kind == "cuda" else "onnxruntime"
+        if device.kind != "cuda":
+            return "onnxruntime"
+        ready = torch_backend_ready() if torch_cuda is None else torch_cuda
+        return "torch" if ready else "onnxruntime"
     if choice not in ("onnxruntime", "torch"):
         raise ValueError(f"unknown backend {choice!r}; use auto, onnxruntime or torch")
     return choice  # type: ignore[return-value]
+
+
+def torch_backend_ready() -> bool:
+    """Whether the torch backend can run on CUDA here: torch with CUDA, and onnx installed."""
+    import importlib.util
+
+    if not (importlib.util.find_spec("torch") and importlib.util.find_spec("onnx")):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def model_session(
