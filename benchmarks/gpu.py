@@ -97,16 +97,21 @@ def one_run(name: str, inputs: Path, out: Path, options: list[str], truth: Texts
 
 
 def derive(runs: list[dict[str, Any]]) -> None:
-    """Add ``speedup`` (over 1 GPU x 1 replica; the CPU run too) and, to GPU runs,
-    ``efficiency`` (pages/s over k times the pages/s of 1 GPU at the same replicas), on the
-    whole command and after start-up (``_steady``)."""
+    """Add ``speedup`` (over 1 GPU x 1 replica of the same backend and batch size; the CPU run
+    over the first backend's) and, to GPU runs, ``efficiency`` (pages/s over k times the
+    pages/s of 1 GPU at the same replicas, backend and batch size), on the whole command and
+    after start-up (``_steady``)."""
     done = [r for r in runs if r.get("ok")]
-    one = {r["replicas"]: r for r in done if r.get("gpus") == 1}
+    one = {(r.get("backend"), r.get("batch"), r["replicas"]): r
+           for r in done if r.get("gpus") == 1}  # fmt: skip
+    first = next(iter(one), (None, None, None))
     for run in done:
+        kind = (run.get("backend"), run.get("batch")) if run.get("gpus") else first[:2]
         for suffix, key in (("", "pages_per_s"), ("_steady", "steady_pages_per_s")):
             if key not in run:
                 continue
-            base, same = one.get(1, {}).get(key), one.get(run.get("replicas"), {}).get(key)
+            base = one.get((*kind, 1), {}).get(key)
+            same = one.get((*kind, run.get("replicas")), {}).get(key)
             if base:
                 run[f"speedup{suffix}"] = run[key] / base
             if same and run.get("gpus"):
@@ -241,7 +246,8 @@ def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) ->
         if backend == "torch" and args.dtype != "float32":
             options += ["--set", f"ocr.dtype={args.dtype}", "--set", f"layout.dtype={args.dtype}"]
         fig = one_run(name, inputs, work / name, options, copied, args.timeout)
-        figures["runs"].append({**fig, "gpus": k if gpus else 0, "replicas": r, "batch": batch})
+        figures["runs"].append({**fig, "gpus": k if gpus else 0, "replicas": r, "batch": batch,
+                                "backend": backend})  # fmt: skip
     if not args.no_cpu and gpus:
         print("running cpu ...", file=sys.stderr, flush=True)
         fig = one_run("cpu", inputs, work / "cpu", ["--devices", "cpu"], copied, args.timeout)
