@@ -60,6 +60,7 @@ class PageOcr:
         det_max_side: int = 1280,
         det_pad_slack: float = 0.0,
         rec_batch: int = 8,
+        rec_pad_tolerance: int = 0,
         cascade_below: float = 0.98,
         gpu_mem_limit: int | None = None,
         backend: Backend = "onnxruntime",
@@ -78,14 +79,19 @@ class PageOcr:
             det, DetectorSettings(max_side=det_max_side, pad_slack=det_pad_slack)
         )
         rec = model_session(first.recogniser, device, backend, gpu_mem_limit=share, dtype=dtype)
-        self.recogniser = Recognizer(rec, characters_of(rec, first), batch=rec_batch)
+        self.recogniser = Recognizer(
+            rec, characters_of(rec, first), batch=rec_batch, pad_tolerance=rec_pad_tolerance
+        )
         self.second: Recognizer | None = None
         if model == "cascade":
             small = model_files("small")
             session = model_session(
                 small.recogniser, device, backend, gpu_mem_limit=share, dtype=dtype
             )
-            self.second = Recognizer(session, characters_of(session, small), batch=rec_batch)
+            self.second = Recognizer(
+                session, characters_of(session, small), batch=rec_batch,
+                pad_tolerance=rec_pad_tolerance,
+            )  # fmt: skip
         self.times = OcrTimes()
         self.stack_pages = device.kind == "cuda"
 

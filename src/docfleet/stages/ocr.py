@@ -17,6 +17,10 @@ from docfleet.stages.backend import BackendOptions, stage_backend
 from docfleet.stages.warm import WarmModel
 
 OcrModelChoice = Literal["auto", "tiny", "small", "cascade"]
+#: Px a text line may be padded on a GPU to share a recognition batch with wider ones. Measured
+#: on the 32 scanned benchmark pages (1,969 lines, small models): batches of 32 at most went
+#: from 715 (exact widths) to 78, words F1 mean 0.9211 both (tiny models: 0.9080 -> 0.9082).
+GPU_PAD_TOLERANCE = 32
 
 
 class OcrOptions(BackendOptions):
@@ -36,6 +40,12 @@ class OcrOptions(BackendOptions):
     )
     rec_batch: int | None = Field(
         None, ge=1, description="Text lines of one width per recognition batch (8 CPU, 32 GPU)."
+    )
+    rec_pad_tolerance: int | None = Field(
+        None,
+        ge=0,
+        description="Px a line may be padded beyond its own width to share a "
+        "recognition batch (0 CPU: each line as alone; 32 GPU: measured the same words F1).",
     )
     cascade_below: float = Field(
         0.98, ge=0, le=1, description="cascade: read a line again below this confidence."
@@ -65,6 +75,9 @@ class OcrStage(Stage):
         self.model = resolve_model(options.model, device)
         self.backend = stage_backend(self.name, options, device)
         batch = options.rec_batch or (8 if device.kind == "cpu" else 32)
+        tolerance = options.rec_pad_tolerance
+        if tolerance is None:  # a GPU gains from full batches; a CPU does not
+            tolerance = 0 if device.kind == "cpu" else GPU_PAD_TOLERANCE
 
         def build() -> Any:
             from docfleet.ocr.engine import PageOcr
@@ -73,7 +86,7 @@ class OcrStage(Stage):
             return PageOcr(
                 self.model, device, det_max_side=options.det_max_side,  # type: ignore[arg-type]
                 det_pad_slack=options.det_pad_slack,
-                rec_batch=batch, cascade_below=options.cascade_below,
+                rec_batch=batch, rec_pad_tolerance=tolerance, cascade_below=options.cascade_below,
                 gpu_mem_limit=OCR_GPU_ARENA_BYTES if device.kind == "cuda" else None,
                 backend=self.backend, dtype=options.dtype,
             )  # fmt: skip
