@@ -41,8 +41,8 @@ def serve(
                 loaded.append(stage)
     except Exception as exc:
         failed = stages[len(loaded)].label
+        _close(loaded)  # first: models still loading in the background end before the run does
         send(LoadFailed(worker_id, ErrorInfo.from_exception(exc, failed)))
-        _close(loaded)
         return
     send(Ready(worker_id, time.perf_counter() - start))
     runner = BatchRunner(stages, batch_limit)

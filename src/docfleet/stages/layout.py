@@ -84,7 +84,7 @@ class LayoutStage(Stage):
         return batch
 
     def close(self) -> None:
-        del self._model
+        self._model.close()
 
 
 def _torch_layout(device: Device, options: LayoutOptions) -> Any:

@@ -125,7 +125,7 @@ class OcrStage(Stage):
         return batch
 
     def close(self) -> None:
-        del self._engine
+        self._engine.close()
 
 
 def _bbox(quad: Any) -> tuple[float, float, float, float]:

@@ -31,6 +31,12 @@ class WarmModel(Generic[T]):
         except BaseException as exc:
             self._error = exc
 
+    def close(self) -> None:
+        """Drop the model, once its build has ended: a build left running in native code (an
+        ONNX Runtime or torch load) when the interpreter exits aborts the process."""
+        self._thread.join()
+        self._model = None
+
     def get(self) -> T:
         self._thread.join()
         if self._error is not None:
