@@ -31,7 +31,8 @@ def require_cuda_provider(device: Device) -> None:
         raise RuntimeError(
             f"{device} was asked for but ONNX Runtime has no CUDA provider; install "
             "'docfleet[gpu]' (pip uninstall onnxruntime && pip install onnxruntime-gpu), or run "
-            "with --devices cpu"
+            "the models in PyTorch: a CUDA build of torch and pip install 'docfleet[torch]' "
+            "(--backend torch), or run with --devices cpu"
         )
 
 
