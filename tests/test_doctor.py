@@ -19,6 +19,7 @@ from docfleet.doctor import (
     check_devices,
     cpu_facts,
     diagnose,
+    gpu_backend,
     package_versions,
 )
 
@@ -153,6 +154,8 @@ def test_a_cuda_torch_with_onnx_runs_layout_and_ocr_without_onnxruntime_gpu(here
     packages = {**here.packages, "onnx": "1.17.0"}
     report = with_gpus(here, gpu(0), onnxruntime=ort, torch=torch, packages=packages)
     assert diagnose(report) == []
+    assert gpu_backend(report).startswith("torch")
+    assert gpu_backend(replace(report, torch={**torch, "cuda": None})).startswith("none")
     without_onnx = {**packages, "onnx": "not installed"}
     whats = [p.what for p in diagnose(replace(report, packages=without_onnx))]
     assert any("the torch backend cannot run" in w for w in whats)

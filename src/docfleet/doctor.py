@@ -219,6 +219,15 @@ def diagnose(report: DoctorReport) -> list[Problem]:
     return problems + (_runtime_problems(report) if report.gpus else [])
 
 
+def gpu_backend(report: DoctorReport) -> str:
+    """What ``--backend auto`` runs layout and OCR with on this machine's GPUs."""
+    if _torch_backend(report):
+        return "torch (a CUDA build, with onnx to read the models)"
+    if "CUDAExecutionProvider" in report.onnxruntime["providers"]:
+        return "onnxruntime (its CUDA provider)"
+    return "none: neither a CUDA build of torch with onnx nor onnxruntime-gpu"
+
+
 def _torch_backend(report: DoctorReport) -> bool:
     """Whether ``--backend torch`` can run layout and OCR on the GPUs: a CUDA build of torch
     and the onnx package (it reads the model files)."""

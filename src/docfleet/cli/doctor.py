@@ -94,6 +94,10 @@ def render(report: DoctorReport) -> None:
     facts.add_row("onnxruntime", escape(_installed(ort["version"], providers)))
     cuda = f"CUDA {torch['cuda']} build" if torch["cuda"] else torch["error"] or "CPU-only build"
     facts.add_row("torch", escape(_installed(torch["version"], cuda)))
+    if report.gpus:
+        from docfleet.doctor import gpu_backend
+
+        facts.add_row("layout+OCR on GPUs", escape(gpu_backend(report)))
     for name, version in report.packages.items():
         facts.add_row(f"  {name}", version, style="dim" if version == "not installed" else None)
     console.print(facts)
