@@ -420,3 +420,17 @@ def test_a_run_stops_when_no_server_answers_and_resumes_on_one_that_does(serve, 
     assert again.returncode == 0, again.stderr
     assert [line["id"] for line in lines(out)] == [f"n{i}" for i in range(6)]
     assert all(line["status"] == "ok" for line in lines(out))
+
+
+def test_request_attempts_and_cool_down_come_from_the_command_line(serve, tmp_path):
+    failing = serve(default="500")
+    data = notes(tmp_path / "notes.csv", ["a", "b", "c"])
+    out = tmp_path / "out.jsonl"
+    done = cli("--endpoint", failing.url, "--served-model", "m", "--input", str(data),
+               "--id-column", "id", "--prompt", "Say {note}", "--answer-format", "text",
+               "--request-attempts", "2", "--cool-down", "0", "-o", str(out))  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    written = lines(out)
+    assert [line["error"]["type"] for line in written] == ["ServerError"] * 3
+    assert [line["attempts"] for line in written] == [2, 2, 2]
+    assert len(failing.arrivals) == 6

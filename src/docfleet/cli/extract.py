@@ -112,6 +112,22 @@ ENDPOINT_FLAGS = (
     ("--tokens-per-minute", {"type": float, "metavar": "T", "help": "all servers together"}),
     ("--request-timeout", {"type": float, "metavar": "S", "help": "seconds of no progress (120)"}),
     (
+        "--request-attempts",
+        {
+            "type": int,
+            "metavar": "N",
+            "help": "tries of a request before its record is an error line (5)",
+        },
+    ),
+    (
+        "--cool-down",
+        {
+            "type": float,
+            "metavar": "S",
+            "help": "seconds a server failing 3 requests in a row is rested (30)",
+        },
+    ),
+    (
         "--give-up-after",
         {
             "type": float,

@@ -55,13 +55,15 @@ def endpoint_settings(config: Any, key: str | None = None, **more: Any) -> Endpo
 
     if key is None:
         key = api_key(config.api_key_env, os.environ)
+    settings = {
+        "concurrency": config.concurrency, "requests_per_minute": config.requests_per_minute,
+        "tokens_per_minute": config.tokens_per_minute, "request_timeout": config.request_timeout,
+        "give_up_after": config.give_up_after, "max_attempts": config.request_attempts,
+        "cool_down": config.cool_down,
+    }  # fmt: skip
     return EndpointSettings(
-        tuple(config.endpoint), config.served_model, api_key=key,
-        concurrency=config.concurrency, requests_per_minute=config.requests_per_minute,
-        tokens_per_minute=config.tokens_per_minute, request_timeout=config.request_timeout,
-        give_up_after=config.give_up_after,
-        **more,
-    )  # fmt: skip
+        tuple(config.endpoint), config.served_model, api_key=key, **{**settings, **more}
+    )
 
 
 class OnEndpoints:

@@ -85,6 +85,12 @@ class ExtractConfig(EngineSettings):
     give_up_after: float = Field(
         _POOL["give_up_after"], gt=0, description="Stop when no server answered for this long."
     )
+    request_attempts: int = Field(
+        _POOL["max_attempts"], ge=1, description="Tries of a request before its record fails."
+    )
+    cool_down: float = Field(
+        _POOL["cool_down"], ge=0, description="Seconds a failing server is left out of rotation."
+    )
 
     @field_validator("split_margin", "single_margin")
     @classmethod
