@@ -89,6 +89,7 @@ def test_every_input_ends_as_pages_or_one_error_and_the_exit_code_says_so(mixed)
     locked = next(r for r in recs if r["document"].endswith("locked.pdf"))
     assert "--password" in locked["error"]["message"]
     assert "failed: encrypted" in proc.stderr and "pages" in proc.stderr
+    assert "text from" in proc.stderr and "(cascade on onnxruntime)" in proc.stderr
 
 
 def test_pages_carry_text_blocks_and_where_the_text_came_from(mixed):
@@ -127,6 +128,10 @@ def test_markdown_per_document_and_run_json(mixed):
     assert run["stats"]["devices"][0]["device"] == "cpu"
     assert run["stats"]["devices"][0]["replicas"] == 2
     assert sum(run["failures"].values()) == 7
+    by_source = Counter(r["text_source"] for r in records(out) if r["status"] == "ok")
+    assert run["text_sources"] == dict(by_source) and sum(by_source.values()) == 11
+    ocr_pages = [r for r in records(out) if r["status"] == "ok" and r.get("ocr")]
+    assert run["ocr_models"] == {"cascade on onnxruntime": len(ocr_pages)} and ocr_pages
 
 
 def test_rerunning_a_finished_job_does_no_model_work(mixed):

@@ -311,6 +311,10 @@ def _ids_by_document(tasks: Sequence[PageTask]) -> dict[str, set[str]]:
 def _count(report: RunReport, record: dict[str, Any]) -> None:
     if record["status"] == "ok":
         report.ok += 1
+        report.text_sources[record.get("text_source") or "unknown"] += 1
+        ocr = record.get("ocr")
+        if ocr and ocr.get("model"):
+            report.ocr_models[f"{ocr['model']} on {ocr.get('backend', 'onnxruntime')}"] += 1
         return
     report.failed += 1
     report.failures[record["error"]["type"] if record.get("error") else "unknown"] += 1

@@ -39,6 +39,8 @@ class RunReport:
     retried: int = 0  # failed pages of an earlier run, run again
     failures: Counter[str] = field(default_factory=Counter)
     failed_ids: list[str] = field(default_factory=list)
+    text_sources: Counter[str] = field(default_factory=Counter)  # this run's ok pages, by source
+    ocr_models: Counter[str] = field(default_factory=Counter)  # "cascade on onnxruntime": pages
     wall_seconds: float = 0.0
     started: str = field(default_factory=now_iso)
     ended: str = ""
@@ -87,6 +89,8 @@ def write_run_json(
         },
         "skipped": report.skipped,
         "redone": {"changed_documents": report.changed_documents, "retried": report.retried},
+        "text_sources": dict(report.text_sources),
+        "ocr_models": dict(report.ocr_models),
         "failures": dict(report.failures),
         "failed_ids": report.failed_ids,
         "wall_seconds": report.wall_seconds,

@@ -28,6 +28,8 @@ def print_summary(report: Any) -> None:
         table.add_row("  not run", f"{report.not_run} (stopped; run again to do them)")
     if report.skipped:
         table.add_row("skipped files", f"{len(report.skipped)} (no documents; see run.json)")
+    if report.text_sources:
+        table.add_row("text from", text_sources(report.text_sources, report.ocr_models))
     done = report.ok + report.failed
     rate = f" ({report.pages_per_second:.2f} pages/s)" if done else ""
     table.add_row("time", f"{report.wall_seconds:.1f} s{rate}")
@@ -47,6 +49,23 @@ def print_summary(report: Any) -> None:
         more = len(report.failed_ids) - len(shown)
         console.print("failed pages: " + ", ".join(shown) + (f" and {more} more" if more else ""))
         console.print(f'details: {report.out_dir / "pages.jsonl"} (status "error")')
+
+
+def text_sources(sources: Any, models: Any) -> str:
+    """Where this run's pages took their text from, and the OCR models that read them.
+
+    >>> text_sources({"text-layer": 12, "ocr": 30, "blank": 2}, {"cascade on onnxruntime": 30})
+    'OCR 30 (cascade on onnxruntime), text layer 12, blank 2'
+    """
+    names = {"ocr": "OCR", "text-layer": "text layer"}
+    shown = []
+    for source, count in sorted(sources.items(), key=lambda kv: (-kv[1], kv[0])):
+        cell = f"{names.get(source, source)} {count}"
+        if source == "ocr" and models:
+            cell += " (" + ", ".join(f"{m}" + (f": {n}" if len(models) > 1 else "")
+                                     for m, n in models.items()) + ")"  # fmt: skip
+        shown.append(cell)
+    return ", ".join(shown)
 
 
 def gpu_line(gpu: dict[str, Any]) -> str:
