@@ -60,18 +60,21 @@ class Fleet:
             return self._map_groups(groups, items)
         pipeline = make_pipeline(stages)
         opts = self.options
-        batch = opts.batch_size
-        batch_size = (
-            batch if isinstance(batch, int) else min(s.preferred_batch_size for s in pipeline)
-        )
-        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
-        progress = ProgressBar(total, opts.unit) if progress_enabled(opts.progress) else None
+        batch_size = _batch_size(opts.batch_size, pipeline)
+        progress = self._progress(items)
         executor: LocalExecutor | RayExecutor
         if opts.engine == "ray":
-            executor = RayExecutor(pipeline, opts, max(1, batch_size), progress)
+            executor = RayExecutor(pipeline, opts, batch_size, progress)
         else:
-            executor = LocalExecutor(pipeline, self._slots(), opts, max(1, batch_size), progress)
+            executor = LocalExecutor(pipeline, self._slots(), opts, batch_size, progress)
         return ResultStream(executor, items, progress)
+
+    def _progress(self, items: Iterable[Any]) -> ProgressBar | None:
+        """The run's progress bar (counting ``items`` when they have a length), if shown."""
+        if not progress_enabled(self.options.progress):
+            return None
+        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+        return ProgressBar(total, self.options.unit)
 
     def _map_groups(self, groups: list[StageGroup], items: Iterable[Any]) -> Any:
         """Each group on a pool of its own; results in input order, one per item."""
@@ -96,20 +99,14 @@ class Fleet:
         """Each group an actor pool of its own on the Ray cluster (see ``RayExecutor``)."""
         from docfleet.executors.ray_engine import RayGroup
 
-        opts = self.options
         ray_groups = []
         for group in groups:
             stages = make_pipeline(list(group.stages))
-            batch = group.batch_size or opts.batch_size
-            ray_groups.append(RayGroup(
-                stages, group.devices, group.replicas,
-                batch if isinstance(batch, int) else min(s.preferred_batch_size for s in stages),
-            ))  # fmt: skip
-        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
-        progress = ProgressBar(total, opts.unit) if progress_enabled(opts.progress) else None
+            batch_size = _batch_size(group.batch_size or self.options.batch_size, stages)
+            ray_groups.append(RayGroup(stages, group.devices, group.replicas, batch_size))
+        progress = self._progress(items)
         stages = [s for g in ray_groups for s in g.stages]
-        batch_size = ray_groups[-1].batch_size or 1
-        executor = RayExecutor(stages, opts, batch_size, progress, groups=ray_groups)
+        executor = RayExecutor(stages, self.options, batch_size, progress, groups=ray_groups)
         return ResultStream(executor, items, progress)
 
     def _slots(self) -> list[Slot]:
@@ -186,6 +183,11 @@ class ResultStream(Iterator[Result]):
         if self._progress is not None:
             self._progress.close()
             self._progress = None
+
+
+def _batch_size(batch: int | str, stages: list[Any]) -> int:
+    """Items per batch: the one set, or (``auto``) the smallest the stages prefer."""
+    return max(1, batch if isinstance(batch, int) else min(s.preferred_batch_size for s in stages))
 
 
 def _engine_options(settings: dict[str, Any]) -> EngineOptions:

@@ -134,10 +134,7 @@ def page_record(result: Result) -> dict[str, Any]:
         return record
     error = result.error
     return {
-        "id": task.id,
-        "document": task.document,
-        "page": task.page,
-        "pages": task.pages,
+        **task.identity(),
         "status": "error",
         "error": {"type": error.type, "message": error.message, "stage": error.stage}
         if error

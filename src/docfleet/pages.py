@@ -44,6 +44,10 @@ class PageTask:
     def id(self) -> str:
         return page_id(self.document, self.page)
 
+    def identity(self) -> dict[str, Any]:
+        """The keys every record of this page starts with: id, document, page, pages."""
+        return {"id": self.id, "document": self.document, "page": self.page, "pages": self.pages}
+
 
 @dataclass
 class TextLine:

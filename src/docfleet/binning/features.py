@@ -43,12 +43,8 @@ def page_features(page: RenderedPage) -> dict[str, Any]:
     for name, similarity in (getattr(page, "clip", None) or {}).items():
         features[f"clip.{name}"] = round(float(similarity), 5)
     page.seconds["features"] = time.perf_counter() - start
-    task = page.task
     return {
-        "id": task.id,
-        "document": task.document,
-        "page": task.page,
-        "pages": task.pages,
+        **page.task.identity(),
         "features": features,
         "seconds": {k: round(v, 4) for k, v in page.seconds.items()},
     }

@@ -35,12 +35,8 @@ def page_record(page: RenderedPage) -> dict[str, Any]:
     texts = [b.text() for b in blocks]
     text, markdown = page_text(blocks), page_markdown(blocks)
     page.seconds["assemble"] = time.perf_counter() - start
-    task = page.task
     return {
-        "id": task.id,
-        "document": task.document,
-        "page": task.page,
-        "pages": task.pages,
+        **page.task.identity(),
         "width": page.width,
         "height": page.height,
         "dpi": round(page.dpi, 2),

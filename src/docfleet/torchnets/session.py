@@ -99,9 +99,7 @@ class TorchSession:
         so the same input to the network."""
         torch = import_torch()
         with torch.inference_mode():
-            x = to_device(pixels, self.device, None).permute(0, 3, 1, 2).float()
-            x = x.div_(255.0).sub_(mean).div_(std)
-            return to_host(self.forward(x))
+            return to_host(self.forward(self._normalised(pixels, mean, std)))
 
     def argmax_pixels(
         self, pixels: np.ndarray, *, mean: float, std: float, widths: Sequence[int]
@@ -112,8 +110,7 @@ class TorchSession:
         come back (N, T) -- for a recogniser, a few kB instead of the whole probability table."""
         torch = import_torch()
         with torch.inference_mode():
-            x = to_device(pixels, self.device, None).permute(0, 3, 1, 2).float()
-            x = x.div_(255.0).sub_(mean).div_(std)
+            x = self._normalised(pixels, mean, std)
             columns = torch.arange(x.shape[3], device=x.device)
             filled = torch.as_tensor(list(widths), device=x.device)
             x = x.masked_fill_((columns[None, :] >= filled[:, None])[:, None, None, :], 0.0)
@@ -121,6 +118,11 @@ class TorchSession:
             index = scores.argmax(dim=-1)
             best = scores.gather(-1, index.unsqueeze(-1)).squeeze(-1)
             return to_host(index), to_host(best)
+
+    def _normalised(self, pixels: np.ndarray, mean: float, std: float) -> torch.Tensor:
+        """uint8 (N, H, W, C) on the device as float32 (N, C, H, W): ``(x / 255 - mean) / std``."""
+        x = to_device(pixels, self.device, None).permute(0, 3, 1, 2).float()
+        return x.div_(255.0).sub_(mean).div_(std)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         """The model's first (for the OCR models, only) output for tensors already on the
