@@ -84,8 +84,11 @@ def rapidocr_texts(folder: Path, keys: list[Key]) -> Texts:
     return each_page(folder, keys, read)
 
 
-def docfleet_texts(folder: Path, out: Path, options: list[str], timeout: float) -> dict:
-    """Run ``docfleet run FOLDER`` as a subprocess; its ok pages' text and its timings."""
+def docfleet_texts(
+    folder: Path, out: Path, options: list[str], timeout: float, field: str = "text"
+) -> dict:
+    """Run ``docfleet run FOLDER`` as a subprocess; its ok pages' ``field`` (the text, or the
+    Markdown) and its timings."""
     command = [sys.executable, "-m", "docfleet", "run", str(folder), "-o", str(out), *options]
     shown = "docfleet run " + " ".join(command[4:])
     log = out.with_suffix(".log")
@@ -102,7 +105,7 @@ def docfleet_texts(folder: Path, out: Path, options: list[str], timeout: float) 
     for raw in jsonl.read_text(encoding="utf-8").splitlines() if jsonl.exists() else ():
         row = json.loads(raw)
         if row.get("status") == "ok" and row.get("page"):
-            texts[Path(row["document"]).name, int(row["page"])] = row.get("text") or ""
+            texts[Path(row["document"]).name, int(row["page"])] = row.get(field) or ""
         else:
             failed += 1
     if not texts:

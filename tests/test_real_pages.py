@@ -142,6 +142,33 @@ def test_headings_paragraphs_lists_and_code_in_markdown():
     assert block and "\\newcommand*{\\beforebookskip}{\\null\\vfil}" in block.group(1)
 
 
+def test_bold_headings_at_body_size_stand_apart_with_levels_from_their_numbers():
+    md = record("texinfo-run-in-headings.pdf")["markdown"]
+    headings = re.findall(r"^(#{2,6}) (.+)$", md, re.M)
+    assert headings == [
+        ("####", "2.1.11 Pairlist objects"),  # bold, the body's size: once merged into its text
+        ("####", "2.1.12 The \u201cAny\u201d type"),
+        ("###", "2.2 Attributes"),  # "2.2" one level above "2.1.11", on every page alike
+        ("####", "2.2.1 Names"),
+    ]
+    assert "\n\nPairlist objects are similar to Lisp" in md  # the paragraph under it
+
+
+def test_a_stem_width_weight_does_not_make_regular_text_bold():
+    # Ghostscript embeds CharterBT-Roman and Latin Modern regulars with a stem width that
+    # PDFium reads as weight 635-812; the names say regular, so lines there are not headings
+    def headings(name: str) -> list[str]:
+        return re.findall(r"^#{2,6} (.+)$", record(name)["markdown"], re.M)
+
+    assert headings("title-page-authors.pdf") == [  # the title and bold section headings only
+        "Extending R with C++: A Brief Introduction to Rcpp",
+        "Introduction",
+        "First Steps with Rcpp",
+    ]
+    assert headings("two-column-paper.pdf") == []  # its code lines were headings
+    assert headings("hyphenated-lines.pdf") == []
+
+
 def test_a_table_becomes_a_github_table():
     rec = record("table-booktabs.pdf")
     assert "table" in [b["type"] for b in rec["blocks"]]

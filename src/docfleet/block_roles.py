@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from statistics import median
 
-from docfleet.blocks import PAGE_REF, Block, line_size, same_row
+from docfleet.blocks import BULLETS, PAGE_REF, Block, line_size, same_row
 
 MARGIN_ZONE = 0.12  # headers and footers sit in the top and bottom eighth of the page
 HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
@@ -23,6 +23,11 @@ _TEXTUAL = ("text", "list_item", "title", "reference")  # blocks whose role is j
 _MARGINS = ("header", "footer")
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
+#: A heading's section number: "4", "4.", "4.2.1", "A.3", "Chapter 4".
+_SECTION_NUMBER = re.compile(
+    r"^(?i:chapter|section|appendix)\s+([A-Z\d]{1,2}(?:\.\d{1,3})*)\.?\s+(?=\S)"
+    r"|^(\d{1,2}(?:\.\d{1,3})*|[A-Z](?:\.\d{1,3})+)\.?\s+(?=\S)"
+)
 
 
 def body_size(blocks: Sequence[Block]) -> float:
@@ -76,14 +81,36 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
     words = len(text.split())
     if lines[0].font_size is None:
         return block.type, 0  # OCR: box heights are too rough; the layout model finds titles
-    if len(lines) <= 3 and words <= 25 and body:
+    if len(lines) <= 3 and words <= 25 and body and _could_head(text):
         ratio = size / body
         for threshold, level in HEADING_LEVELS:
             if ratio >= threshold:
-                return "title", level
+                return "title", _numbered_level(text, level)
         if all(line.bold for line in lines) and words <= 12 and not text.endswith((".", ":")):
-            return "title", 3
+            return "title", _numbered_level(text, 3)
     return block.type, 0
+
+
+def _could_head(text: str) -> bool:
+    """A heading holds a word (not a page number alone) and is no bulleted list item."""
+    return text[:1] not in BULLETS and bool(re.search(r"[^\W\d_]{2}", text))
+
+
+def _numbered_level(text: str, by_size: int) -> int:
+    """A numbered heading's level is its number's depth ("2" 1, "2.1" 2, "2.1.3" 3, up to
+    5), the same on every page; an unnumbered one's comes from its size against the body's.
+
+    >>> _numbered_level("2.1.11 Pairlist objects", 3), _numbered_level("Chapter 4 Tables", 2)
+    (3, 1)
+    >>> _numbered_level("Introduction", 2), _numbered_level("2015 in review", 2)
+    (2, 2)
+    >>> _numbered_level("A.3 Limits", 3), _numbered_level("Appendix B Data", 3)
+    (2, 1)
+    >>> _numbered_level("A new start", 2), _numbered_level("I. Overview", 2)
+    (2, 2)
+    """
+    number = _SECTION_NUMBER.match(text)
+    return min((number.group(1) or number.group(2)).count(".") + 1, 5) if number else by_size
 
 
 def _margins(blocks: list[Block], height: float, body: float) -> None:

@@ -17,6 +17,7 @@ from docfleet.geometry import area, intersection, union
 from docfleet.pages import BBox, Region, TextLine
 
 PARA_GAP = 0.8  # a vertical gap wider than this many line heights ends a paragraph
+SIZE_STEP = 1.08  # text-layer lines whose font sizes differ more than this are not one block
 TEXTUAL_REGIONS = {
     "text", "title", "reference", "header", "footer", "figure_caption", "table_caption",
 }  # fmt: skip
@@ -115,11 +116,15 @@ def _continues(block: Block, line: TextLine) -> bool:
     h_last, h = last.bbox[3] - last.bbox[1], line.bbox[3] - line.bbox[1]
     gap = line.bbox[1] - last.bbox[3]
     x_overlap = min(block.bbox[2], line.bbox[2]) - max(block.bbox[0], line.bbox[0])
-    similar = 0.8 <= (line_size(line) / max(line_size(last), 1e-6)) <= 1.25
+    ratio = line_size(line) / max(line_size(last), 1e-6)
+    sized = line.font_size is not None and last.font_size is not None  # a text layer's sizes
+    similar = 1 / SIZE_STEP <= ratio <= SIZE_STEP if sized else 0.8 <= ratio <= 1.25
     if not (-0.5 * h < gap < PARA_GAP * max(h_last, h) and x_overlap > 0 and similar):
         return False
     if last.mono != line.mono or (_ITEM.match(line.text) and _item_starts(block, line)):
         return False  # code beside prose, or a new list item
+    if sized and not line.bold and all(ln.bold for ln in block.lines):
+        return False  # a bold heading, then the text under it
     indented = line.bbox[0] > max(block.bbox[0], last.bbox[0]) + 0.8 * h
     ended_short = last.bbox[2] < block.bbox[2] - 2 * h
     # a first-line indent after a line that stopped short starts a paragraph (a list item's

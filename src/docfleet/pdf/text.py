@@ -50,6 +50,10 @@ _ACCENTS = {
     "\u02c7": "\u030c", "\u02dd": "\u030b",
 }  # fmt: skip
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi|medi(?:um)?\b|[-+]medi|cmbx|cmb\d|bx\d", re.I)
+#: A font name that says its weight is not bold (PDFium's weight for such a font may come from
+#: its stem width and read 600-800: Latin Modern and Nimbus regulars embedded by Ghostscript).
+_NOT_BOLD = re.compile(r"regular|regu|roman|book|light|thin|normal|italic|oblique|slant|cmr\d"
+                       r"|cmtt|cmti|cmsl|cmmi|cmsy", re.I)  # fmt: skip
 _MONO = re.compile(r"mono|courier|cmtt|sftt|typewriter|consol|inconsolata|code|tt\d", re.I)
 
 
@@ -95,8 +99,14 @@ class _Part:
 class _Line:
     first: int  # index of the line's first character, for its font
     last: int
-    size: float  # largest font size on the line, in points
     parts: list[_Part] = field(default_factory=list)
+    sizes: dict[float, int] = field(default_factory=dict)  # font size -> characters in it
+
+    @property
+    def size(self) -> float:
+        """The size most of the line's characters are set in, in points (the larger on a tie):
+        a formula's large operator or a footnote mark does not make a line larger."""
+        return max(self.sizes.items(), key=lambda kv: (kv[1], kv[0]))[0] if self.sizes else 0.0
 
     def holds(self, box: tuple[float, float, float, float]) -> bool:
         part = self.parts[-1]
@@ -173,6 +183,7 @@ def _read_lines(textpage: Any) -> list[_Line]:
     word_gap = WORD_GAP if not _spelt_spaces(raw, chars) else float("inf")
     for index, char in enumerate(chars):
         if char in "\r\n":
+            size = 0.0  # a new line may be in another font at a glyph height close to this one
             if rejoined:
                 hyphen_into = None  # the rest of the cut word ended its line
             continue  # PDFium also breaks lines where only the font changes: geometry decides
@@ -210,7 +221,7 @@ def _read_lines(textpage: Any) -> list[_Line]:
             accent = None
         height = box[3] - box[1]
         if abs(height - (prev[3] - prev[1])) > 0.05 * height or not size:
-            size = get_size(raw, index)  # asked only when the glyph's height changes
+            size = get_size(raw, index)  # asked when the glyph's height changes, or a line begins
         scale = size if size >= 2 else 0.8 * height  # the font size, or the glyph's height
         same_column = abs(box[0] - prev[0]) < 0.01 and abs(box[2] - prev[2]) < 0.01
         same_glyph = same_column and abs(box[1] - prev[1]) < 0.01 and abs(box[3] - prev[3]) < 0.01
@@ -219,7 +230,7 @@ def _read_lines(textpage: Any) -> list[_Line]:
         if line is not None and not same_glyph and (stepped_back or not line.holds(box)):
             line = None if not stacked else line  # rotated text runs up or down the page
         if line is None:
-            line = _Line(index, index, 0.0, [_Part(*box)])
+            line = _Line(index, index, [_Part(*box)])
             lines.append(line)
             word_size = 0.0
         elif not same_glyph:
@@ -237,7 +248,8 @@ def _read_lines(textpage: Any) -> list[_Line]:
                 word_size = 0.0
         line.parts[-1].add(char, box)
         line.last = index
-        line.size = max(line.size, scale)
+        rounded = round(scale, 1)
+        line.sizes[rounded] = line.sizes.get(rounded, 0) + 1
         space, prev, word_size = False, box, max(word_size, scale)
     for mark, x, bottom, top in [*floating, *([accent] if accent else [])]:
         for line in lines:
@@ -296,7 +308,10 @@ def _font_style(raw: Any, index: int) -> tuple[bool, bool]:
     size = pdfium_c.FPDFText_GetFontInfo(raw, index, buffer, 128, ctypes.byref(flags))
     name = buffer.value.decode("utf-8", "replace") if 0 < size <= 128 else ""
     weight = pdfium_c.FPDFText_GetFontWeight(raw, index)
-    bold = weight >= 600 or bool(_BOLD.search(name)) or bool(flags.value & (1 << 18))
+    if _BOLD.search(name) or flags.value & (1 << 18):  # the name, or the ForceBold flag
+        bold = True
+    else:  # a weight only where the name says nothing of it
+        bold = weight >= 700 and not _NOT_BOLD.search(name)
     return bold, bool(flags.value & 1) or bool(_MONO.search(name))
 
 

@@ -1,0 +1,225 @@
+"""Headings in the Markdown, against the PDFs' own outlines (bookmarks), beside PyMuPDF4LLM.
+
+    python benchmarks/headings.py [--pages-per-doc N] [--cache DIR] [--json PATH] [--keep]
+                                  [--no-peer]
+
+The documents are benchmarks/real_corpus.py's sources (Debian documentation packages, cached in
+``--cache``) that carry an outline. A heading is *on* a page when the outline points to that page
+and its title is in the page's text layer. From each document ``--pages-per-doc`` such pages are
+taken, evenly spaced, and cut into one PDF per document; ``docfleet run`` (default settings) and
+``pymupdf4llm.to_markdown`` read the same cut pages. A Markdown heading is a line starting with
+``#``; it matches an outline title when, letters and digits only and lowercased, one holds the
+other and the shorter is at least 60% of the longer (a heading with or without its number).
+
+Per system: ``recall`` (the outline's headings on the pages found as Markdown headings),
+``outline_precision`` (Markdown headings that are outline headings of their page: headings that
+an outline leaves out, such as an abstract's title or levels below the outline's depth, count
+against it, so it is a lower bound), ``not_headings`` (Markdown headings, not in the outline,
+that cannot be headings: ending in a comma or semicolon, starting lowercase, or holding code or
+formula signs such as ``<-``, ``=``, ``{``; a count, lower is better), ``level_order`` (of
+pairs of matched headings in one document at different outline levels, the share whose
+Markdown levels go the same way; equal Markdown levels count half) and ``pages_per_s``.
+Headings inside fenced code blocks are not headings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+import unicodedata
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pypdfium2 as pdfium
+from extractors import docfleet_texts
+from real_corpus import DEFAULT_CACHE, SOURCES, cut, fetch, open_pdf, output_name
+
+HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$", re.M)
+FENCE = re.compile(r"^```.*?^```", re.M | re.S)
+NOT_A_HEADING = re.compile(r"[,;]$|^[a-z]|<-|->|[={}$@]|\\[a-z]")
+Key = tuple[str, int]  # (cut file name, 1-based page in it)
+
+
+def key(text: str) -> str:
+    """Letters and digits only, lowercased, Markdown emphasis and escapes dropped."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\W_]+", "", text)
+
+
+def same(heading: str, title: str) -> bool:
+    a, b = key(heading), key(title)
+    if not a or not b:
+        return False
+    short, long = sorted((a, b), key=len)
+    return short in long and len(short) >= 0.6 * len(long)
+
+
+def outline_pages(pdf_path: Path) -> dict[int, list[tuple[str, int]]]:
+    """0-based page -> [(title, level)] of the outline entries whose title is in its text."""
+    pdf = pdfium.PdfDocument(pdf_path)
+    found: dict[int, list[tuple[str, int]]] = {}
+    try:
+        entries = [
+            (e.get_title().strip(), e.level, e.get_dest().get_index() if e.get_dest() else None)
+            for e in pdf.get_toc(max_depth=12)
+        ]
+        texts: dict[int, str] = {}
+        for title, level, index in entries:
+            if index is None or not key(title) or index >= len(pdf):
+                continue
+            if index not in texts:
+                textpage = pdf[index].get_textpage()
+                texts[index] = key(textpage.get_text_range())
+                textpage.close()
+            if key(title) in texts[index]:
+                found.setdefault(index, []).append((title, level))
+    finally:
+        pdf.close()
+    return found
+
+
+def build(cache: Path, folder: Path, per_doc: int) -> dict[Key, list[tuple[str, int]]]:
+    """Cut the chosen pages of every source with an outline into ``folder``; their headings."""
+    truth: dict[Key, list[tuple[str, int]]] = {}
+    for source in SOURCES:
+        pdf = open_pdf(fetch(source.package, cache), source.path)
+        pages = sorted(outline_pages(pdf))
+        if not pages:
+            continue
+        step = max(1, len(pages) // per_doc)
+        chosen = pages[::step][:per_doc]
+        name = output_name(source)
+        cut(pdf, [i + 1 for i in chosen], folder / name)
+        heads = outline_pages(pdf)
+        for number, index in enumerate(chosen, 1):
+            truth[name, number] = heads[index]
+    return truth
+
+
+def headings(markdown: str) -> list[tuple[str, int]]:
+    """(text, level) of the Markdown's headings, code blocks left out."""
+    prose = FENCE.sub("", markdown)
+    return [(m.group(2).strip("*_ "), len(m.group(1))) for m in HEADING.finditer(prose)]
+
+
+def score(truth: dict[Key, list[tuple[str, int]]], markdown: dict[Key, str]) -> dict[str, Any]:
+    expected = found = emitted = matched_heads = bad = 0
+    pairs: dict[str, list[tuple[int, int]]] = {}  # document -> (outline level, md level)
+    misses: list[str] = []
+    wrong: list[str] = []
+    for page_key, titles in truth.items():
+        heads = headings(markdown.get(page_key, ""))
+        emitted += len(heads)
+        used: set[int] = set()
+        for title, level in titles:
+            expected += 1
+            hit = next((i for i, (h, _) in enumerate(heads) if i not in used and same(h, title)),
+                       None)  # fmt: skip
+            if hit is None:
+                misses.append(f"{page_key[0]}#{page_key[1]}: {title}")
+                continue
+            used.add(hit)
+            found += 1
+            pairs.setdefault(page_key[0], []).append((level, heads[hit][1]))
+        matched_heads += len(used)
+        for i, (text, _) in enumerate(heads):
+            if i not in used and NOT_A_HEADING.search(text):
+                bad += 1
+                wrong.append(f"{page_key[0]}#{page_key[1]}: {text[:80]}")
+    concordant = total = 0.0
+    for levels in pairs.values():
+        for (oa, ma), (ob, mb) in combinations(levels, 2):
+            if oa == ob:
+                continue
+            total += 1
+            concordant += 0.5 if ma == mb else float((oa < ob) == (ma < mb))
+    return {
+        "outline_headings": expected,
+        "recall": found / expected if expected else None,
+        "markdown_headings": emitted,
+        "outline_precision": matched_heads / emitted if emitted else None,
+        "not_headings": bad,
+        "level_order": concordant / total if total else None,
+        "level_pairs": int(total),
+        "missed": misses[:15],
+        "not_heading_examples": wrong[:15],
+    }
+
+
+def pymupdf4llm_markdown(folder: Path, keys: list[Key]) -> dict[str, Any]:
+    try:
+        import pymupdf4llm
+    except ImportError as exc:
+        return {"ok": False, "error": f"{exc} (pip install pymupdf4llm)"}
+    out: dict[Key, str] = {}
+    start = time.perf_counter()
+    for name in sorted({k[0] for k in keys}):
+        numbers = sorted(n for d, n in keys if d == name)
+        chunks = pymupdf4llm.to_markdown(
+            str(folder / name), pages=[n - 1 for n in numbers], page_chunks=True,
+            show_progress=False,
+        )  # fmt: skip
+        for number, chunk in zip(numbers, chunks, strict=True):
+            out[name, number] = chunk["text"]
+    return {"ok": True, "markdown": out, "wall_s": time.perf_counter() - start}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages-per-doc", type=int, default=8)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", action="store_true", help="keep the cut pages and outputs")
+    parser.add_argument("--no-peer", action="store_true", help="skip PyMuPDF4LLM")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="docfleet-headings-"))
+    folder = work / "pages"
+    print("cutting pages with outline headings ...", file=sys.stderr)
+    truth = build(args.cache, folder, args.pages_per_doc)
+    keys = sorted(truth)
+    report: dict[str, Any] = {"documents": len({k[0] for k in keys}), "pages": len(keys)}
+    runs: dict[str, dict[str, Any]] = {}
+    print("running docfleet ...", file=sys.stderr)
+    fig = docfleet_texts(folder, work / "docfleet", ["--no-progress"], 1800, field="markdown")
+    runs["docfleet"] = {"ok": "texts" in fig, **fig, "markdown": fig.pop("texts", {})}
+    if not args.no_peer:
+        print("running pymupdf4llm ...", file=sys.stderr)
+        runs["pymupdf4llm"] = pymupdf4llm_markdown(folder, keys)
+    print(f"{report['documents']} documents, {len(keys)} pages with outline headings "
+          f"({sum(len(v) for v in truth.values())} headings)")  # fmt: skip
+    print(f"{'system':12} {'recall':>7} {'precision*':>10} {'not headings':>13} "
+          f"{'level order':>12} {'pages/s':>8}")  # fmt: skip
+    for name, run in runs.items():
+        if not run.get("ok"):
+            print(f"{name:12} failed: {run.get('error')}")
+            report[name] = {k: v for k, v in run.items() if k != "markdown"}
+            continue
+        figures = score(truth, run["markdown"])
+        figures["pages_per_s"] = len(keys) / run["wall_s"]
+        report[name] = figures
+        print(f"{name:12} {figures['recall']:7.3f} {figures['outline_precision']:10.3f} "
+              f"{figures['not_headings']:13d} {figures['level_order'] or 0:12.3f} "
+              f"{figures['pages_per_s']:8.1f}")  # fmt: skip
+    print("* precision against the outline: real headings an outline leaves out count against it")
+    for name in runs:
+        for line in report.get(name, {}).get("not_heading_examples", [])[:8]:
+            print(f"  {name} not a heading: {line}")
+        for line in report.get(name, {}).get("missed", [])[:8]:
+            print(f"  {name} missed: {line}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    if args.keep:
+        print(f"kept {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
