@@ -1,15 +1,17 @@
 """Headings in the Markdown, against the PDFs' own outlines (bookmarks), beside PyMuPDF4LLM.
 
     python benchmarks/headings.py [--pages-per-doc N] [--cache DIR] [--json PATH] [--keep]
-                                  [--no-peer]
+                                  [--no-peer] [--ocr]
 
 The documents are benchmarks/real_corpus.py's sources (Debian documentation packages, cached in
 ``--cache``) that carry an outline. A heading is *on* a page when the outline points to that page
 and its title is in the page's text layer. From each document ``--pages-per-doc`` such pages are
 taken, evenly spaced, and cut into one PDF per document; ``docfleet run`` (default settings) and
-``pymupdf4llm.to_markdown`` read the same cut pages. A Markdown heading is a line starting with
-``#``; it matches an outline title when, letters and digits only and lowercased, one holds the
-other and the shorter is at least 60% of the longer (a heading with or without its number).
+``pymupdf4llm.to_markdown`` read the same cut pages; with ``--ocr`` also ``docfleet run --ocr
+always``, headings from the pixels alone (the layout model's titles). A Markdown heading is a
+line starting with ``#``; it matches an outline title when, letters and digits only and
+lowercased, one holds the other and the shorter is at least 60% of the longer (a heading with or
+without its number).
 
 Per system: ``recall`` (the outline's headings on the pages found as Markdown headings),
 ``outline_precision`` (Markdown headings that are outline headings of their page: headings that
@@ -177,6 +179,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the cut pages and outputs")
     parser.add_argument("--no-peer", action="store_true", help="skip PyMuPDF4LLM")
+    parser.add_argument("--ocr", action="store_true",
+                        help="also docfleet run --ocr always (the pages' pixels only)")  # fmt: skip
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="docfleet-headings-"))
@@ -189,22 +193,27 @@ def main() -> None:
     print("running docfleet ...", file=sys.stderr)
     fig = docfleet_texts(folder, work / "docfleet", ["--no-progress"], 1800, field="markdown")
     runs["docfleet"] = {"ok": "texts" in fig, **fig, "markdown": fig.pop("texts", {})}
+    if args.ocr:
+        print("running docfleet --ocr always ...", file=sys.stderr)
+        options = ["--no-progress", "--ocr", "always"]
+        fig = docfleet_texts(folder, work / "docfleet-ocr", options, 7200, field="markdown")
+        runs["docfleet_ocr"] = {"ok": "texts" in fig, **fig, "markdown": fig.pop("texts", {})}
     if not args.no_peer:
         print("running pymupdf4llm ...", file=sys.stderr)
         runs["pymupdf4llm"] = pymupdf4llm_markdown(folder, keys)
     print(f"{report['documents']} documents, {len(keys)} pages with outline headings "
           f"({sum(len(v) for v in truth.values())} headings)")  # fmt: skip
-    print(f"{'system':12} {'recall':>7} {'precision*':>10} {'not headings':>13} "
+    print(f"{'system':13} {'recall':>7} {'precision*':>10} {'not headings':>13} "
           f"{'level order':>12} {'pages/s':>8}")  # fmt: skip
     for name, run in runs.items():
         if not run.get("ok"):
-            print(f"{name:12} failed: {run.get('error')}")
+            print(f"{name:13} failed: {run.get('error')}")
             report[name] = {k: v for k, v in run.items() if k != "markdown"}
             continue
         figures = score(truth, run["markdown"])
         figures["pages_per_s"] = len(keys) / run["wall_s"]
         report[name] = figures
-        print(f"{name:12} {figures['recall']:7.3f} {figures['outline_precision']:10.3f} "
+        print(f"{name:13} {figures['recall']:7.3f} {figures['outline_precision']:10.3f} "
               f"{figures['not_headings']:13d} {figures['level_order'] or 0:12.3f} "
               f"{figures['pages_per_s']:8.1f}")  # fmt: skip
     print("* precision against the outline: real headings an outline leaves out count against it")

@@ -23,6 +23,7 @@ _TEXTUAL = ("text", "list_item", "title", "reference")  # blocks whose role is j
 _MARGINS = ("header", "footer")
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
+_DOTTED = re.compile(r"^\d{1,2}(?:\.\d{1,3})+\.?\s+[^\W\d_]")
 #: A heading's section number: "4", "4.", "4.2.1", "A.3", "Chapter 4".
 _SECTION_NUMBER = re.compile(
     r"^(?i:chapter|section|appendix)\s+([A-Z\d]{1,2}(?:\.\d{1,3})*)\.?\s+(?=\S)"
@@ -54,7 +55,19 @@ def assign_roles(blocks: list[Block], width: float, height: float) -> None:
             continue
         kind, level = _kind(block, body)
         block.type, block.level = kind, level
+    _side_by_side_titles(textual)
     _footnotes(textual, body, height)
+
+
+def _side_by_side_titles(blocks: list[Block]) -> None:
+    """Headings do not sit side by side: three or more on one row, or two short unnumbered
+    ones, are a table's header cells (two numbered headings may open two columns)."""
+    titles = [b for b in blocks if b.type == "title"]
+    for block in titles:
+        row = [b for b in titles if same_row(b.bbox, block.bbox)]
+        short = all(len(b.text().split()) <= 3 and not _SECTION_NUMBER.match(b.text()) for b in row)
+        if len(row) >= 3 or (len(row) == 2 and short):
+            block.type, block.level = "text", 0  # its row mates are met in turn
 
 
 def _contents(rows: list[list[str]]) -> bool:
@@ -79,8 +92,12 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
     if _CAPTION.match(text):
         return "caption", 0
     words = len(text.split())
-    if lines[0].font_size is None:
-        return block.type, 0  # OCR: box heights are too rough; the layout model finds titles
+    if lines[0].font_size is None:  # OCR: box heights are too rough; the layout model finds
+        if block.type == "title":  # titles, and a line that a dotted section number opens is one
+            return "title", _numbered_level(text, 0)
+        if block.type == "text" and len(lines) == 1 and words <= 12 and _subsection(text):
+            return "title", _numbered_level(text, 0)
+        return block.type, 0
     if len(lines) <= 3 and words <= 25 and body and _could_head(text):
         ratio = size / body
         for threshold, level in HEADING_LEVELS:
@@ -94,6 +111,18 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
 def _could_head(text: str) -> bool:
     """A heading holds a word (not a page number alone) and is no bulleted list item."""
     return text[:1] not in BULLETS and bool(re.search(r"[^\W\d_]{2}", text))
+
+
+def _subsection(text: str) -> bool:
+    """A line opened by a dotted section number ("4.2 Tables", "1.5.1 Fixing a bug"), then a
+    word, and no sentence end: a heading even where nothing else marks it.
+
+    >>> _subsection("14.2.7 Table of Output Conversions"), _subsection("1. Unpack the file")
+    (True, False)
+    >>> _subsection("2.5 kg of flour were used."), _subsection("3.14 159")
+    (False, False)
+    """
+    return bool(_DOTTED.match(text)) and not text.rstrip().endswith((".", ",", ";", ":"))
 
 
 def _numbered_level(text: str, by_size: int) -> int:

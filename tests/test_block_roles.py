@@ -1,0 +1,111 @@
+"""Headings among a page's blocks: what makes a block a heading, and at which level.
+
+Pure geometry over lines placed on a 1240 x 1754 px page (A4 at 150 dpi), body text 22 px.
+Real pages exercise the same rules end to end in test_real_pages.py.
+"""
+
+from __future__ import annotations
+
+from docfleet.block_roles import assign_roles
+from docfleet.blocks import Block, paragraphs
+from docfleet.pages import TextLine
+
+WIDTH, HEIGHT = 1240, 1754
+BODY = 22.0
+PROSE = "the quick brown fox jumps over the lazy dog and keeps on running far away"
+
+
+def line(text: str, x: float, y: float, *, size: float | None = BODY, bold: bool = False,
+         width: float | None = None) -> TextLine:  # fmt: skip
+    height = size or BODY
+    right = x + (width if width is not None else 11 * len(text))
+    return TextLine(text, (x, y, right, y + height), font_size=size, bold=bold)
+
+
+def body(y: float, rows: int = 6) -> list[TextLine]:
+    return [line(PROSE, 120, y + i * 30, width=1000) for i in range(rows)]
+
+
+def roles(lines: list[TextLine]) -> list[tuple[str, int, str]]:
+    blocks = paragraphs(lines, ordered=True)
+    assign_roles(blocks, WIDTH, HEIGHT)
+    return [(b.type, b.level, b.text().split("\n")[0]) for b in blocks]
+
+
+def test_a_bold_line_above_its_paragraph_is_a_heading_of_its_own():
+    found = roles([*body(300), line("2.1.11 Pairlist objects", 120, 500, bold=True), *body(530)])
+    assert ("title", 3, "2.1.11 Pairlist objects") in found
+    assert [t for t, _, _ in found].count("text") == 2  # the paragraph below is not joined
+
+
+def test_section_numbers_set_levels_the_same_whatever_the_size():
+    found = roles([
+        line("4 Tables", 120, 200, size=40),
+        *body(260),
+        line("4.8 Creating Tables", 120, 500, size=30),
+        *body(550),
+        line("4.8.1 Limitations", 120, 800, size=26),
+        *body(840),
+        line("Further reading", 120, 1100, size=26),
+        *body(1140),
+    ])  # fmt: skip
+    titles = [(level, text) for kind, level, text in found if kind == "title"]
+    assert titles == [
+        (1, "4 Tables"),
+        (2, "4.8 Creating Tables"),
+        (3, "4.8.1 Limitations"),
+        (3, "Further reading"),  # unnumbered: by size, 26 / 22 >= 1.1
+    ]
+
+
+def test_bold_header_cells_of_a_table_are_not_headings():
+    header = [
+        line("package", 140, 600, bold=True, width=72),
+        line("popcon", 355, 600, bold=True, width=70),
+        line("size", 480, 600, bold=True, width=40),
+        line("description", 575, 600, bold=True, width=100),
+    ]
+    found = roles([*body(300), *header, *body(700)])
+    assert all(kind != "title" for kind, _, _ in found)
+
+
+def test_two_numbered_headings_side_by_side_open_two_columns():
+    left = [line("3 Methods", 120, 200, bold=True), *[line(PROSE[:40], 120, 240 + i * 30,
+             width=480) for i in range(8)]]  # fmt: skip
+    right = [line("4 Results", 660, 200, bold=True), *[line(PROSE[:40], 660, 240 + i * 30,
+             width=480) for i in range(8)]]  # fmt: skip
+    titles = [text for kind, _, text in roles(left + right) if kind == "title"]
+    assert titles == ["3 Methods", "4 Results"]
+
+
+def test_page_numbers_and_bulleted_items_are_never_headings():
+    found = roles([
+        *body(300),
+        line("\u2022 int perform (double overlap)", 140, 520, bold=True),
+        *body(560),
+        line("45", 600, 900, size=30),
+        *body(960),
+    ])  # fmt: skip
+    assert all(kind != "title" for kind, _, _ in found)
+
+
+def test_ocr_headings_take_levels_from_their_numbers():
+    def ocr(text: str, y: float) -> TextLine:
+        return TextLine(text, (120, y, 120 + 14 * len(text), y + 26), score=0.95)
+
+    title = Block("title", (120, 100, 500, 130), 0.9, [ocr("4.8 Creating Tables", 100)])
+    plain = Block("title", (120, 150, 500, 180), 0.9, [ocr("Introduction", 150)])
+    numbered = Block("text", (120, 300, 700, 330), 0.9, [ocr("14.2.7 Table of Conversions", 300)])
+    item = Block("text", (120, 400, 700, 430), 0.9, [ocr("1. Unpack the deb file", 400)])
+    figure = Block("text", (120, 500, 700, 530), 0.9, [ocr("2.5 kg of flour were used.", 500)])
+    prose = Block("text", (120, 600, 1100, 800), 0.9, [ocr(PROSE, 600 + 30 * i) for i in range(6)])
+    blocks = [title, plain, numbered, item, figure, prose]
+    assign_roles(blocks, WIDTH, HEIGHT)
+    assert [(b.type, b.level) for b in blocks] == [
+        ("title", 2),
+        ("title", 0),  # the layout model's title, unnumbered: the default level
+        ("title", 3),  # a line a dotted section number opens
+        ("text", 0),  # a numbered list item
+        ("text", 0),  # a sentence opening with a decimal number
+        ("text", 0),
+    ]
