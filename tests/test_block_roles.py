@@ -109,3 +109,22 @@ def test_ocr_headings_take_levels_from_their_numbers():
         ("text", 0),  # a sentence opening with a decimal number
         ("text", 0),
     ]
+
+
+def test_a_large_contents_entry_with_its_page_number_apart_is_not_a_heading():
+    title = line("2 Compiling and Linking", 120, 400, size=30, bold=True)
+    page = line("2", 1100, 400, size=30, bold=True, width=15)
+    entry = TextLine(
+        "2 Compiling and Linking 2", (120, 400, 1115, 430), font_size=30, bold=True,
+        parts=(title, page),
+    )  # fmt: skip
+    found = roles([*body(200), entry, *body(500)])
+    assert ("toc", 0, "2 Compiling and Linking\t2") in found
+    heading = roles([*body(200), line("5.4.8.1.1 Example 1", 120, 400, size=30), *body(500)])
+    assert ("title", 5, "5.4.8.1.1 Example 1") in heading  # a number in its title is no page
+
+
+def test_bold_monospaced_lines_at_the_body_size_are_code():
+    code = TextLine("return s;", (140, 400, 240, 422), font_size=BODY, bold=True, mono=True)
+    found = roles([*body(200), code, *body(500)])
+    assert ("code", 0, "return s;") in found

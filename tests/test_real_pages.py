@@ -62,7 +62,9 @@ def test_text_is_plain_and_nfc_with_no_ligature_code_points(name):
     text = record(name)["text"]
     assert text == unicodedata.normalize("NFC", text)
     assert not re.search("[\ufb00-\ufb06\ufffe]", text)
-    assert not re.search(r"^(?:#{1,6} |\| |```)", text, re.M)  # no Markdown syntax
+    syntax = re.findall(r"^(?:#{1,6} |\| |```).*$", text, re.M)  # no Markdown syntax...
+    layer = " ".join(layer_text(name).split())
+    assert all(" ".join(line.split()) in layer for line in syntax)  # ...but the page's own
 
 
 def test_ligatures_never_split_a_word():
@@ -165,8 +167,39 @@ def test_a_stem_width_weight_does_not_make_regular_text_bold():
         "Introduction",
         "First Steps with Rcpp",
     ]
-    assert headings("two-column-paper.pdf") == []  # its code lines were headings
+    assert headings("two-column-paper.pdf") == [  # its code lines were headings
+        "2.10. I am having problems building Rcpp on macOS, any help."  # a numbered question
+    ]
     assert headings("hyphenated-lines.pdf") == []
+
+
+def test_code_boxes_side_by_side_stay_code_not_table_cells():
+    rec = record("two-column-code.pdf")
+    md = rec["markdown"]
+    assert (
+        "```\n// [[Rcpp::export]]\nRcpp::NumericVector fun(void) {\n    Rcpp::NumericVector v(4);"
+        in md
+    )
+    tables = [b for b in rec["blocks"] if b["type"] == "table"]
+    assert len(tables) <= 1  # code lines of both columns once made four tables
+    assert all("Rcpp::NumericVector v(4)" not in b["text"] for b in tables)
+
+
+def test_a_numbered_listing_keeps_its_line_numbers_with_their_code():
+    md = record("doxygen-listing.pdf")["markdown"]
+    listing = re.search(r"```\n(00190.+?)\n```", md, re.S)
+    assert listing, md[:400]
+    lines = listing.group(1).splitlines()
+    assert len(lines) > 40 and all(re.match(r"^\d{5}\b", ln) for ln in lines)
+
+    def indent(number: str) -> int:
+        line = next(ln for ln in lines if ln.startswith(number))
+        return len(line) - len(line[6:].lstrip()) - 6
+
+    assert lines[lines.index(next(ln for ln in lines if ln.startswith("00198")))].endswith(
+        "dx = cx - v->eta;"
+    )
+    assert indent("00195") < indent("00198") < indent("00201")  # if { ... if ... }
 
 
 def test_a_table_becomes_a_github_table():

@@ -10,6 +10,7 @@ from itertools import pairwise
 from statistics import median
 
 from docfleet.blocks import BULLETS, PAGE_REF, Block, line_size, same_row
+from docfleet.pages import TextLine
 
 MARGIN_ZONE = 0.12  # headers and footers sit in the top and bottom eighth of the page
 HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
@@ -85,8 +86,10 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
     lines = block.lines
     text = " ".join(line.text for line in lines).strip()
     size = median(line_size(line) for line in lines)
-    if all(line.mono for line in lines) and not all(line.bold for line in lines):
-        return "code", 0
+    if all(line.mono for line in lines):  # code, unless a larger bold heading in such a font
+        large = lines[0].font_size is not None and body and size >= HEADING_LEVELS[-1][0] * body
+        if not (large and all(line.bold for line in lines)):
+            return "code", 0
     if sum(bool(_LEADERS.search(ln.text)) for ln in lines) >= len(lines) / 2:
         return "toc", 0
     if _CAPTION.match(text):
@@ -98,14 +101,22 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
         if block.type == "text" and len(lines) == 1 and words <= 12 and _subsection(text):
             return "title", _numbered_level(text, 0)
         return block.type, 0
+    if _SECTION_NUMBER.match(text) and all(_page_set_apart(line) for line in lines):
+        return "toc", 0  # "2 Compiling and Linking      2": a contents entry, however large
     if len(lines) <= 3 and words <= 25 and body and _could_head(text):
         ratio = size / body
         for threshold, level in HEADING_LEVELS:
             if ratio >= threshold:
                 return "title", _numbered_level(text, level)
-        if all(line.bold for line in lines) and words <= 12 and not text.endswith((".", ":")):
+        sentence = text.endswith((".", ":")) and not _DOTTED.match(text)  # "3.6. How do I..."
+        if all(line.bold for line in lines) and words <= 12 and not sentence:
             return "title", _numbered_level(text, 3)
     return block.type, 0
+
+
+def _page_set_apart(line: TextLine) -> bool:
+    """The line ends in a page number set apart from its title by a wide gap."""
+    return len(line.parts) >= 2 and bool(PAGE_REF.match(line.parts[-1].text.strip()))
 
 
 def _could_head(text: str) -> bool:

@@ -156,6 +156,8 @@ def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
     grouped = rows(lines)
 
     def is_row(row: list[TextLine]) -> bool:
+        if all(ln.mono for ln in row):
+            return False  # monospaced text set apart is code (or its output), not cells
         pieces = _cells(row)
         widths = [c.bbox[2] - c.bbox[0] for c in pieces]
         if len(pieces) < 2 or max(widths) >= 0.45 * width:

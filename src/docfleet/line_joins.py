@@ -67,12 +67,20 @@ def split_gutters(lines: Sequence[TextLine]) -> list[TextLine]:
         pieces = [[line.parts[0]]]
         for part in line.parts[1:]:
             x0, x1 = pieces[-1][-1].bbox[2], part.bbox[0]
-            if not _NUMBER.match(pieces[-1][-1].text) and _empty_strip(lines, line, (x0 + x1) / 2):
+            if not _numbered(line, pieces) and _empty_strip(lines, line, (x0 + x1) / 2):
                 pieces.append([part])
             else:
                 pieces[-1].append(part)
         out.extend(_line_of(line, group) for group in pieces)
     return out
+
+
+def _numbered(line: TextLine, pieces: list[list[TextLine]]) -> bool:
+    """The line so far is a number its text follows: a section's before its title, or a code
+    listing's line number (a monospaced line opened by digits)."""
+    text = pieces[-1][-1].text
+    listing = line.mono and len(pieces) == 1 and len(pieces[0]) == 1 and text.isdigit()
+    return bool(_NUMBER.match(text)) or listing
 
 
 def _empty_strip(lines: Sequence[TextLine], line: TextLine, x: float) -> bool:

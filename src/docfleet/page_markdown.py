@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from docfleet.blocks import BULLETS, PAGE_REF, Block, rows
+from docfleet.pages import TextLine
 
 SKIPPED_IN_MARKDOWN = {"header", "footer"}
 _LEADER_TAIL = re.compile(r"\s*(?:\.\s?){3,}\s*(\S{1,8})\s*$")
@@ -118,14 +119,35 @@ def _toc_entry(cells: list[str]) -> str:
 
 
 def _code(block: Block) -> str:
-    """Code lines with their indentation rebuilt from their left edges."""
+    """Code lines with their indentation rebuilt from their left edges (after the line number,
+    in a numbered listing)."""
     widths = [
         (ln.bbox[2] - ln.bbox[0]) / len(ln.text) for ln in block.lines if len(ln.text.strip()) > 3
     ]
-    char = sorted(widths)[len(widths) // 2] if widths else 1.0
-    left = min(ln.bbox[0] for ln in block.lines)
-    out = [" " * round((ln.bbox[0] - left) / max(char, 1e-6)) + ln.text for ln in block.lines]
+    char = max(sorted(widths)[len(widths) // 2] if widths else 1.0, 1e-6)
+    rows = [_numbered_code(line, char) for line in block.lines]
+    if sum(bool(number) for number, _, _ in rows) < len(rows) / 2:  # not a numbered listing
+        rows = [("", line.text, line.bbox[0]) for line in block.lines]
+    left = min((x for _, _, x in rows if x is not None), default=0.0)
+    out = []
+    for number, code, start in rows:
+        indent = " " * max(0, round((start - left) / char)) if start is not None else ""
+        out.append(" ".join(t for t in (number, indent + code) if t))
     return "\n".join(out).replace("```", "`\u200b``")
+
+
+def _numbered_code(line: TextLine, char: float) -> tuple[str, str, float | None]:
+    """(line number, code, where the code starts) of a listing's line; the number is "" where
+    the line opens with none, and the start None where it holds no code."""
+    if line.parts and line.parts[0].text.strip().isdigit():
+        number = line.parts[0].text.strip()
+        return number, " ".join(p.text for p in line.parts[1:]), line.parts[1].bbox[0]
+    number, _, code = line.text.strip().partition(" ")
+    if not number.isdigit():
+        return "", line.text, line.bbox[0]
+    if not code.strip():
+        return number, "", None
+    return number, code.lstrip(), line.bbox[0] + (len(line.text) - len(code.lstrip())) * char
 
 
 def _table(block: Block) -> str:
