@@ -54,7 +54,10 @@ _BOLD = re.compile(r"bold|black|heavy|semibold|demi|medi(?:um)?\b|[-+]medi|cmbx|
 #: its stem width and read 600-800: Latin Modern and Nimbus regulars embedded by Ghostscript).
 _NOT_BOLD = re.compile(r"regular|regu|roman|book|light|thin|normal|italic|oblique|slant|cmr\d"
                        r"|cmtt|cmti|cmsl|cmmi|cmsy", re.I)  # fmt: skip
-_MONO = re.compile(r"mono|courier|cmtt|sftt|typewriter|consol|inconsolata|code|tt\d", re.I)
+_MONO = re.compile(
+    r"mono|courier|cursor|cmtt|sftt|typewriter|consol|inconsolata|code|tt\d|(?:t1x|tcx|tx)b?tt",
+    re.I,
+)  # the last: txfonts' and newtx's typewriter (t1xtt, txbtt)
 
 
 @dataclass
