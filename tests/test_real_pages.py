@@ -202,6 +202,12 @@ def test_a_numbered_listing_keeps_its_line_numbers_with_their_code():
     assert indent("00195") < indent("00198") < indent("00201")  # if { ... if ... }
 
 
+def test_code_in_a_typewriter_font_without_mono_in_its_name_is_code():
+    md = record("sphinx-code-blocks.pdf")["markdown"]  # t1xtt: txfonts' typewriter
+    assert '```\nexport DEBFULLNAME="Bob Dobbs"\nexport DEBEMAIL="subgenius@example.com"\n```' in md
+    assert "#### Configure your shell" in md
+
+
 def test_a_table_becomes_a_github_table():
     rec = record("table-booktabs.pdf")
     assert "table" in [b["type"] for b in rec["blocks"]]
