@@ -208,6 +208,22 @@ def test_code_in_a_typewriter_font_without_mono_in_its_name_is_code():
     assert "#### Configure your shell" in md
 
 
+def test_a_table_with_wrapped_cells_under_a_bold_header_keeps_its_rows():
+    rec = record("docbook-wrapped-table.pdf")
+    tables = [b for b in rec["blocks"] if b["type"] == "table"]
+    assert len(tables) == 1
+    rows = [row.split("\t") for row in tables[0]["text"].split("\n")]
+    assert rows[0][:3] == ["signal value", "signal name", "action note"]
+    by_name = {row[1]: row for row in rows[1:]}
+    assert by_name["SIGQUIT"][2:] == [
+        "terminate the process and dump core",
+        "quit from keyboard (CTRL-\\)",
+    ]
+    assert by_name["---"][2:] == ["no signal is sent (see kill(2))", "check if process is running"]
+    assert [row[0] for row in rows[1:]] == ["0", "1", "2", "3", "9", "15"]
+    assert "| 9 | SIGKILL | terminate the process | unblockable kill signal |" in rec["markdown"]
+
+
 def test_a_table_becomes_a_github_table():
     rec = record("table-booktabs.pdf")
     assert "table" in [b["type"] for b in rec["blocks"]]

@@ -47,6 +47,7 @@ class Block:
     score: float
     lines: list[TextLine] = field(default_factory=list)
     level: int = 0
+    cells: list[list[str]] | None = None  # a table's rows of cells, when built from its header
 
     def add(self, line: TextLine) -> None:
         self.lines.append(line)
@@ -54,6 +55,8 @@ class Block:
 
     def rows(self) -> list[list[str]]:
         """The block's text as rows of cells (one cell per row unless it is a table)."""
+        if self.cells is not None:
+            return [list(row) for row in self.cells]
         if self.type not in ("table", "toc"):
             return [[line.text.strip()] for line in self.lines]
         return [

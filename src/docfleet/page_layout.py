@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from docfleet.block_roles import assign_roles
 from docfleet.blocks import Block, blocks_from_regions, paragraphs
+from docfleet.header_tables import header_tables
 from docfleet.line_joins import merge_rows, split_gutters
 from docfleet.pages import Region, TextLine
 from docfleet.reading_order import reading_order
@@ -17,7 +18,8 @@ _LAST = ("footnote", "footer")
 def text_layer_blocks(lines: Sequence[TextLine], width: float, height: float) -> list[Block]:
     """Blocks of a text-layer page, in reading order (lines arrive in content order)."""
     joined = split_gutters(merge_rows(lines))
-    blocks = paragraphs(joined, ordered=True)
+    tables, rest = header_tables(joined)
+    blocks = tables + paragraphs(rest, ordered=True)
     assign_roles(blocks, width, height)
     return order_blocks(blocks)
 

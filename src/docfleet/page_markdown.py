@@ -151,7 +151,10 @@ def _numbered_code(line: TextLine, char: float) -> tuple[str, str, float | None]
 
 
 def _table(block: Block) -> str:
-    """A GitHub table: cells placed in columns by where they start on the page."""
+    """A GitHub table: cells placed in columns by where they start on the page (or as the
+    table's header placed them)."""
+    if block.cells is not None:
+        return _github([[_escape(c).replace("|", "\\|") for c in row] for row in block.cells])
     grouped = rows(block.lines)
     cells = [[c for ln in row for c in (ln.parts or (ln,))] for row in grouped]
     starts: list[float] = []
@@ -169,8 +172,12 @@ def _table(block: Block) -> str:
             text = _escape(cell.text.strip()).replace("|", "\\|")
             out[col] = f"{out[col]} {text}".strip()
         table.append(out)
+    return _github(table)
+
+
+def _github(table: list[list[str]]) -> str:
     header, *body = table
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(starts)]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in body]
     return "\n".join(lines)
 
