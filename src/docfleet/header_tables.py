@@ -30,6 +30,9 @@ def header_tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine
     rest = list(lines)
     tables: list[Block] = []
     for header in _header_rows(rest):
+        present = {id(c) for ln in rest for c in _cells(ln)}
+        if not all(id(c) in present for c in header):
+            continue  # taken by the table above (a header cell's second line)
         table = _table_under(header, rest)
         if table is None:
             continue
