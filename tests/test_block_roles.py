@@ -128,3 +128,11 @@ def test_bold_monospaced_lines_at_the_body_size_are_code():
     code = TextLine("return s;", (140, 400, 240, 422), font_size=BODY, bold=True, mono=True)
     found = roles([*body(200), code, *body(500)])
     assert ("code", 0, "return s;") in found
+
+
+def test_a_line_a_dotted_section_number_opens_is_a_heading_in_any_font():
+    heading = line("5.9.2.1 Removing packages from Incoming", 120, 500)  # italic, body size
+    found = roles([*body(300), heading, *body(540)])
+    assert ("title", 4, "5.9.2.1 Removing packages from Incoming") in found
+    version = line("2.5 kg of flour were used in the end.", 120, 500)
+    assert ("text", 0, version.text) in roles([*body(300), version, *body(540)])

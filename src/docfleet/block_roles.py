@@ -111,6 +111,8 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
         sentence = text.endswith((".", ":")) and not _DOTTED.match(text)  # "3.6. How do I..."
         if all(line.bold for line in lines) and words <= 12 and not sentence:
             return "title", _numbered_level(text, 3)
+    if block.type == "text" and len(lines) == 1 and words <= 12 and _subsection(text):
+        return "title", _numbered_level(text, 3)  # "5.9.2.1 Removing packages", in italics
     return block.type, 0
 
 
@@ -132,8 +134,13 @@ def _subsection(text: str) -> bool:
     (True, False)
     >>> _subsection("2.5 kg of flour were used."), _subsection("3.14 159")
     (False, False)
+    >>> _subsection("2.8. Does it run on Windows. Yes, see the notes")  # a run-in heading
+    False
     """
-    return bool(_DOTTED.match(text)) and not text.rstrip().endswith((".", ",", ";", ":"))
+    number = _DOTTED.match(text)
+    if not number or text.rstrip().endswith((".", ",", ";", ":")):
+        return False
+    return not re.search(r"[.!?]\s+\S", text[number.end() :])  # "2.8. Does it? Yes, it does"
 
 
 def _numbered_level(text: str, by_size: int) -> int:
