@@ -11,7 +11,7 @@ taken, evenly spaced, and cut into one PDF per document; ``docfleet run`` (defau
 always``, headings from the pixels alone (the layout model's titles). A Markdown heading is a
 line starting with ``#``; it matches an outline title when, letters and digits only and
 lowercased, one holds the other and the shorter is at least 60% of the longer (a heading with or
-without its number).
+without its number; a chapter label before it, "Chapter 8", left out).
 
 Per system: ``recall`` (the outline's headings on the pages found as Markdown headings),
 ``outline_precision`` (Markdown headings that are outline headings of their page: headings that
@@ -43,6 +43,7 @@ from extractors import docfleet_texts
 from real_corpus import DEFAULT_CACHE, SOURCES, cut, fetch, open_pdf, output_name
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$", re.M)
+LABEL = re.compile(r"^(?:chapter|part|appendix)\s+\S+\s+(?=\S)", re.I)
 FENCE = re.compile(r"^```.*?^```", re.M | re.S)
 NOT_A_HEADING = re.compile(r"[,;]$|^[a-z]|<-|->|[={}$@]|\\[a-z]")
 Key = tuple[str, int]  # (cut file name, 1-based page in it)
@@ -55,6 +56,8 @@ def key(text: str) -> str:
 
 
 def same(heading: str, title: str) -> bool:
+    if LABEL.match(heading) and not LABEL.match(title):  # "Chapter 8 Algebra" is "Algebra"
+        heading = LABEL.sub("", heading)
     a, b = key(heading), key(title)
     if not a or not b:
         return False

@@ -136,3 +136,19 @@ def test_a_line_a_dotted_section_number_opens_is_a_heading_in_any_font():
     assert ("title", 4, "5.9.2.1 Removing packages from Incoming") in found
     version = line("2.5 kg of flour were used in the end.", 120, 500)
     assert ("text", 0, version.text) in roles([*body(300), version, *body(540)])
+
+
+def test_a_chapter_label_its_number_and_title_are_one_heading():
+    found = roles([
+        line("CHAPTER", 900, 300, size=26, bold=True),
+        line("ONE", 1000, 340, size=40, bold=True),
+        line("FOREWORD", 120, 420, size=40, bold=True),
+        *body(500),
+    ])  # fmt: skip
+    assert found[0][:2] == ("title", 1)
+    assert [t for t, _, _ in found].count("title") == 1
+    blocks = paragraphs([line("Chapter 3", 120, 300, size=30, bold=True),
+                         line("Tables", 120, 360, size=40, bold=True), *body(460)],
+                        ordered=True)  # fmt: skip
+    assign_roles(blocks, WIDTH, HEIGHT)
+    assert (blocks[0].type, blocks[0].level, blocks[0].text()) == ("title", 1, "Chapter 3\nTables")

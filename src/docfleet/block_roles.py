@@ -24,6 +24,14 @@ _TEXTUAL = ("text", "list_item", "title", "reference")  # blocks whose role is j
 _MARGINS = ("header", "footer")
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
+_CHAPTER_LABEL = re.compile(
+    r"^(?:chapter|part|appendix)(?:\s+(\d{1,3}|[ivxlc]{1,6}|[a-z]|[a-z]+teen|one|two|three|four"
+    r"|five|six|seven|eight|nine|ten|eleven|twelve|twenty))?$", re.I
+)
+_NUMBER_WORD = re.compile(
+    r"^(?:\d{1,3}|[IVXLC]{1,6}|[A-Z]|one|two|three|four|five|six|seven|eight|nine|ten|eleven"
+    r"|twelve|[a-z]+teen|twenty(?:[- ][a-z]+)?)$", re.I
+)
 _DOTTED = re.compile(r"^\d{1,2}(?:\.\d{1,3})+\.?\s+[^\W\d_]")
 #: A heading's section number: "4", "4.", "4.2.1", "A.3", "Chapter 4".
 _SECTION_NUMBER = re.compile(
@@ -57,7 +65,41 @@ def assign_roles(blocks: list[Block], width: float, height: float) -> None:
         kind, level = _kind(block, body)
         block.type, block.level = kind, level
     _side_by_side_titles(textual)
-    _footnotes(textual, body, height)
+    _chapter_openings(blocks)
+    _footnotes([b for b in textual if b in blocks], body, height)
+
+
+def _chapter_openings(blocks: list[Block]) -> None:
+    """A chapter label and its number set as headings of their own above the chapter's title
+    ("CHAPTER" / "ONE" / "FOREWORD", as Sphinx sets them) become one level-1 heading."""
+    i = 0
+    while i < len(blocks):
+        label = blocks[i]
+        text = label.text().strip()
+        if label.type != "title" or not _CHAPTER_LABEL.match(text):
+            i += 1
+            continue
+        parts = [label]
+        wanted = ["number", "name"] if _CHAPTER_LABEL.match(text).group(1) is None else ["name"]
+        for kind in wanted:
+            nxt = blocks[i + len(parts)] if i + len(parts) < len(blocks) else None
+            if nxt is None or nxt.type != "title" or not _close_below(parts[-1], nxt):
+                break
+            if kind == "number" and not _NUMBER_WORD.match(nxt.text().strip()):
+                continue
+            parts.append(nxt)
+        if len(parts) > 1:
+            for extra in parts[1:]:
+                for line in extra.lines:
+                    label.add(line)
+                blocks.remove(extra)
+            label.level = 1
+        i += 1
+
+
+def _close_below(upper: Block, lower: Block) -> bool:
+    height = upper.lines[-1].bbox[3] - upper.lines[-1].bbox[1]
+    return 0 <= lower.bbox[1] - upper.bbox[3] < 4 * height
 
 
 def _side_by_side_titles(blocks: list[Block]) -> None:
