@@ -152,3 +152,20 @@ def test_a_chapter_label_its_number_and_title_are_one_heading():
                         ordered=True)  # fmt: skip
     assign_roles(blocks, WIDTH, HEIGHT)
     assert (blocks[0].type, blocks[0].level, blocks[0].text()) == ("title", 1, "Chapter 3\nTables")
+
+
+def test_prose_among_smaller_code_is_not_a_heading():
+    def code(y: float) -> TextLine:
+        return TextLine("# mount -t ext4 /dev/loop0p1 /mnt", (140, y, 600, y + 18),
+                        font_size=18.0, mono=True)  # fmt: skip
+
+    prose = line("Alternatively, the device mapper does the same as follows.", 120, 500)
+    found = roles([*(code(200 + 22 * i) for i in range(12)), prose,
+                   *(code(560 + 22 * i) for i in range(12))])  # fmt: skip
+    assert ("text", 0, prose.text) in found  # 22 px prose against 18 px code: not larger
+
+
+def test_a_long_sentence_in_a_larger_size_is_not_a_heading():
+    sentence = "This chapter explains how the tools fit together and which one to use first."
+    found = roles([*body(200), line(sentence, 120, 500, size=26), *body(560)])
+    assert ("text", 0, sentence) in found

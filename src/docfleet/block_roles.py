@@ -41,11 +41,13 @@ _SECTION_NUMBER = re.compile(
 
 
 def body_size(blocks: Sequence[Block]) -> float:
-    """The font size most text on the page is set in (median over characters)."""
+    """The font size most text on the page is set in (median over characters), code left out
+    where there is prose (a page of listings in a smaller size would make prose look large)."""
+    lines = [line for block in blocks for line in block.lines]
+    prose = [line for line in lines if not line.mono] or lines
     sizes: list[float] = []
-    for block in blocks:
-        for line in block.lines:
-            sizes.extend([line_size(line)] * max(1, len(line.text) // 8))
+    for line in prose:
+        sizes.extend([line_size(line)] * max(1, len(line.text) // 8))
     return median(sizes) if sizes else 0.0
 
 
@@ -145,7 +147,8 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
         return block.type, 0
     if _SECTION_NUMBER.match(text) and all(_page_set_apart(line) for line in lines):
         return "toc", 0  # "2 Compiling and Linking      2": a contents entry, however large
-    if len(lines) <= 3 and words <= 25 and body and _could_head(text):
+    long_sentence = words > 12 and text.endswith(".") and not _DOTTED.match(text)
+    if len(lines) <= 3 and words <= 25 and body and _could_head(text) and not long_sentence:
         ratio = size / body
         for threshold, level in HEADING_LEVELS:
             if ratio >= threshold:
