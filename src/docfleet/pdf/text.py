@@ -25,6 +25,7 @@ from typing import Any
 
 from docfleet.geometry import union_all
 from docfleet.pages import BBox, TextLine
+from docfleet.pdf.fonts import font_style
 
 MIN_TEXT_CHARS = 16  # fewer non-space characters than this: a scan with a stray text object
 MAX_IMAGE_COVER = 0.5  # ... when images cover this share of the page or more
@@ -49,15 +50,6 @@ _ACCENTS = {
     "\u02d9": "\u0307", "\u02da": "\u030a", "\u00b8": "\u0327", "\u02db": "\u0328",
     "\u02c7": "\u030c", "\u02dd": "\u030b",
 }  # fmt: skip
-_BOLD = re.compile(r"bold|black|heavy|semibold|demi|medi(?:um)?\b|[-+]medi|cmbx|cmb\d|bx\d", re.I)
-#: A font name that says its weight is not bold (PDFium's weight for such a font may come from
-#: its stem width and read 600-800: Latin Modern and Nimbus regulars embedded by Ghostscript).
-_NOT_BOLD = re.compile(r"regular|regu|roman|book|light|thin|normal|italic|oblique|slant|cmr\d"
-                       r"|cmtt|cmti|cmsl|cmmi|cmsy", re.I)  # fmt: skip
-_MONO = re.compile(
-    r"mono|courier|cursor|cmtt|sftt|typewriter|consol|inconsolata|code|tt\d|(?:t1x|tcx|tx)b?tt",
-    re.I,
-)  # the last: txfonts' and newtx's typewriter (t1xtt, txbtt)
 
 
 @dataclass
@@ -300,31 +292,13 @@ def clean_text(text: str) -> str:
     return unicodedata.normalize("NFC", text.translate(_LIGATURES))
 
 
-def _font_style(raw: Any, index: int) -> tuple[bool, bool]:
-    """Whether the character's font is bold, and whether it is monospaced."""
-    import ctypes
-
-    import pypdfium2.raw as pdfium_c
-
-    flags = ctypes.c_int(0)
-    buffer = ctypes.create_string_buffer(128)
-    size = pdfium_c.FPDFText_GetFontInfo(raw, index, buffer, 128, ctypes.byref(flags))
-    name = buffer.value.decode("utf-8", "replace") if 0 < size <= 128 else ""
-    weight = pdfium_c.FPDFText_GetFontWeight(raw, index)
-    if _BOLD.search(name) or flags.value & (1 << 18):  # the name, or the ForceBold flag
-        bold = True
-    else:  # a weight only where the name says nothing of it
-        bold = weight >= 700 and not _NOT_BOLD.search(name)
-    return bold, bool(flags.value & 1) or bool(_MONO.search(name))
-
-
 def page_text_lines(page: Any, scale: float) -> list[TextLine]:
     """The lines of an open ``PdfPage``'s text layer, boxes in pixels at ``scale`` px/pt."""
     to_pixels = _to_pixels(page, scale)
     textpage = page.get_textpage()
     try:
         lines = _read_lines(textpage)
-        styles = [(_font_style(textpage.raw, ln.first), _font_style(textpage.raw, ln.last))
+        styles = [(font_style(textpage.raw, ln.first), font_style(textpage.raw, ln.last))
                   for ln in lines]  # fmt: skip
     finally:
         textpage.close()
