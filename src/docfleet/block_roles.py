@@ -26,11 +26,13 @@ _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
 _CHAPTER_LABEL = re.compile(
     r"^(?:chapter|part|appendix)(?:\s+(\d{1,3}|[ivxlc]{1,6}|[a-z]|[a-z]+teen|one|two|three|four"
-    r"|five|six|seven|eight|nine|ten|eleven|twelve|twenty))?$", re.I
+    r"|five|six|seven|eight|nine|ten|eleven|twelve|twenty))?$",
+    re.I,
 )
 _NUMBER_WORD = re.compile(
     r"^(?:\d{1,3}|[IVXLC]{1,6}|[A-Z]|one|two|three|four|five|six|seven|eight|nine|ten|eleven"
-    r"|twelve|[a-z]+teen|twenty(?:[- ][a-z]+)?)$", re.I
+    r"|twelve|[a-z]+teen|twenty(?:[- ][a-z]+)?)$",
+    re.I,
 )
 _DOTTED = re.compile(r"^\d{1,2}(?:\.\d{1,3})+\.?\s+[^\W\d_]")
 #: A heading's section number: "4", "4.", "4.2.1", "A.3", "Chapter 4".

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 
 from docfleet.blocks import BULLETS, PAGE_REF, Block, rows
 from docfleet.pages import TextLine
@@ -151,28 +152,51 @@ def _numbered_code(line: TextLine, char: float) -> tuple[str, str, float | None]
 
 
 def _table(block: Block) -> str:
-    """A GitHub table: cells placed in columns by where they start on the page (or as the
-    table's header placed them)."""
+    """A GitHub table: cells placed in the columns that the fullest rows span (centred and
+    right-aligned columns too), else by where they start (or as the table's header placed
+    them)."""
     if block.cells is not None:
         return _github([[_escape(c).replace("|", "\\|") for c in row] for row in block.cells])
-    grouped = rows(block.lines)
-    cells = [[c for ln in row for c in (ln.parts or (ln,))] for row in grouped]
+    cells = [[c for ln in row for c in (ln.parts or (ln,))] for row in rows(block.lines)]
+    spans = _column_spans(cells) or [(x, x) for x in _column_starts(cells)]
+    table: list[list[str]] = []
+    for row in cells:
+        out = [""] * len(spans)
+        for cell in row:
+            col = max(range(len(spans)), key=lambda i: _fit(cell.bbox, spans[i]))
+            text = _escape(cell.text.strip()).replace("|", "\\|")
+            out[col] = f"{out[col]} {text}".strip()
+        table.append(out)
+    return _github(table)
+
+
+def _column_spans(cells: list[list[TextLine]]) -> list[tuple[float, float]]:
+    """Each column's extent, from the rows with the most cells; [] when those rows disagree
+    (a column of one row overlaps the next column of another)."""
+    most = max(len(row) for row in cells)
+    full = [sorted(row, key=lambda c: c.bbox[0]) for row in cells if len(row) == most]
+    if most < 2 or len(full) < 2:
+        return []
+    spans = [
+        (min(r[k].bbox[0] for r in full), max(r[k].bbox[2] for r in full)) for k in range(most)
+    ]
+    return spans if all(a[1] < b[0] for a, b in pairwise(spans)) else []
+
+
+def _column_starts(cells: list[list[TextLine]]) -> list[float]:
     starts: list[float] = []
     for row in cells:
         for cell in row:
             height = cell.bbox[3] - cell.bbox[1]
             if all(abs(cell.bbox[0] - s) > height for s in starts):
                 starts.append(cell.bbox[0])
-    starts.sort()
-    table: list[list[str]] = []
-    for row in cells:
-        out = [""] * len(starts)
-        for cell in row:
-            col = min(range(len(starts)), key=lambda i: abs(starts[i] - cell.bbox[0]))
-            text = _escape(cell.text.strip()).replace("|", "\\|")
-            out[col] = f"{out[col]} {text}".strip()
-        table.append(out)
-    return _github(table)
+    return sorted(starts)
+
+
+def _fit(box: tuple[float, float, float, float], span: tuple[float, float]) -> float:
+    """How well a cell fits a column: their overlap, or minus the distance between them."""
+    overlap = min(box[2], span[1]) - max(box[0], span[0])
+    return overlap if overlap > 0 else -min(abs(box[0] - span[0]), abs(box[0] - span[1]))
 
 
 def _github(table: list[list[str]]) -> str:
