@@ -79,12 +79,12 @@ def _chapter_openings(blocks: list[Block]) -> None:
     i = 0
     while i < len(blocks):
         label = blocks[i]
-        text = label.text().strip()
-        if label.type != "title" or not _CHAPTER_LABEL.match(text):
+        named = _CHAPTER_LABEL.match(label.text().strip()) if label.type == "title" else None
+        if named is None:
             i += 1
             continue
         parts = [label]
-        wanted = ["number", "name"] if _CHAPTER_LABEL.match(text).group(1) is None else ["name"]
+        wanted = ["number", "name"] if named.group(1) is None else ["name"]
         for kind in wanted:
             nxt = blocks[i + len(parts)] if i + len(parts) < len(blocks) else None
             if nxt is None or nxt.type != "title" or not _close_below(parts[-1], nxt):

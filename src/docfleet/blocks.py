@@ -37,7 +37,7 @@ _ITEM = re.compile(
 class Block:
     """A run of text (or a figure) on the page, with its type and its lines in reading order.
 
-    ``type`` is a layout class: ``text``, ``title`` (with ``level`` 1-3), ``list_item``,
+    ``type`` is a layout class: ``text``, ``title`` (with ``level`` 1-5), ``list_item``,
     ``table``, ``toc``, ``code``, ``caption``, ``footnote``, ``header``, ``footer``, or a
     region class of the layout model (``figure``, ``equation``, ...).
     """
