@@ -70,7 +70,8 @@ def assign_roles(blocks: list[Block], width: float, height: float) -> None:
         block.type, block.level = kind, level
     _side_by_side_titles(textual)
     _chapter_openings(blocks)
-    _footnotes([b for b in textual if b in blocks], body, height)
+    kept = {id(b) for b in blocks}
+    _footnotes([b for b in textual if id(b) in kept], body, height)
 
 
 def _chapter_openings(blocks: list[Block]) -> None:
@@ -96,7 +97,7 @@ def _chapter_openings(blocks: list[Block]) -> None:
             for extra in parts[1:]:
                 for line in extra.lines:
                     label.add(line)
-                blocks.remove(extra)
+            del blocks[i + 1 : i + len(parts)]  # the parts follow the label in the list
             label.level = 1
         i += 1
 

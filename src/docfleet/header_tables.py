@@ -10,6 +10,7 @@ placed where they fit their rows best (top or centre). Pure geometry on pixel bo
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import pairwise
 from statistics import median
@@ -27,59 +28,70 @@ CELL_GAP = 0.8  # a gap wider than this many line heights is between cells, not 
 
 def header_tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
     """Tables under bold header rows (their cells in ``Block.cells``), and the other lines."""
-    rest = list(lines)
+    ordered = sorted(lines, key=lambda ln: ln.bbox[1])
+    taken: set[int] = set()
     tables: list[Block] = []
-    for header in _header_rows(rest):
-        present = {id(c) for ln in rest for c in _cells(ln)}
-        if not all(id(c) in present for c in header):
+    for header, row in _header_rows(ordered):
+        if any(id(ln) in taken for ln in row):
             continue  # taken by the table above (a header cell's second line)
-        table = _table_under(header, rest)
-        if table is None:
-            continue
-        block, used = table
-        tables.append(block)
-        gone = {id(ln) for ln in used}
-        rest = [ln for ln in rest if id(ln) not in gone]
-    return tables, rest
+        table = _table_under(header, row, ordered, taken)
+        if table is not None:
+            tables.append(table)
+            taken.update(id(ln) for ln in table.lines)
+    return tables, [ln for ln in lines if id(ln) not in taken]
 
 
 def _cells(line: TextLine) -> list[TextLine]:
     return list(line.parts) if line.parts else [line]
 
 
-def _header_rows(lines: Sequence[TextLine]) -> list[list[TextLine]]:
-    """Rows of two or more short bold cells set apart, nothing else on the row, top first."""
-    found: list[list[TextLine]] = []
+def _header_rows(ordered: Sequence[TextLine]) -> list[tuple[list[TextLine], list[TextLine]]]:
+    """Rows of two or more short bold cells set apart, nothing else on the row, top first:
+    (the cells left to right, the row's lines). ``ordered``: the lines top to bottom."""
+    found: list[tuple[list[TextLine], list[TextLine]]] = []
     done: set[int] = set()
-    for line in sorted(lines, key=lambda ln: ln.bbox[1]):
+    tops = [ln.bbox[1] for ln in ordered]
+    for line in ordered:
         if id(line) in done or not line.bold or line.font_size is None:
             continue
-        row = [ln for ln in lines if same_row(ln.bbox, line.bbox)]
+        height = line.bbox[3] - line.bbox[1]  # a line on its row starts within two heights
+        near = ordered[
+            bisect_left(tops, line.bbox[1] - 2 * height) : bisect_right(tops, line.bbox[3])
+        ]
+        row = [ln for ln in near if same_row(ln.bbox, line.bbox)]
         done.update(id(ln) for ln in row)
         if not all(ln.bold and ln.font_size is not None for ln in row):
             continue
         cells = sorted((c for ln in row for c in _cells(ln)), key=lambda c: c.bbox[0])
-        height = line.bbox[3] - line.bbox[1]
         apart = all(b.bbox[0] - a.bbox[2] > 1.5 * height for a, b in pairwise(cells))
         short = all(len(c.text.split()) <= MAX_HEADER_WORDS for c in cells)
         if len(cells) >= 2 and apart and short:
-            found.append(cells)
+            found.append((cells, row))
     return found
 
 
 def _table_under(
-    header: list[TextLine], lines: list[TextLine]
-) -> tuple[Block, list[TextLine]] | None:
-    """The table whose header is ``header``: its block and the lines it took, or None."""
+    header: list[TextLine], on: list[TextLine], ordered: Sequence[TextLine], taken: set[int]
+) -> Block | None:
+    """The table whose header cells are ``header`` (on the lines ``on``), from the lines
+    below it that no table has ``taken``; None when there is none."""
     height = max(c.bbox[3] - c.bbox[1] for c in header)
-    header_ids = {id(ln) for ln in lines for c in _cells(ln) if c in header}
-    below = sorted(
-        (ln for ln in lines if ln.bbox[1] > header[0].bbox[1] and id(ln) not in header_ids),
-        key=lambda ln: ln.bbox[1],
-    )
+    row_ids = {id(ln) for ln in on}
     header_bottom = max(c.bbox[3] for c in header)
-    more_header = [ln for ln in below if ln.bold and ln.bbox[1] < header_bottom + 0.5 * height]
-    below = [ln for ln in below if ln not in more_header]  # a header cell's second line
+    start = bisect_right([ln.bbox[1] for ln in ordered], header[0].bbox[1])
+    below: list[TextLine] = []
+    more_header: list[TextLine] = []  # a header cell's second line
+    seen = header_bottom  # lines past a wide gap below all seen, or past a bold line, end
+    for line in ordered[start:]:  # the table in _rows_below: no need to look further
+        if id(line) in taken or id(line) in row_ids:
+            continue
+        if line.bbox[1] - seen > ROW_GAP * height:
+            break
+        near = line.bold and line.bbox[1] < header_bottom + 0.5 * height
+        (more_header if near else below).append(line)
+        seen = max(seen, line.bbox[3])
+        if line.bold and not near:
+            break
     starts = [c.bbox[0] for c in header]
     rows = _rows_below(header, below, _cuts(starts, height), height)
     starts = sorted(starts + _more_columns(rows, starts, height))
@@ -111,9 +123,9 @@ def _table_under(
             grid[row][col] = " ".join(c.text.strip() for c in run)
     boxes = [*(c.bbox for c in header), *(ln.bbox for ln in more_header + rows)]
     block = Block("table", union_all(boxes), 1.0)
-    block.lines = [ln for ln in lines if id(ln) in header_ids] + more_header + rows
+    block.lines = [*on, *more_header, *rows]
     block.cells = [titles, *grid]
-    return block, block.lines
+    return block
 
 
 def _cuts(starts: Sequence[float], height: float) -> list[float]:
