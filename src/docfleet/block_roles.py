@@ -24,6 +24,7 @@ _TEXTUAL = ("text", "list_item", "title", "reference")  # blocks whose role is j
 _MARGINS = ("header", "footer")
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
+_OCR_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶])\s?\S")
 _CHAPTER_LABEL = re.compile(
     r"^(?:chapter|part|appendix)(?:\s+(\d{1,3}|[ivxlc]{1,6}|[a-z]|[a-z]+teen|one|two|three|four"
     r"|five|six|seven|eight|nine|ten|eleven|twelve|twenty))?$",
@@ -252,7 +253,11 @@ def _footnotes(blocks: list[Block], body: float, height: float) -> None:
     floor = max(normal) if normal else 0.0
     low = [b for b in body_blocks if small[id(b)] and b.bbox[1] >= max(floor - 1, height / 2)]
     notes = sorted(low, key=lambda b: b.bbox[1])
-    if notes and _FOOTNOTE_MARK.match(notes[0].lines[0].text):
+    first = notes[0].lines[0] if notes else None
+    # OCR box heights are rough: a short line is "smaller" by its letters alone, so only a
+    # number or a sign marks a footnote there, not a lowercase letter ("this some time.")
+    mark = _FOOTNOTE_MARK if first is None or first.font_size is not None else _OCR_MARK
+    if first is not None and mark.match(first.text):
         for block in notes:
             if block.type in ("text", "list_item"):
                 block.type = "footnote"

@@ -239,7 +239,25 @@ def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) ->
             block.lines = []
         block.lines = [ln for row in rows(block.lines) for ln in row]
     blocks = [b for b in blocks if b.lines or b.type not in TEXTUAL_REGIONS]
+    blocks = [part for b in blocks for part in (_list_items(b) if b.type == "text" else [b])]
     return blocks + paragraphs(orphans)
+
+
+def _list_items(block: Block) -> list[Block]:
+    """A text region whose lines open with bullets is split into its items (and the text
+    before the first): the layout model marks a list as one region of text."""
+    out: list[Block] = []
+    for line in block.lines:
+        starts = line.text[:1] in BULLETS and _ITEM.match(line.text)
+        if not out or (starts and _item_starts(out[-1], line)):
+            out.append(Block("list_item" if starts else block.type, line.bbox, block.score))
+        out[-1].add(line)
+    if len(out) == 1:
+        block.type = out[0].type  # one item, or no list: the region as the model drew it
+        return [block]
+    for part in out:  # the region's width, the item's height: reading order as before
+        part.bbox = (block.bbox[0], part.bbox[1], block.bbox[2], part.bbox[3])
+    return out
 
 
 def _joins_a_row(line: TextLine, blocks: list[Block]) -> bool:

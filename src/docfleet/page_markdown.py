@@ -39,6 +39,16 @@ def page_markdown(blocks: Sequence[Block]) -> str:
             continue
         if parts and previous == block.type == "text" and _runs_on(parts[-1], rendered):
             parts[-1] = dehyphenate(parts[-1] + "\n" + rendered).replace("\n", " ")
+        elif (
+            parts
+            and previous == "list_item"
+            and block.type == "text"
+            and _runs_on(parts[-1], rendered)
+        ):  # the list's last item goes on past a region's edge
+            head, _, item = parts[-1].rpartition("\n")
+            item = dehyphenate(item + "\n" + rendered).replace("\n", " ")
+            parts[-1] = f"{head}\n{item}" if head else item
+            continue  # still in the list
         elif parts and block.type == previous and block.type in ("list_item", "toc"):
             parts[-1] += "\n" + rendered  # one list
         else:
