@@ -143,14 +143,13 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
     if _CAPTION.match(text):
         return "caption", 0
     words = len(text.split())
-    if lines[0].font_size is None:  # OCR: box heights are too rough; the layout model finds
-        if block.type == "title":  # titles, and a line that a dotted section number opens is one
-            return "title", _numbered_level(text, 0)
-        if block.type == "text" and len(lines) == 1 and words <= 12 and _subsection(text):
-            return "title", _numbered_level(text, 0)
-        return block.type, 0
-    if _SECTION_NUMBER.match(text) and all(_page_set_apart(line) for line in lines):
+    sized = lines[0].font_size is not None
+    if sized and _SECTION_NUMBER.match(text) and all(_page_set_apart(ln) for ln in lines):
         return "toc", 0  # "2 Compiling and Linking      2": a contents entry, however large
+    if block.type == "text" and len(lines) == 1 and words <= 12 and _subsection(text):
+        return "title", _numbered_level(text, 3)  # "14.2.7 Table of Output Conversions", any font
+    if not sized:  # OCR: box heights are too rough; the layout model finds the titles
+        return block.type, _numbered_level(text, 0) if block.type == "title" else 0
     long_sentence = words > 12 and text.endswith(".") and not _DOTTED.match(text)
     if len(lines) <= 3 and words <= 25 and body and _could_head(text) and not long_sentence:
         ratio = size / body
@@ -160,8 +159,6 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
         sentence = text.endswith((".", ":")) and not _DOTTED.match(text)  # "3.6. How do I..."
         if all(line.bold for line in lines) and words <= 12 and not sentence:
             return "title", _numbered_level(text, 3)
-    if block.type == "text" and len(lines) == 1 and words <= 12 and _subsection(text):
-        return "title", _numbered_level(text, 3)  # "5.9.2.1 Removing packages", in italics
     return block.type, 0
 
 

@@ -29,12 +29,14 @@ CELL_GAP = 0.8  # a gap wider than this many line heights is between cells, not 
 def header_tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
     """Tables under bold header rows (their cells in ``Block.cells``), and the other lines."""
     ordered = sorted(lines, key=lambda ln: ln.bbox[1])
+    tops = [ln.bbox[1] for ln in ordered]
     taken: set[int] = set()
     tables: list[Block] = []
-    for header, row in _header_rows(ordered):
+    for header, row in _header_rows(ordered, tops):
         if any(id(ln) in taken for ln in row):
             continue  # taken by the table above (a header cell's second line)
-        table = _table_under(header, row, ordered, taken)
+        start = bisect_right(tops, header[0].bbox[1])  # the lines below the header
+        table = _table_under(header, row, ordered[start:], taken)
         if table is not None:
             tables.append(table)
             taken.update(id(ln) for ln in table.lines)
@@ -45,12 +47,14 @@ def _cells(line: TextLine) -> list[TextLine]:
     return list(line.parts) if line.parts else [line]
 
 
-def _header_rows(ordered: Sequence[TextLine]) -> list[tuple[list[TextLine], list[TextLine]]]:
+def _header_rows(
+    ordered: Sequence[TextLine], tops: Sequence[float]
+) -> list[tuple[list[TextLine], list[TextLine]]]:
     """Rows of two or more short bold cells set apart, nothing else on the row, top first:
-    (the cells left to right, the row's lines). ``ordered``: the lines top to bottom."""
+    (the cells left to right, the row's lines). ``ordered``: the lines top to bottom, whose
+    tops are ``tops``."""
     found: list[tuple[list[TextLine], list[TextLine]]] = []
     done: set[int] = set()
-    tops = [ln.bbox[1] for ln in ordered]
     for line in ordered:
         if id(line) in done or not line.bold or line.font_size is None:
             continue
@@ -71,18 +75,17 @@ def _header_rows(ordered: Sequence[TextLine]) -> list[tuple[list[TextLine], list
 
 
 def _table_under(
-    header: list[TextLine], on: list[TextLine], ordered: Sequence[TextLine], taken: set[int]
+    header: list[TextLine], on: list[TextLine], below_header: Sequence[TextLine], taken: set[int]
 ) -> Block | None:
     """The table whose header cells are ``header`` (on the lines ``on``), from the lines
-    below it that no table has ``taken``; None when there is none."""
+    ``below_header`` (top to bottom) that no table has ``taken``; None when there is none."""
     height = max(c.bbox[3] - c.bbox[1] for c in header)
     row_ids = {id(ln) for ln in on}
     header_bottom = max(c.bbox[3] for c in header)
-    start = bisect_right([ln.bbox[1] for ln in ordered], header[0].bbox[1])
     below: list[TextLine] = []
     more_header: list[TextLine] = []  # a header cell's second line
     seen = header_bottom  # lines past a wide gap below all seen, or past a bold line, end
-    for line in ordered[start:]:  # the table in _rows_below: no need to look further
+    for line in below_header:  # the table in _rows_below: no need to look further
         if id(line) in taken or id(line) in row_ids:
             continue
         if line.bbox[1] - seen > ROW_GAP * height:

@@ -166,7 +166,7 @@ def _table(block: Block) -> str:
     right-aligned columns too), else by where they start (or as the table's header placed
     them)."""
     if block.cells is not None:
-        return _github([[_escape(c).replace("|", "\\|") for c in row] for row in block.cells])
+        return _github([[_cell(c) for c in row] for row in block.cells])
     cells = [[c for ln in row for c in (ln.parts or (ln,))] for row in rows(block.lines)]
     spans = _column_spans(cells) or [(x, x) for x in _column_starts(cells)]
     table: list[list[str]] = []
@@ -174,8 +174,7 @@ def _table(block: Block) -> str:
         out = [""] * len(spans)
         for cell in row:
             col = max(range(len(spans)), key=lambda i: _fit(cell.bbox, spans[i]))
-            text = _escape(cell.text.strip()).replace("|", "\\|")
-            out[col] = f"{out[col]} {text}".strip()
+            out[col] = f"{out[col]} {_cell(cell.text)}".strip()
         table.append(out)
     return _github(table)
 
@@ -207,6 +206,10 @@ def _fit(box: tuple[float, float, float, float], span: tuple[float, float]) -> f
     """How well a cell fits a column: their overlap, or minus the distance between them."""
     overlap = min(box[2], span[1]) - max(box[0], span[0])
     return overlap if overlap > 0 else -min(abs(box[0] - span[0]), abs(box[0] - span[1]))
+
+
+def _cell(text: str) -> str:
+    return _escape(text.strip()).replace("|", "\\|")
 
 
 def _github(table: list[list[str]]) -> str:
