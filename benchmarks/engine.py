@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from docfleet import Device, Fleet
-from docfleet.devices import available_cores
+from docfleet.engine.devices import available_cores
 from docfleet.stages.toy import IdentityStage, MatMulStage, SleepStage
 
 

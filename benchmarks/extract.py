@@ -36,7 +36,7 @@ def generation(model_dir: Path, items: int, max_new_tokens: int) -> dict[str, An
     """Tokens/s of one generate call per record vs length-sorted batches, one process."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from docfleet.llm.generation import BatchGenerator
+    from docfleet.llm.generation.generate import BatchGenerator
 
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -57,8 +57,8 @@ def generation(model_dir: Path, items: int, max_new_tokens: int) -> dict[str, An
 def replicas(model_dir: Path, items: int, max_new_tokens: int) -> dict[str, Any]:
     """Records/s of the extraction stage through the engine with 1 and 2 CPU replicas."""
     from docfleet import Fleet
-    from docfleet.llm.records import Record
-    from docfleet.llm.stage import ExtractStage
+    from docfleet.llm.records.tabular import Record
+    from docfleet.stages.extract import ExtractStage
 
     records = [Record(f"r{i}", n, f"bench:{i}") for i, n in enumerate(notes(items))]
     stage = ExtractStage(model=str(model_dir), turns=[PROMPT], parse_json=False,
@@ -81,8 +81,8 @@ def vision(model_dir: Path, items: int, max_new_tokens: int) -> dict[str, Any]:
     """Pages/s of a vision-language model, one image per call vs batches of 16."""
     from PIL import Image
 
-    from docfleet.llm.loading import load_for_generation
-    from docfleet.llm.vision import VisionBatchGenerator
+    from docfleet.llm.generation.loading import load_for_generation
+    from docfleet.llm.generation.vision import VisionBatchGenerator
 
     model, processor = load_for_generation(model_dir, device="cpu")
     images = [Image.new("RGB", (600 + 7 * i, 800), (i * 3 % 255, 120, 200)) for i in range(items)]

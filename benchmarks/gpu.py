@@ -5,7 +5,7 @@
                              [--pad-slack 0.25] [--corpus DIR]
                              [--json PATH] [--allow-cpu-onnx] [--no-cpu] [--timeout S] [--keep]
 
-The GPUs are found with ``docfleet.discovery.discover_gpus`` (NVML or nvidia-smi; CUDA is
+The GPUs are found with ``docfleet.engine.discovery.discover_gpus`` (NVML or nvidia-smi; CUDA is
 never initialised here). It runs ``docfleet run INPUT --ocr always --pipeline layout+ocr
 --backend B`` as a subprocess on the first k GPUs for every k, replica count and batch size,
 plus one CPU run for reference, over ``--pages`` pages of benchmarks/scanned_corpus.py's
@@ -32,8 +32,8 @@ from scanned_corpus import DEFAULT_OUT as DEFAULT_CORPUS
 from scanned_corpus import build as build_corpus
 from scanned_text import Key, Texts, in_work_folder, load_truth, run_docfleet, score, write_json
 
-from docfleet.devices import available_cores
-from docfleet.discovery import discover_gpus
+from docfleet.engine.devices import available_cores
+from docfleet.engine.discovery import discover_gpus
 
 BASE = ["--ocr", "always", "--pipeline", "layout+ocr", "--no-progress", "--no-resume"]
 DEFAULT_PAGES, QUICK_PAGES = 256, 64

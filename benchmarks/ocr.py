@@ -46,7 +46,7 @@ from scanned_text import (
 )
 from textfidelity import words_f1
 
-from docfleet.devices import available_cores
+from docfleet.engine.devices import available_cores
 
 DPI = 200
 DOCFLEET_BASE = ["--ocr", "always", "--pipeline", "ocr", "--devices", "cpu", "--dpi", str(DPI),

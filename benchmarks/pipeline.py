@@ -29,7 +29,7 @@ from typing import Any
 
 from scanned_text import in_work_folder, read_pages, run_docfleet, tail, write_json
 
-from docfleet.devices import available_cores
+from docfleet.engine.devices import available_cores
 
 DPI = 150
 BATCH = 8  # pages per stage call in `batched`
@@ -75,14 +75,14 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 def loop(pdfs: list[Path], batch: int) -> dict[str, Any]:
     """The loop a user writes around the stages: load each on the CPU once, call in turn."""
     began = time.perf_counter()
-    from docfleet.devices import Device
-    from docfleet.documents import expand_documents
+    from docfleet.documents.sources import expand_documents
+    from docfleet.engine.devices import Device
+    from docfleet.runtimes.warm import WarmModel
     from docfleet.stages.assemble import AssembleStage
     from docfleet.stages.embed import EmbedStage
     from docfleet.stages.layout import LayoutStage
     from docfleet.stages.ocr import OcrStage
     from docfleet.stages.render import RenderStage
-    from docfleet.stages.warm import WarmModel
 
     stages = {"render": RenderStage(dpi=DPI, ocr="always"), "layout": LayoutStage(),
               "ocr": OcrStage(), "assemble": AssembleStage(), "embed": EmbedStage()}  # fmt: skip

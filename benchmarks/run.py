@@ -32,8 +32,8 @@ from typing import Any
 import pypdfium2 as pdfium
 from corpus import build_corpus, load_truth
 
-from docfleet.devices import available_cores
-from docfleet.metrics import cer
+from docfleet.engine.devices import available_cores
+from docfleet.page.metrics import cer
 
 DPI = 150
 VARIANTS = ("render_only", "naive", "replicas_1", "replicas_2", "digital", "ray")

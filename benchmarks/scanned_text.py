@@ -2,7 +2,7 @@
 
 Texts are scored as the other benchmarks score them: words F1 is
 ``textfidelity.words_f1`` (NFKC, dot leaders and whitespace runs folded, multisets of
-whitespace tokens, case kept) and CER is ``docfleet.metrics.cer``.
+whitespace tokens, case kept) and CER is ``docfleet.page.metrics.cer``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from textfidelity import words_f1
 
-from docfleet.metrics import cer
+from docfleet.page.metrics import cer
 
 Key = tuple[str, int]  # (document file name, 1-based page)
 Texts = dict[Key, str]

@@ -40,7 +40,7 @@ from scanned_text import (
     write_json,
 )
 
-from docfleet.devices import available_cores
+from docfleet.engine.devices import available_cores
 
 PAGE_OPTIONS = ["--devices", "cpu", "--ocr", "always", "--pipeline", "ocr"]
 RUN_OPTIONS = [*PAGE_OPTIONS, "--no-progress", "--no-resume"]

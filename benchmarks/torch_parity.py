@@ -1,4 +1,5 @@
-"""The OCR and layout models in PyTorch (docfleet.torchnets) against ONNX Runtime, same inputs.
+"""The OCR and layout models in PyTorch (docfleet.runtimes.torchnets) against ONNX Runtime, same
+inputs.
 
     python benchmarks/torch_parity.py [--pages N] [--dpi DPI] [--repeat R] [--device DEV]
                                       [--dtype DTYPE] [--threads T]
@@ -24,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from docfleet.devices import Device
-from docfleet.ocr.detect import Detector
-from docfleet.ocr.models import model_files, ort_session
-from docfleet.ocr.recognize import _normalise as normalise_crop
-from docfleet.ocr.recognize import crop_line, padded_width
-from docfleet.pdf import render_pdf_page
-from docfleet.torchnets import torch_session
-from docfleet.torchnets.layout import layout_model_path
+from docfleet.documents.pdf import render_pdf_page
+from docfleet.engine.devices import Device
+from docfleet.runtimes.ocr.detect import Detector
+from docfleet.runtimes.ocr.models import model_files, ort_session
+from docfleet.runtimes.ocr.recognize import _normalise as normalise_crop
+from docfleet.runtimes.ocr.recognize import crop_line, padded_width
+from docfleet.runtimes.torchnets import torch_session
+from docfleet.runtimes.torchnets.layout import layout_model_path
 
 REAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "real"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docfleet.discovery import GpuDiscovery, GpuInfo
+from docfleet.engine.discovery import GpuDiscovery, GpuInfo
 
 
 def fake_gpus(count: int, visible: str | None = None) -> GpuDiscovery:

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import Field
 
-from docfleet.devices import Device
-from docfleet.stage import Stage, StageOptions
+from docfleet.engine.devices import Device
+from docfleet.engine.stage import Stage, StageOptions
 
 
 class FaultyOptions(StageOptions):

@@ -11,9 +11,9 @@ import pytest
 from docs_factory import one_column_page, reportlab_pdf, table_page, two_column_page
 
 from docfleet import Fleet
-from docfleet.config import DocumentOptions
-from docfleet.ingest import map_pages, page_tasks
-from docfleet.metrics import cer
+from docfleet.jobs.run.config import DocumentOptions
+from docfleet.jobs.run.job import map_pages, page_tasks
+from docfleet.page.metrics import cer
 
 OCR_CER_BOUND = 0.015
 PAGES = [one_column_page(), two_column_page(), table_page()]

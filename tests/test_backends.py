@@ -12,8 +12,8 @@ pytest.importorskip("onnx")
 pytest.importorskip("rapid_layout")
 
 from docfleet import Fleet, map_documents
-from docfleet.devices import Device
-from docfleet.ocr.models import resolve_backend
+from docfleet.engine.devices import Device
+from docfleet.runtimes.ocr.models import resolve_backend
 
 PAGE = Path(__file__).parent / "data" / "real" / "latex-ligatures.pdf"
 

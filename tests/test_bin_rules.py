@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docfleet.binning.bins import BinsError, BinSpec, load_bins, parse_bins
-from docfleet.binning.rules import MAX_DEPTH, RuleError, compile_rule
+from docfleet.jobs.bin.bins import BinsError, BinSpec, load_bins, parse_bins
+from docfleet.jobs.bin.rules import MAX_DEPTH, RuleError, compile_rule
 
 NAMES: dict[str, type] = {
     "a": bool,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from docfleet.page_ink import ink_pixels, is_blank
+from docfleet.documents.ink import ink_pixels, is_blank
 
 pytest.importorskip("rapidocr")
 

@@ -6,9 +6,9 @@ Real pages exercise the same rules end to end in test_real_pages.py.
 
 from __future__ import annotations
 
-from docfleet.block_roles import assign_roles
-from docfleet.blocks import Block, paragraphs
-from docfleet.pages import TextLine
+from docfleet.page.blocks import Block, paragraphs
+from docfleet.page.roles import assign_roles
+from docfleet.page.types import TextLine
 
 WIDTH, HEIGHT = 1240, 1754
 BODY = 22.0

@@ -17,8 +17,8 @@ from llm_factory import tiny_vision_lm
 from vision_factory import tiny_blip, tiny_clip
 
 from docfleet import Device, Fleet
-from docfleet.llm.footprint import ModelFilesError
-from docfleet.pages import PageTask, RenderedPage
+from docfleet.page.types import PageTask, RenderedPage
+from docfleet.runtimes.footprint import ModelFilesError
 from docfleet.stages.caption import CaptionStage
 from docfleet.stages.clip import ClipStage
 

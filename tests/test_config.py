@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docfleet.config import ConfigError, RunConfig, config_yaml, resolve_config
+from docfleet.jobs.run.config import ConfigError, RunConfig, config_yaml, resolve_config
 
 
 def test_defaults_when_nothing_is_set():

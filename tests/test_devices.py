@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import fake_gpus
 
-from docfleet.devices import Device, DeviceError, cpu_share, parse_devices
-from docfleet.executors.slots import plan_slots
+from docfleet.engine.devices import Device, DeviceError, cpu_share, parse_devices
+from docfleet.engine.executors.slots import plan_slots
 
 NONE = fake_gpus(0)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from docfleet.discovery import (
+from docfleet.engine.discovery import (
     GpuInfo,
     discover_gpus,
     filter_visible,
@@ -135,8 +135,8 @@ def test_discovery_does_not_import_cuda_libraries() -> None:
     code = textwrap.dedent(
         """
         import sys
-        import docfleet, docfleet.devices, docfleet.doctor, docfleet.cli.main
-        from docfleet.discovery import discover_gpus
+        import docfleet, docfleet.engine.devices, docfleet.engine.doctor, docfleet.cli.main
+        from docfleet.engine.discovery import discover_gpus
         found = discover_gpus()
         heavy = sorted(m for m in ("torch", "onnxruntime", "cupy", "ray") if m in sys.modules)
         print(found.method, heavy)

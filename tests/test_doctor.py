@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from docfleet.cli.doctor import render
-from docfleet.discovery import GpuDiscovery, GpuInfo, ProbeResult, discover_gpus
-from docfleet.doctor import (
+from docfleet.engine.discovery import GpuDiscovery, GpuInfo, ProbeResult, discover_gpus
+from docfleet.engine.doctor import (
     DoctorReport,
     GpuCheck,
     build_report,

@@ -22,9 +22,9 @@ from docs_factory import (
 )
 from PIL import Image
 
-from docfleet.documents import DocumentError, expand_documents, load_page
-from docfleet.inputs import find_inputs
-from docfleet.pages import PageTask
+from docfleet.documents.sources import DocumentError, expand_documents, load_page
+from docfleet.io.inputs import find_inputs
+from docfleet.page.types import PageTask
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from docfleet import Device, Fleet  # noqa: E402
-from docfleet.sinks.parquet import ChunkParquetSink, read_chunks  # noqa: E402
+from docfleet.io.sinks.parquet import ChunkParquetSink, read_chunks  # noqa: E402
 from docfleet.stages.embed import EmbedStage, default_model_dir  # noqa: E402
 
 needs_model = pytest.mark.skipif(
@@ -219,7 +219,7 @@ def test_a_killed_writer_loses_nothing_that_the_kept_pages_cover(tmp_path):
         sink.write(fake("old#1"))
     code = (
         "import json, os, sys\n"
-        "from docfleet.sinks.parquet import ChunkParquetSink\n"
+        "from docfleet.io.sinks.parquet import ChunkParquetSink\n"
         "sink = ChunkParquetSink(sys.argv[1], keep_ids={'old#1'})\n"
         "for record in json.loads(sys.argv[2]):\n"
         "    sink.write(record)\n"

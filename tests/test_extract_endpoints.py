@@ -23,7 +23,7 @@ pytest.importorskip("httpx")
 
 from chat_server import ChatServer, Servers, message_text
 
-from docfleet.llm.extract import ExtractConfig, run_extract
+from docfleet.jobs.extract.job import ExtractConfig, run_extract
 
 KEY = "sk-extract-0123456789abcdef"
 FAST = {"backoff": 0.01, "cool_down": 0.2}  # pool tuning that keeps retries quick
@@ -211,8 +211,8 @@ def test_pages_are_sent_as_image_urls(serve, tmp_path):
 
 
 def test_server_settings_come_from_flags_yaml_or_environment_and_the_key_stays_hidden(tmp_path):
-    from docfleet.config import resolve_config
-    from docfleet.llm.endpoint_extract import endpoint_settings
+    from docfleet.jobs.run.config import resolve_config
+    from docfleet.llm.endpoints.extract import endpoint_settings
 
     environ = {"DOCFLEET_ENDPOINT": "http://a:8000/v1, http://b:8000/v1",
                "DOCFLEET_TOKENS_PER_MINUTE": "6000", "SERVER_KEY": KEY}  # fmt: skip

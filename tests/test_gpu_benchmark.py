@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from docfleet.pdf import pdf_text_lines, render_pdf_page
+from docfleet.documents.pdf import pdf_text_lines, render_pdf_page
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = Path(__file__).parent / "data" / "real" / "latex-ligatures.pdf"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from docfleet.gpu_sampler import GpuSampler
+from docfleet.engine.gpu_sampler import GpuSampler
 
 
 def test_usage_is_mean_and_peak_of_the_samples() -> None:
@@ -44,7 +44,7 @@ def test_sampling_runs_on_its_own_and_survives_a_failing_read() -> None:
 
 def test_no_sampler_for_cpu_runs_or_without_nvml() -> None:
     assert GpuSampler.for_devices(["cpu", "cpu"]) is None
-    from docfleet.discovery import discover_gpus
+    from docfleet.engine.discovery import discover_gpus
 
     if discover_gpus().method != "nvml":
         assert GpuSampler.for_devices(["cuda:0"]) is None

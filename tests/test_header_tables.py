@@ -6,8 +6,8 @@ is tests/data/real/docbook-wrapped-table.pdf (test_real_pages.py).
 
 from __future__ import annotations
 
-from docfleet.header_tables import header_tables
-from docfleet.pages import TextLine
+from docfleet.page.header_tables import header_tables
+from docfleet.page.types import TextLine
 
 
 def line(text: str, x: float, y: float, *, bold: bool = False) -> TextLine:

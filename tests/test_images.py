@@ -17,8 +17,8 @@ from docs_factory import (
 )
 from PIL import Image
 
-from docfleet.images import image_page_count, load_image_page, read_image_page
-from docfleet.pdf.errors import DocumentError
+from docfleet.documents.images import image_page_count, load_image_page, read_image_page
+from docfleet.documents.pdf.errors import DocumentError
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 

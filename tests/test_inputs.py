@@ -9,7 +9,7 @@ import pytest
 from docs_factory import Span, image_bytes, reportlab_pdf
 from PIL import Image
 
-from docfleet.inputs import find_inputs, sniff, sniff_bytes
+from docfleet.io.inputs import find_inputs, sniff, sniff_bytes
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from docfleet.llm.answers import (
+from docfleet.llm.records.answers import (
     AnswerError,
     InvalidSchemaError,
     check_answer,

@@ -20,7 +20,7 @@ pytest.importorskip("httpx")
 
 from chat_server import ChatServer, Servers
 
-from docfleet.llm.endpoints import (
+from docfleet.llm.endpoints.pool import (
     FAILURES_IN_A_ROW,
     ChatRequest,
     ChatResult,
@@ -28,7 +28,7 @@ from docfleet.llm.endpoints import (
     EndpointSettings,
     read_reply,
 )
-from docfleet.llm.rate_limit import RateLimit
+from docfleet.llm.endpoints.rate_limit import RateLimit
 
 KEY = "sk-test-0123456789abcdef"
 FORMAT = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
@@ -287,7 +287,7 @@ def test_urls_are_shown_without_their_credentials():
 
 
 def test_importing_the_module_loads_no_http_client():
-    code = "import sys, docfleet.llm.endpoints; print('httpx' in sys.modules)"
+    code = "import sys, docfleet.llm.endpoints.pool; print('httpx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -14,8 +14,8 @@ pytest.importorskip("transformers")
 from llm_factory import tiny_causal_lm
 
 from docfleet import EngineError, Fleet
-from docfleet.llm.records import Record
-from docfleet.llm.stage import ExtractStage
+from docfleet.llm.records.tabular import Record
+from docfleet.stages.extract import ExtractStage
 
 SCHEMA = {
     "type": "object",
@@ -91,7 +91,7 @@ def test_docfleet_extract_writes_one_line_per_record_in_order(model, tmp_path):
 def test_auto_batch_size_follows_free_memory_and_sequence_length(model):
     from transformers import AutoModelForCausalLM
 
-    from docfleet.llm.generation import auto_batch_size
+    from docfleet.llm.generation.generate import auto_batch_size
 
     llm = AutoModelForCausalLM.from_pretrained(model)
     cfg = llm.config
@@ -111,7 +111,7 @@ def test_auto_batch_size_follows_free_memory_and_sequence_length(model):
 
 
 def test_text_answers_are_kept_as_written_and_a_schema_needs_json(model, tmp_path):
-    from docfleet.llm.extract import ExtractConfig, run_extract
+    from docfleet.jobs.extract.job import ExtractConfig, run_extract
 
     data = tmp_path / "notes.jsonl"
     data.write_text('{"note": "invoice 42 paid"}\n{"note": "order shipped"}\n', encoding="utf-8")
@@ -178,7 +178,7 @@ def test_a_prompt_past_the_context_window_fails_alone_and_names_the_fix(model):
 def test_the_context_window_counts_rope_scaling_once():
     from transformers import LlamaConfig, Qwen2Config
 
-    from docfleet.llm.generation import context_window
+    from docfleet.llm.generation.generate import context_window
 
     assert context_window(Qwen2Config(max_position_embeddings=32768)) == 32768
     yarn = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}
@@ -192,7 +192,7 @@ def test_the_context_window_counts_rope_scaling_once():
 def test_a_margin_that_is_not_a_size_is_refused_with_the_forms_it_takes():
     from pydantic import ValidationError
 
-    from docfleet.llm.extract import ExtractConfig
+    from docfleet.jobs.extract.job import ExtractConfig
 
     base = {"model": "m", "input": "in.csv", "output": "out.jsonl"}
     assert ExtractConfig(**base, split_margin="6GiB").split_margin == "6GiB"

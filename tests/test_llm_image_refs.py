@@ -13,9 +13,9 @@ pytest.importorskip("transformers")
 from docs_factory import invoice_scans
 from llm_factory import tiny_causal_lm, tiny_vision_lm
 
-from docfleet.llm.extract import ExtractConfig, run_extract
-from docfleet.llm.image_refs import attach_images
-from docfleet.llm.records import read_records
+from docfleet.jobs.extract.job import ExtractConfig, run_extract
+from docfleet.llm.records.image_refs import attach_images
+from docfleet.llm.records.tabular import read_records
 
 PROMPT = "Read the invoice."
 

@@ -8,9 +8,9 @@ import pytest
 from docs_factory import Span, image_bytes, multi_frame, reportlab_pdf, truncated
 from PIL import Image
 
-from docfleet.llm.page_records import input_kind, page_image, read_pages
-from docfleet.llm.records import RecordError
-from docfleet.pdf.errors import DocumentError
+from docfleet.documents.pdf.errors import DocumentError
+from docfleet.llm.records.pages import input_kind, page_image, read_pages
+from docfleet.llm.records.tabular import RecordError
 
 
 def write(path: Path, data: bytes) -> Path:

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from llm_factory import tiny_causal_lm
 
-from docfleet.devices import Device
-from docfleet.llm.footprint import ModelFilesError, model_footprint
-from docfleet.llm.planner import Plan, PlanError, plan_placement
+from docfleet.engine.devices import Device
+from docfleet.llm.placement.planner import Plan, PlanError, plan_placement
+from docfleet.runtimes.footprint import ModelFilesError, model_footprint
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -119,7 +119,7 @@ def test_a_gpu_listed_twice_must_hold_two_copies(model_dir: Path, weights: int) 
 
 
 def test_extract_runs_one_worker_per_planned_replica(model_dir: Path, weights: int) -> None:
-    from docfleet.llm.extract import ExtractConfig, engine_options
+    from docfleet.jobs.extract.job import ExtractConfig, engine_options
 
     config = ExtractConfig(model=str(model_dir), input="in.csv", output="out.jsonl")
     room = weights + 2 * MiB
@@ -213,7 +213,7 @@ def test_a_plain_fit_is_planned_from_the_checkpoint_without_pytorch(
     script = textwrap.dedent(
         f"""
         import json, sys
-        from docfleet.llm.planner import plan_placement
+        from docfleet.llm.placement.planner import plan_placement
 
         cpu = plan_placement({str(model_dir)!r}, cpu_bytes={8 * GiB})
         gpus = plan_placement({str(model_dir)!r}, gpus=[("cuda:0", {8 * GiB}),
@@ -261,7 +261,7 @@ def test_plan_survives_json(model_dir: Path, weights: int) -> None:
 def test_offload_really_generates_with_weights_on_disk(
     model_dir: Path, weights: int, tmp_path: Path
 ) -> None:
-    from docfleet.llm.loading import load_for_generation
+    from docfleet.llm.generation.loading import load_for_generation
 
     plan = plan_placement(model_dir, gpus=[], cpu_bytes=int(weights * 0.75), single_margin=0)
     assert plan.strategy == "offload"
@@ -280,8 +280,8 @@ def test_offload_folder_is_removed_at_exit(model_dir: Path, weights: int, tmp_pa
     script = textwrap.dedent(
         f"""
         import os
-        from docfleet.llm.loading import load_for_generation
-        from docfleet.llm.planner import plan_placement
+        from docfleet.llm.generation.loading import load_for_generation
+        from docfleet.llm.placement.planner import plan_placement
 
         plan = plan_placement({str(model_dir)!r}, cpu_bytes={weights // 2}, single_margin=0)
         model, tokenizer = load_for_generation(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from docfleet.llm.prompts import PromptError, PromptTemplate, load_prompts, validate_columns
+from docfleet.llm.records.prompts import PromptError, PromptTemplate, load_prompts, validate_columns
 
 
 def test_variables_are_filled_and_doubled_braces_are_literal():

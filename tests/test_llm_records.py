@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from docfleet.llm.records import Record, RecordError, read_records
+from docfleet.llm.records.tabular import Record, RecordError, read_records
 
 
 def write(path: Path, data: str | bytes) -> Path:

@@ -16,9 +16,9 @@ pytest.importorskip("transformers")
 
 from llm_factory import tiny_causal_lm
 
-from docfleet.llm.extract import ExtractConfig, run_extract
-from docfleet.llm.resume import ResumeError
-from docfleet.outdir import OutputError
+from docfleet.io.outdir import OutputError
+from docfleet.jobs.extract.job import ExtractConfig, run_extract
+from docfleet.jobs.extract.resume import ResumeError
 
 OFFLINE = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -142,7 +142,7 @@ def test_an_output_file_in_use_by_another_process_is_refused(model, tmp_path):
     out = tmp_path / "out.jsonl"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from docfleet.outdir import OutputLock; "
+         "from docfleet.io.outdir import OutputLock; "
          "lock = OutputLock.for_file(Path(sys.argv[1]), command='holder').__enter__(); "
          "print('held', flush=True); time.sleep(60)", str(out)],
         stdout=subprocess.PIPE, text=True,

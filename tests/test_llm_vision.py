@@ -17,8 +17,8 @@ from llm_factory import tiny_causal_lm, tiny_vision_lm
 from PIL import Image
 
 from docfleet import Fleet
-from docfleet.llm.page_records import read_pages
-from docfleet.llm.stage import ExtractStage
+from docfleet.llm.records.pages import read_pages
+from docfleet.stages.extract import ExtractStage
 
 OFFLINE = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 IMAGE_TOKENS = 16  # (32 / 8) ** 2 patches of the tiny CLIP tower, class token dropped
@@ -36,8 +36,8 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_batched_generation_matches_one_at_a_time_and_feeds_the_image(vlm: Path):
-    from docfleet.llm.loading import load_for_generation
-    from docfleet.llm.vision import VisionBatchGenerator
+    from docfleet.llm.generation.loading import load_for_generation
+    from docfleet.llm.generation.vision import VisionBatchGenerator
 
     model, processor = load_for_generation(vlm)
     assert hasattr(processor, "image_processor") and not model.training
@@ -128,10 +128,10 @@ def test_pages_with_a_text_only_model_is_a_usage_error_that_names_the_fix(scans,
 
 
 def test_plans_for_a_vlm_split_it_and_offload_it_and_offloaded_it_still_sees(vlm, tmp_path):
-    from docfleet.devices import Device
-    from docfleet.llm.loading import load_for_generation
-    from docfleet.llm.planner import plan_placement
-    from docfleet.llm.vision import VisionBatchGenerator
+    from docfleet.engine.devices import Device
+    from docfleet.llm.generation.loading import load_for_generation
+    from docfleet.llm.generation.vision import VisionBatchGenerator
+    from docfleet.llm.placement.planner import plan_placement
 
     whole = plan_placement(vlm, gpus=[("cuda:0", 8 << 30)], cpu_bytes=1 << 30)
     weights = whole.device_bytes["cuda:0"]
@@ -157,9 +157,9 @@ def test_plans_for_a_vlm_split_it_and_offload_it_and_offloaded_it_still_sees(vlm
 
 
 def test_a_page_prompt_past_the_context_window_is_refused(vlm: Path):
-    from docfleet.llm.generation import PromptTooLong
-    from docfleet.llm.loading import load_for_generation
-    from docfleet.llm.vision import VisionBatchGenerator
+    from docfleet.llm.generation.generate import PromptTooLong
+    from docfleet.llm.generation.loading import load_for_generation
+    from docfleet.llm.generation.vision import VisionBatchGenerator
 
     model, processor = load_for_generation(vlm)
     generator = VisionBatchGenerator(model, processor, max_new_tokens=8, batch_size=2)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from docfleet.blocks import Block
-from docfleet.page_markdown import page_markdown
-from docfleet.pages import TextLine
+from docfleet.page.blocks import Block
+from docfleet.page.markdown import page_markdown
+from docfleet.page.types import TextLine
 
 
 def row(y: float, *cells: tuple[str, float]) -> TextLine:

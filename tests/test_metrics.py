@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from docfleet.metrics import cer, edit_distance, normalize_text
+from docfleet.page.metrics import cer, edit_distance, normalize_text
 
 
 def reference_distance(a: str, b: str) -> int:

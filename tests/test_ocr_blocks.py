@@ -6,11 +6,11 @@ The real page this mirrors is the scanned benchmark's mdwtab page (benchmarks/sc
 
 from __future__ import annotations
 
-from docfleet.block_roles import assign_roles
-from docfleet.blocks import blocks_from_regions
-from docfleet.page_layout import order_blocks
-from docfleet.page_markdown import page_markdown
-from docfleet.pages import Region, TextLine
+from docfleet.page.blocks import blocks_from_regions
+from docfleet.page.layout import order_blocks
+from docfleet.page.markdown import page_markdown
+from docfleet.page.roles import assign_roles
+from docfleet.page.types import Region, TextLine
 
 WIDTH, HEIGHT = 1240, 1754
 

@@ -12,12 +12,12 @@ import pytest
 pytest.importorskip("rapidocr")
 pytest.importorskip("onnxruntime")
 
-from docfleet.devices import Device
-from docfleet.ocr.detect import Detector, DetectorSettings
-from docfleet.ocr.engine import PageOcr
-from docfleet.ocr.models import characters_of, model_files, ort_session
-from docfleet.ocr.recognize import Recognizer, crop_line, padded_width
-from docfleet.pdf import pdf_text_lines, render_pdf_page
+from docfleet.documents.pdf import pdf_text_lines, render_pdf_page
+from docfleet.engine.devices import Device
+from docfleet.runtimes.ocr.detect import Detector, DetectorSettings
+from docfleet.runtimes.ocr.engine import PageOcr
+from docfleet.runtimes.ocr.models import characters_of, model_files, ort_session
+from docfleet.runtimes.ocr.recognize import Recognizer, crop_line, padded_width
 
 PAGE = Path(__file__).parent / "data" / "real" / "latex-ligatures.pdf"
 CPU = Device.parse("cpu")
@@ -171,7 +171,7 @@ def test_pages_of_near_sizes_share_a_batch_only_when_asked(scan) -> None:
     through the detector in one batch, the smaller padded with white: the wider page's boxes
     are its own, the padded one's move by a few input pixels and read nearly the same words.
     By default only pages of one input size are stacked."""
-    from docfleet.ocr.detect import size_buckets
+    from docfleet.runtimes.ocr.detect import size_buckets
 
     image, _ = scan
     narrow = image[:, : int(image.shape[1] * 0.92)].copy()

@@ -8,7 +8,7 @@ import threading
 import time
 
 from docfleet import Fleet
-from docfleet.executors.messages import NOTHING_YET
+from docfleet.engine.executors.messages import NOTHING_YET
 from docfleet.stages.toy import IdentityStage
 
 END = object()

@@ -27,9 +27,7 @@ from docs_factory import (
     two_column_page,
 )
 
-from docfleet.devices import DeviceError
-from docfleet.pages import TextLine
-from docfleet.pdf import (
+from docfleet.documents.pdf import (
     PDFIUM_LOCK,
     DocumentError,
     load_pdf_page_tensors,
@@ -39,8 +37,10 @@ from docfleet.pdf import (
     round_robin,
     text_layer_quality,
 )
-from docfleet.pdf import render as render_module
-from docfleet.pdf.tensors import _device_names
+from docfleet.documents.pdf import render as render_module
+from docfleet.documents.pdf.tensors import _device_names
+from docfleet.engine.devices import DeviceError
+from docfleet.page.types import TextLine
 
 DPI = 150.0
 SCALE = DPI / 72
@@ -330,7 +330,8 @@ def test_device_names_are_validated():
 def test_importing_the_package_loads_no_heavy_library():
     code = (
         "import sys, json\n"
-        "import docfleet.pdf, docfleet.documents, docfleet.images, docfleet.inputs\n"
+        "import docfleet.documents.pdf, docfleet.documents.sources\n"
+        "import docfleet.documents.images, docfleet.io.inputs\n"
         "heavy = ['torch', 'pypdfium2', 'PIL', 'numpy', 'reportlab']\n"
         "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
     )
@@ -342,7 +343,7 @@ def test_without_torch_the_error_says_how_to_install_it(text_pdf: Path):
     code = (
         "import sys, json\n"
         "sys.modules['torch'] = None\n"
-        "from docfleet.pdf import iter_pdf_page_tensors\n"
+        "from docfleet.documents.pdf import iter_pdf_page_tensors\n"
         "try:\n"
         f"    iter_pdf_page_tensors({str(text_pdf)!r})\n"
         "except ImportError as exc:\n"

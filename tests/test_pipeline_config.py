@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from docs_factory import one_column_page, reportlab_pdf, scanned_pdf
 
-from docfleet.config import ConfigError, RunConfig, resolve_config
-from docfleet.pipeline_spec import GroupSpec, document_stages, pipeline_choices
+from docfleet.jobs.run.config import ConfigError, RunConfig, resolve_config
+from docfleet.jobs.run.pipeline_spec import GroupSpec, document_stages, pipeline_choices
 
 pytest.importorskip("rapidocr")
 

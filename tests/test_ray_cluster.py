@@ -26,7 +26,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from docfleet.ray_cluster import ClusterUnreachable, check_listening  # noqa: E402
+from docfleet.engine.ray_cluster import ClusterUnreachable, check_listening  # noqa: E402
 
 TOKEN_AUTH = importlib.util.find_spec("ray._private.authentication") is not None
 START_TIMEOUT_S = 120
@@ -153,7 +153,7 @@ def test_an_address_without_a_port_is_refused_at_once() -> None:
 def test_a_connection_this_process_holds_is_left_open(cluster: Cluster) -> None:
     code = (
         "import json, ray\n"
-        "from docfleet.ray_cluster import cluster_report\n"
+        "from docfleet.engine.ray_cluster import cluster_report\n"
         f"ray.init(address={cluster.address!r}, logging_level='ERROR', log_to_driver=False)\n"
         f"report = cluster_report({cluster.address!r})\n"
         "print(json.dumps({'still': ray.is_initialized(), 'nodes': len(report['nodes'])}))\n"
@@ -164,7 +164,7 @@ def test_a_connection_this_process_holds_is_left_open(cluster: Cluster) -> None:
 def test_a_local_instance_started_to_look_is_shut_down() -> None:
     code = (
         "import json, ray\n"
-        "from docfleet.ray_cluster import cluster_report\n"
+        "from docfleet.engine.ray_cluster import cluster_report\n"
         "report = cluster_report(None)\n"
         "print(json.dumps({'initialized': ray.is_initialized(), **report}))\n"
     )
@@ -179,7 +179,7 @@ def test_without_ray_the_report_says_how_to_install_it() -> None:
     code = (
         "import json, sys\n"
         "sys.modules['ray'] = None  # as if Ray were not installed\n"
-        "from docfleet.doctor import check_ray\n"
+        "from docfleet.engine.doctor import check_ray\n"
         "print(json.dumps(check_ray('10.0.0.5:6379')))\n"
     )
     report = python(code, clean_env())
@@ -190,7 +190,7 @@ def test_without_ray_the_report_says_how_to_install_it() -> None:
 def test_without_the_flag_ray_is_not_imported() -> None:
     code = (
         "import json, sys\n"
-        "from docfleet.doctor import build_report\n"
+        "from docfleet.engine.doctor import build_report\n"
         "report = build_report().as_dict()\n"
         "print(json.dumps({'imported': 'ray' in sys.modules, 'key': 'ray' in report}))\n"
     )

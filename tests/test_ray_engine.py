@@ -126,7 +126,7 @@ def test_a_hung_item_times_out_alone_and_the_rest_complete(cluster):
 def test_stage_groups_are_actor_pools_of_their_own(cluster):
     """Two groups on Ray give the fused pipeline's records in order; a poison item in the
     second group fails alone in its place and a failure in the first never reaches it."""
-    from docfleet.registry import StageGroup
+    from docfleet.engine.registry import StageGroup
 
     stage = MatMulStage(size=16, rounds=1, dtype="int64")
     local = [r.value for r in Fleet(devices="cpu", workers="thread", progress=False).map(

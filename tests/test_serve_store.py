@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from docfleet.io.sinks.jsonl import JsonlSink
 from docfleet.serve.store import Job, JobStore, safe_name
-from docfleet.sinks.jsonl import JsonlSink
 
 
 def upload(tmp_path: Path, data: bytes = b"%PDF-1.7\n") -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from docfleet.sinks.jsonl import JsonlSink, read_records
-from docfleet.sinks.markdown import MarkdownSink, markdown_path
+from docfleet.io.sinks.jsonl import JsonlSink, read_records
+from docfleet.io.sinks.markdown import MarkdownSink, markdown_path
 
 
 def test_partial_last_line_from_a_killed_run_is_dropped_on_resume(tmp_path):

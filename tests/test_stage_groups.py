@@ -9,7 +9,7 @@ import pytest
 from stages_for_tests import FaultyStage
 
 from docfleet import Fleet
-from docfleet.registry import StageGroup
+from docfleet.engine.registry import StageGroup
 from docfleet.stages.toy import IdentityStage, MatMulStage, SleepStage
 
 
@@ -81,9 +81,9 @@ def test_mixed_specs_are_refused() -> None:
 
 
 def test_cpu_groups_share_the_cores() -> None:
-    from docfleet.devices import available_cores
-    from docfleet.fleet import _cpu_thread_shares
-    from docfleet.options import EngineOptions
+    from docfleet.engine.devices import available_cores
+    from docfleet.engine.fleet import _cpu_thread_shares
+    from docfleet.settings.engine import EngineOptions
 
     a, b = StageGroup(["identity"], replicas=1), StageGroup(["matmul"], replicas=1)
     shares = _cpu_thread_shares([a, b], EngineOptions(devices="cpu"))

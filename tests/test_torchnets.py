@@ -1,4 +1,5 @@
-"""The OCR and layout models in PyTorch (docfleet.torchnets) against ONNX Runtime, on real pages:
+"""The OCR and layout models in PyTorch (docfleet.runtimes.torchnets) against ONNX Runtime, on real
+pages:
 the same probabilities, the same boxes, the same text, batches as pages alone; the converted
 graph's disk cache; the GPU and half precision where a GPU is present."""
 
@@ -19,14 +20,14 @@ pytest.importorskip("rapidocr")
 
 import torch
 
-from docfleet.devices import Device
-from docfleet.ocr.detect import Detector
-from docfleet.ocr.models import characters_of, model_files, ort_session
-from docfleet.ocr.recognize import Recognizer, crop_line, padded_width
-from docfleet.pdf import render_pdf_page
-from docfleet.torchnets import TorchSession, torch_layout, torch_session
-from docfleet.torchnets.cache import file_sha256, load_spec
-from docfleet.torchnets.spec import GraphSpec, NodeSpec
+from docfleet.documents.pdf import render_pdf_page
+from docfleet.engine.devices import Device
+from docfleet.runtimes.ocr.detect import Detector
+from docfleet.runtimes.ocr.models import characters_of, model_files, ort_session
+from docfleet.runtimes.ocr.recognize import Recognizer, crop_line, padded_width
+from docfleet.runtimes.torchnets import TorchSession, torch_layout, torch_session
+from docfleet.runtimes.torchnets.cache import file_sha256, load_spec
+from docfleet.runtimes.torchnets.spec import GraphSpec, NodeSpec
 
 REAL = Path(__file__).parent / "data" / "real"
 CPU = Device.parse("cpu")
@@ -230,7 +231,7 @@ def test_metadata_and_inputs_are_onnx_runtimes(models) -> None:
 
 
 def test_an_unsupported_op_is_named() -> None:
-    from docfleet.torchnets.module import build_module
+    from docfleet.runtimes.torchnets.module import build_module
 
     spec = GraphSpec(["x"], ["y"], ["y"], [NodeSpec("Einsum", ["x"], ["y"], {})], {}, {}, 13)
     with pytest.raises(NotImplementedError, match=r"Einsum is not supported.*Conv"):
@@ -238,7 +239,7 @@ def test_an_unsupported_op_is_named() -> None:
 
 
 def test_importing_torchnets_loads_neither_torch_nor_onnx() -> None:
-    probe = "import json, sys, docfleet.torchnets; print(json.dumps(sorted(sys.modules)))"
+    probe = "import json, sys, docfleet.runtimes.torchnets; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert {"torch", "onnx", "onnxruntime", "cv2"}.isdisjoint(json.loads(out.stdout))
 
@@ -286,7 +287,7 @@ def test_on_the_gpu_boxes_and_regions_are_the_cpus(page, models, layout_pages, c
 
 
 def _normalise(crop: np.ndarray, width: int) -> np.ndarray:
-    from docfleet.ocr.recognize import _normalise as normalise
+    from docfleet.runtimes.ocr.recognize import _normalise as normalise
 
     return normalise(crop, width)
 
@@ -326,7 +327,7 @@ def test_strided_same_padding_and_fixed_batch_reshape_match_onnx_runtime(tmp_pat
 def test_pixels_normalised_on_the_device_are_the_hosts(page, models) -> None:
     """The detector sends a torch session uint8 pages to normalise where the network runs; the
     network sees exactly the input NumPy would have made."""
-    from docfleet.ocr.detect import normalise
+    from docfleet.runtimes.ocr.detect import normalise
 
     _, session = models["det_tiny"]
     pixels = Detector(session)._pixels(page)[0]

@@ -12,19 +12,21 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Fleet": "docfleet.fleet",
-    "ResultStream": "docfleet.fleet",
-    "map_documents": "docfleet.ingest",
-    "Result": "docfleet.results",
-    "ErrorInfo": "docfleet.results",
-    "Stage": "docfleet.stage",
-    "StageOptions": "docfleet.stage",
-    "Device": "docfleet.devices",
-    "DeviceError": "docfleet.devices",
-    "parse_devices": "docfleet.devices",
-    "EngineOptions": "docfleet.options",
-    "EngineError": "docfleet.executors.local",
-    "RunStats": "docfleet.stats",
+    "Fleet": "docfleet.engine.fleet",
+    "ResultStream": "docfleet.engine.fleet",
+    "map_documents": "docfleet.jobs.run.job",
+    "Result": "docfleet.engine.results",
+    "ErrorInfo": "docfleet.engine.results",
+    "Stage": "docfleet.engine.stage",
+    "StageOptions": "docfleet.engine.stage",
+    "Device": "docfleet.engine.devices",
+    "DeviceError": "docfleet.engine.devices",
+    "parse_devices": "docfleet.engine.devices",
+    "EngineOptions": "docfleet.settings.engine",
+    "EngineError": "docfleet.engine.executors.local",
+    "RunStats": "docfleet.engine.stats",
+    "iter_pdf_page_tensors": "docfleet.documents.pdf",
+    "load_pdf_page_tensors": "docfleet.documents.pdf",
 }
 
 __all__ = [  # noqa: RUF022 - grouped as _EXPORTS
@@ -42,17 +44,20 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS
     "EngineOptions",
     "EngineError",
     "RunStats",
+    "iter_pdf_page_tensors",
+    "load_pdf_page_tensors",
 ]
 
 if TYPE_CHECKING:
-    from docfleet.devices import Device, DeviceError, parse_devices
-    from docfleet.executors.local import EngineError
-    from docfleet.fleet import Fleet, ResultStream
-    from docfleet.ingest import map_documents
-    from docfleet.options import EngineOptions
-    from docfleet.results import ErrorInfo, Result
-    from docfleet.stage import Stage, StageOptions
-    from docfleet.stats import RunStats
+    from docfleet.documents.pdf import iter_pdf_page_tensors, load_pdf_page_tensors
+    from docfleet.engine.devices import Device, DeviceError, parse_devices
+    from docfleet.engine.executors.local import EngineError
+    from docfleet.engine.fleet import Fleet, ResultStream
+    from docfleet.engine.results import ErrorInfo, Result
+    from docfleet.engine.stage import Stage, StageOptions
+    from docfleet.engine.stats import RunStats
+    from docfleet.jobs.run.job import map_documents
+    from docfleet.settings.engine import EngineOptions
 
 
 def __getattr__(name: str) -> Any:

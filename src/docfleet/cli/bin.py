@@ -60,10 +60,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from docfleet.binning.bins import BinsError
-    from docfleet.binning.job import BinConfig, run_bins
-    from docfleet.config import ConfigError, resolve_config
-    from docfleet.outdir import OutputError
+    from docfleet.io.outdir import OutputError
+    from docfleet.jobs.bin.bins import BinsError
+    from docfleet.jobs.bin.job import BinConfig, run_bins
+    from docfleet.jobs.run.config import ConfigError, resolve_config
 
     flags = {k: getattr(args, k) for k in BinConfig.model_fields if hasattr(args, k)}
     try:

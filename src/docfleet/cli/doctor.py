@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from docfleet.doctor import DoctorReport
+    from docfleet.engine.doctor import DoctorReport
 
 DESCRIPTION = """\
 Check that this machine is ready to run docfleet: Python and package versions, ONNX Runtime
@@ -62,7 +62,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report, print it as tables or JSON, and return the exit code."""
-    from docfleet.doctor import build_report
+    from docfleet.engine.doctor import build_report
 
     report = build_report(args.devices, ray_address=args.ray_address)
     if args.json:
@@ -95,7 +95,7 @@ def render(report: DoctorReport) -> None:
     cuda = f"CUDA {torch['cuda']} build" if torch["cuda"] else torch["error"] or "CPU-only build"
     facts.add_row("torch", escape(_installed(torch["version"], cuda)))
     if report.gpus:
-        from docfleet.doctor import gpu_backend
+        from docfleet.engine.doctor import gpu_backend
 
         facts.add_row("layout+OCR on GPUs", escape(gpu_backend(report)))
     for name, version in report.packages.items():

@@ -178,11 +178,11 @@ class _NoKeyOnTheCommandLine(argparse.Action):
 
 
 def run(args: argparse.Namespace) -> int:
-    from docfleet.config import ConfigError, resolve_config
-    from docfleet.llm.endpoint_extract import api_key
-    from docfleet.llm.endpoint_state import ServersDown
-    from docfleet.llm.extract import ExtractConfig, run_extract
-    from docfleet.outdir import OutputError
+    from docfleet.io.outdir import OutputError
+    from docfleet.jobs.extract.job import ExtractConfig, run_extract
+    from docfleet.jobs.run.config import ConfigError, resolve_config
+    from docfleet.llm.endpoints.extract import api_key
+    from docfleet.llm.endpoints.state import ServersDown
 
     flags = {k: getattr(args, k) for k in ExtractConfig.model_fields if hasattr(args, k)}
     if isinstance(flags.get("batch_size"), str) and flags["batch_size"].isdigit():
@@ -211,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _command_line() -> str:
-    from docfleet.llm.chat_types import shown_url
+    from docfleet.llm.endpoints.chat_types import shown_url
 
     words = [shown_url(w) if "://" in w else w for w in ["docfleet", *sys.argv[1:]]]
     return " ".join(shlex.quote(w) for w in words)  # a URL's user:password@ left out

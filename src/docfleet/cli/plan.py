@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from docfleet.llm.plan import Plan
+    from docfleet.llm.placement.plan import Plan
 
 DESCRIPTION = """\
 Decide how a local Hugging Face model is placed on this machine, and explain the decision. The
@@ -32,8 +32,8 @@ Sizes take binary (GiB, MiB, G) or decimal (GB, MB) units.
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``plan`` on the ``docfleet`` command's sub-parsers."""
-    from docfleet.llm.footprint import DTYPES
-    from docfleet.llm.planner import STRATEGIES
+    from docfleet.llm.placement.planner import STRATEGIES
+    from docfleet.runtimes.footprint import DTYPES
 
     p: argparse.ArgumentParser = subparsers.add_parser(
         "plan",
@@ -80,8 +80,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Plan, print the decision as a table or JSON, and return the exit code."""
-    from docfleet.llm.footprint import parse_size
-    from docfleet.llm.planner import plan_for_machine
+    from docfleet.llm.placement.planner import plan_for_machine
+    from docfleet.runtimes.footprint import parse_size
 
     try:
         gpu_memory = None
@@ -126,7 +126,7 @@ def render(plan: Plan) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from docfleet.llm.footprint import format_size
+    from docfleet.runtimes.footprint import format_size
 
     fp = plan.footprint
     console = Console()

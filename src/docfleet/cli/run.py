@@ -107,7 +107,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from docfleet.config import ConfigError, RunConfig, config_yaml, resolve_config
+    from docfleet.jobs.run.config import ConfigError, RunConfig, config_yaml, resolve_config
 
     # every run setting has a flag of the same name; unset flags are None
     flags = {key: getattr(args, key) for key in RunConfig.model_fields if hasattr(args, key)}
@@ -135,10 +135,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _execute(inputs: list[str], out: Path, config: Any, options: dict[str, Any]) -> int:
     from docfleet.cli.summary import print_summary
-    from docfleet.devices import DeviceError
-    from docfleet.ingest import OutputFull, run_documents
-    from docfleet.outdir import OutputError
-    from docfleet.run_resume import ResumeError
+    from docfleet.engine.devices import DeviceError
+    from docfleet.io.outdir import OutputError
+    from docfleet.jobs.run.job import OutputFull, run_documents
+    from docfleet.jobs.run.resume import ResumeError
 
     streams: list[Any] = []
 
@@ -201,15 +201,15 @@ def _int_or_auto(text: str) -> int | str:
 
 
 def _stage_choices() -> list[str]:
-    from docfleet.pipeline_spec import pipeline_choices
+    from docfleet.jobs.run.pipeline_spec import pipeline_choices
 
     return pipeline_choices()
 
 
 def with_stage_options(config: Any, sets: list[str]) -> Any:
     """``config`` with ``--set STAGE.OPTION=VALUE`` merged over its ``stages`` options."""
-    from docfleet.config import validated
-    from docfleet.pipeline_spec import parse_sets
+    from docfleet.jobs.run.config import validated
+    from docfleet.jobs.run.pipeline_spec import parse_sets
 
     merged = {k: dict(v) for k, v in config.stages.items()}
     for stage, options in parse_sets(sets).items():

@@ -70,7 +70,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from docfleet.config import ConfigError, resolve_config
+    from docfleet.jobs.run.config import ConfigError, resolve_config
     from docfleet.serve.settings import ServeConfig
 
     flags = {k: getattr(args, k) for k in ServeConfig.model_fields if hasattr(args, k)}

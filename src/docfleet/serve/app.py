@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, Upload
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from docfleet.pipeline_spec import document_stages
+from docfleet.jobs.run.pipeline_spec import document_stages
 from docfleet.serve.dispatcher import Dispatcher
 from docfleet.serve.metrics import CONTENT_TYPE as METRICS_TYPE
 from docfleet.serve.metrics import ServiceMetrics
@@ -54,7 +54,7 @@ class JobOptions(BaseModel):
 
 def create_app(config: ServeConfig) -> Any:
     """The service: its store under ``config.data`` and one dispatcher with warm workers."""
-    from docfleet.ingest import document_engine_options
+    from docfleet.jobs.run.job import document_engine_options
     from docfleet.serve.limits import BodyLimit, key_matches
     from docfleet.serve.ui import add_ui
 
@@ -115,7 +115,7 @@ def create_app(config: ServeConfig) -> Any:
         return JSONResponse(state, status_code=200 if state["ready"] else 503)
 
     def take_upload(files: list[UploadFile], options: JobOptions, max_pages: int) -> Any:
-        from docfleet.documents import inspect_document
+        from docfleet.documents.sources import inspect_document
 
         waiting = dispatcher.waiting_pages()
         staged: list[tuple[str, Path]] = []
@@ -267,7 +267,7 @@ def create_app(config: ServeConfig) -> Any:
 
 
 def _inspect(path: Path) -> tuple[int, str]:
-    from docfleet.documents import inspect_document
+    from docfleet.documents.sources import inspect_document
 
     _kind, pages, error = inspect_document(path, None)
     return pages, error.message if error else ""

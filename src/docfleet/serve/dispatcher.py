@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from docfleet.config import DocumentOptions
-from docfleet.executors.messages import NOTHING_YET
-from docfleet.options import EngineOptions
-from docfleet.pages import PageTask
+from docfleet.engine.executors.messages import NOTHING_YET
+from docfleet.jobs.run.config import DocumentOptions
+from docfleet.page.types import PageTask
 from docfleet.serve.store import Job, JobStore
+from docfleet.settings.engine import EngineOptions
 
 PAGE_OPTIONS = ("pipeline", "ocr", "dpi")  # what a job may set for its own pages
 
@@ -110,7 +110,7 @@ class Dispatcher:
     # -- internals -------------------------------------------------------------------------
 
     def _enqueue(self, job: Job) -> None:
-        from docfleet.documents import expand_documents
+        from docfleet.documents.sources import expand_documents
 
         done = self.store.done_ids(job.id)
         stages = {k: getattr(self.pages, k) for k in PAGE_OPTIONS}
@@ -155,9 +155,9 @@ class Dispatcher:
         return None
 
     def _run(self) -> None:
-        from docfleet.fleet import Fleet
-        from docfleet.ingest import page_record
-        from docfleet.pipeline import build_stages
+        from docfleet.engine.fleet import Fleet
+        from docfleet.jobs.common.records import page_record
+        from docfleet.jobs.run.pipeline import build_stages
 
         try:
             # one batch in hand per worker: a page of a new job waits for few pages of others
@@ -200,7 +200,7 @@ def served_pipeline(default: Any) -> str:
     >>> served_pipeline("ocr"), served_pipeline("ocr+embed")
     ('layout+ocr', 'layout+ocr+embed')
     """
-    from docfleet.pipeline_spec import document_stages
+    from docfleet.jobs.run.pipeline_spec import document_stages
 
     if not isinstance(default, str):
         raise ValueError("docfleet serve runs one fused pipeline: give --pipeline as stage "

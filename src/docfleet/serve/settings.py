@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from docfleet.config import RunConfig
+from docfleet.jobs.run.config import RunConfig
 
 
 class ServeConfig(RunConfig):

@@ -39,8 +39,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from docfleet.sinks.jsonl import JsonlSink, read_records
-from docfleet.sinks.markdown import MarkdownSink, markdown_path
+from docfleet.io.sinks.jsonl import JsonlSink, read_records
+from docfleet.io.sinks.markdown import MarkdownSink, markdown_path
 
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 ENDED_STATES = ("done", "failed", "cancelled")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from docfleet.page_layout import ocr_blocks, text_layer_blocks
-from docfleet.page_markdown import page_markdown, page_text
-from docfleet.pages import RenderedPage
-from docfleet.stage import Stage
+from docfleet.engine.stage import Stage
+from docfleet.page.layout import ocr_blocks, text_layer_blocks
+from docfleet.page.markdown import page_markdown, page_text
+from docfleet.page.types import RenderedPage
 
 
 class AssembleStage(Stage):

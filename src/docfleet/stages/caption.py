@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import Field
 
-from docfleet.devices import Device
-from docfleet.llm.footprint import ModelFilesError
-from docfleet.stage import Stage, StageOptions
-from docfleet.stages.hf_vision import (
+from docfleet.engine.devices import Device
+from docfleet.engine.stage import Stage, StageOptions
+from docfleet.runtimes.footprint import ModelFilesError
+from docfleet.runtimes.hf_vision import (
     DtypeChoice,
     in_chunks,
     load_model,
@@ -41,7 +41,7 @@ class CaptionOptions(StageOptions):
 class CaptionStage(Stage):
     """Sets ``page.caption`` to a caption of the page image (``""`` when it has none).
 
-    Pages are :class:`~docfleet.pages.RenderedPage` objects (anything with an ``image``, an RGB
+    Pages are :class:`~docfleet.page.types.RenderedPage` objects (anything with an ``image``, an RGB
     ``H x W x 3`` uint8 array); ``caption`` is set as a plain attribute of the page, which is
     returned. Decoding is greedy: a page gets the same caption alone or in any batch.
 

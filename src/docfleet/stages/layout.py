@@ -7,12 +7,12 @@ from typing import Any
 
 from pydantic import Field
 
-from docfleet.devices import Device
-from docfleet.pages import Region, RenderedPage
-from docfleet.stage import Stage
-from docfleet.stages.backend import BackendOptions, stage_backend
-from docfleet.stages.onnx import ort_engine_config, quiet_loading
-from docfleet.stages.warm import WarmModel
+from docfleet.engine.devices import Device
+from docfleet.engine.stage import Stage
+from docfleet.page.types import Region, RenderedPage
+from docfleet.runtimes.backend import BackendOptions, stage_backend
+from docfleet.runtimes.onnx import ort_engine_config, quiet_loading
+from docfleet.runtimes.warm import WarmModel
 
 MIN_LAYOUT_INCHES = 3.0  # pages smaller than this on their longer side skip layout
 
@@ -88,8 +88,8 @@ class LayoutStage(Stage):
 
 
 def _torch_layout(device: Device, options: LayoutOptions) -> Any:
-    from docfleet.torchnets import torch_layout
-    from docfleet.torchnets.runtime import import_torch
+    from docfleet.runtimes.torchnets import torch_layout
+    from docfleet.runtimes.torchnets.runtime import import_torch
 
     if device.kind == "cpu" and device.threads:
         import_torch().set_num_threads(device.threads)

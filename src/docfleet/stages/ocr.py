@@ -1,6 +1,7 @@
 """OCR with PP-OCRv6 ONNX models: the tiny pair shipped here, the small pair shipped in rapidocr.
 
-Detection, recognition and the cascade between the two recognisers are in :mod:`docfleet.ocr`.
+Detection, recognition and the cascade between the two recognisers are in
+:mod:`docfleet.runtimes.ocr`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from docfleet.devices import Device
-from docfleet.pages import RenderedPage, TextLine
-from docfleet.stage import Stage
-from docfleet.stages.backend import BackendOptions, stage_backend
-from docfleet.stages.warm import WarmModel
+from docfleet.engine.devices import Device
+from docfleet.engine.stage import Stage
+from docfleet.page.types import RenderedPage, TextLine
+from docfleet.runtimes.backend import BackendOptions, stage_backend
+from docfleet.runtimes.warm import WarmModel
 
 OcrModelChoice = Literal["auto", "tiny", "small", "cascade"]
 #: Px a text line may be padded on a GPU to share a recognition batch with wider ones. Measured
@@ -80,8 +81,8 @@ class OcrStage(Stage):
             tolerance = 0 if device.kind == "cpu" else GPU_PAD_TOLERANCE
 
         def build() -> Any:
-            from docfleet.ocr.engine import PageOcr
-            from docfleet.ocr.models import OCR_GPU_ARENA_BYTES
+            from docfleet.runtimes.ocr.engine import PageOcr
+            from docfleet.runtimes.ocr.models import OCR_GPU_ARENA_BYTES
 
             return PageOcr(
                 self.model, device, det_max_side=options.det_max_side,  # type: ignore[arg-type]

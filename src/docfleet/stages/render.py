@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from docfleet.pages import PageTask
-from docfleet.stage import Stage, StageOptions
+from docfleet.engine.stage import Stage, StageOptions
+from docfleet.page.types import PageTask
 
 
 class RenderOptions(StageOptions):
@@ -39,8 +39,8 @@ class RenderStage(Stage):
         return [self.render(task) for task in batch]
 
     def render(self, task: PageTask) -> Any:
-        from docfleet.documents import load_page
-        from docfleet.pdf import text_layer_quality
+        from docfleet.documents.pdf import text_layer_quality
+        from docfleet.documents.sources import load_page
 
         opts = self.options
         dpi, ocr = task.option("dpi", opts.dpi), task.option("ocr", opts.ocr)
@@ -66,7 +66,7 @@ class RenderStage(Stage):
 def _for_ocr(page: Any, blank_pages: bool) -> Any:
     """A page whose text must come from OCR, or ``blank`` without pixels when it has no ink (the
     models would find nothing on it)."""
-    from docfleet.page_ink import is_blank
+    from docfleet.documents.ink import is_blank
 
     if blank_pages and is_blank(page.image, page.dpi):
         page.text_source, page.image = "blank", None

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from docfleet.devices import Device
-from docfleet.stage import Stage, StageOptions
+from docfleet.engine.devices import Device
+from docfleet.engine.stage import Stage, StageOptions
 
 
 class IdentityStage(Stage):

@@ -1,1 +1,0 @@
-"""Sorting images into the named bins of a ``bins.yml`` file, by rules on their features."""

@@ -1,0 +1,377 @@
+"""A PDF page's text layer as lines with pixel boxes, every word as the layer holds it.
+
+PDFium gives characters in content order (the order the producer wrote them, which for nearly
+every producer is the order a person reads a column in) with their boxes, the spaces it
+inferred, its own line breaks, and a mark on hyphens that break a word at a line's end. A line
+here is a run of characters in content order on one baseline: it ends where PDFium breaks it,
+where a character leaves the line's band, or where the text steps back left. Within a line,
+gaps wider than ``PART_GAP`` line heights (table cells, leaders to a page number, columns
+written row by row) separate its ``parts``; the layout analysis decides whether they are read
+as one line or split. Callers hold ``PDFIUM_LOCK``.
+
+Words stay whole: the characters of a ligature (PDFium gives each the ligature's box) are never
+split, a word cut by a line-end hyphen is rejoined on the line where it starts (as pdftotext
+and PyMuPDF do), a change of font size (a footnote mark, a superscript) ends a word, and
+ligature code points are expanded; text is NFC-normalised.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from docfleet.documents.pdf.fonts import font_style
+from docfleet.page.geometry import union_all
+from docfleet.page.types import BBox, TextLine
+
+MIN_TEXT_CHARS = 16  # fewer non-space characters than this: a scan with a stray text object
+MAX_IMAGE_COVER = 0.5  # ... when images cover this share of the page or more
+MAX_BAD_SHARE = 0.10  # replacement, private-use, control and (cid:N) characters
+MIN_GOOD_SHARE = 0.60  # letters, marks, digits, punctuation, math and currency signs
+PART_GAP = 1.5  # a gap wider than this many line heights separates the parts of a line
+WORD_GAP = 0.12  # a gap wider than this many font sizes ends a word where PDFium put no space
+BACK_STEP = 0.3  # a step back left of more than this many line heights starts a new line
+SIZE_STEP = 1.2  # a word set this much smaller than the next character is a mark before it
+BAND_OVERLAP = 0.5  # share of the smaller height two boxes must overlap to be on one line
+_BAD_CATEGORIES = ("Cc", "Co", "Cs", "Cn")
+_CID_JUNK = re.compile(r"\(cid:\d+\)")
+_LIGATURES = {0xFB00: "ff", 0xFB01: "fi", 0xFB02: "fl", 0xFB03: "ffi", 0xFB04: "ffl"}
+_LIGATURES |= {0xFB05: "st", 0xFB06: "st"}
+#: Adobe's private-use small capitals and old-style figures (U+F761 "Asmall", U+F731
+#: "oneoldstyle"): U+F700 plus the ASCII character they stand for.
+_LIGATURES |= {0xF700 + c: chr(c) for c in range(0x21, 0x7F)}
+#: Spacing accents that TeX and others draw over a letter, and the combining marks they mean.
+_ACCENTS = {
+    "\u00a8": "\u0308", "\u00b4": "\u0301", "\u02cb": "\u0300", "\u02c6": "\u0302",
+    "\u02dc": "\u0303", "\u00af": "\u0304", "\u02d8": "\u0306",
+    "\u02d9": "\u0307", "\u02da": "\u030a", "\u00b8": "\u0327", "\u02db": "\u0328",
+    "\u02c7": "\u030c", "\u02dd": "\u030b",
+}  # fmt: skip
+
+
+@dataclass
+class _Part:
+    left: float
+    bottom: float
+    right: float
+    top: float
+    chars: list[str] = field(default_factory=list)
+
+    last: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # the last glyph's box
+
+    xs: list[tuple[float, float]] = field(default_factory=list)  # each glyph's left and right
+
+    def add(self, char: str, box: tuple[float, float, float, float]) -> None:
+        self.chars.append(char)
+        self.xs.append((box[0], box[2]))
+        self._grow(box)
+
+    def space(self) -> None:
+        self.chars.append(" ")
+        self.xs.append((self.right, self.right))
+
+    def mark(self, mark: str, x: float) -> bool:
+        """Put a combining mark on the glyph under ``x``; False when none is."""
+        for i in range(len(self.xs) - 1, -1, -1):
+            left, right = self.xs[i]
+            if left - 0.5 <= x <= right + 0.5 and not self.chars[i].isspace():
+                self.chars[i] += mark
+                return True
+        return False
+
+    def _grow(self, box: tuple[float, float, float, float]) -> None:
+        self.last = box
+        self.left = min(self.left, box[0])
+        self.bottom = min(self.bottom, box[1])
+        self.right = max(self.right, box[2])
+        self.top = max(self.top, box[3])
+
+
+@dataclass
+class _Line:
+    first: int  # index of the line's first character, for its font
+    last: int
+    parts: list[_Part] = field(default_factory=list)
+    sizes: dict[float, int] = field(default_factory=dict)  # font size -> characters in it
+
+    @property
+    def size(self) -> float:
+        """The size most of the line's characters are set in, in points (the larger on a tie):
+        a formula's large operator or a footnote mark does not make a line larger."""
+        return max(self.sizes.items(), key=lambda kv: (kv[1], kv[0]))[0] if self.sizes else 0.0
+
+    def holds(self, box: tuple[float, float, float, float]) -> bool:
+        part = self.parts[-1]
+        overlap = min(part.top, box[3]) - max(part.bottom, box[1])
+        return overlap > BAND_OVERLAP * min(part.top - part.bottom, box[3] - box[1], 1e9)
+
+
+def _char(code: int) -> str:
+    if code == 0xFFFE:
+        return "\ufffe"  # PDFium's mark for a hyphen that breaks a word at the end of a line
+    if code == 0 or 0xD800 <= code <= 0xDFFF or code == 0xFFFF or code > 0x10FFFF:
+        return "\ufffd"
+    return chr(code)
+
+
+def _to_pixels(page: Any, scale: float) -> Any:
+    """A function mapping a PDF-space box (bottom-left origin) to a pixel box as rendered."""
+    left, bottom, right, top = page.get_bbox()  # media box clipped by crop box, unrotated
+    rotation = page.get_rotation()
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        if rotation == 90:
+            return (y - bottom) * scale, (x - left) * scale
+        if rotation == 180:
+            return (right - x) * scale, (y - bottom) * scale
+        if rotation == 270:
+            return (top - y) * scale, (right - x) * scale
+        return (x - left) * scale, (top - y) * scale
+
+    def box(x0: float, y0: float, x1: float, y1: float) -> BBox:
+        ax, ay = point(x0, y0)
+        bx, by = point(x1, y1)
+        return (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+
+    return box
+
+
+def _page_chars(textpage: Any) -> list[str]:
+    """Every character of the text page, one string each (one PDFium call when possible)."""
+    import pypdfium2.raw as pdfium_c
+
+    count = pdfium_c.FPDFText_CountChars(textpage.raw)
+    if count <= 0:
+        return []
+    text = textpage.get_text_range(0, count, errors="replace")
+    if len(text) == count:
+        return list(text)
+    get_unicode = pdfium_c.FPDFText_GetUnicode  # surrogate pairs or skipped characters
+    return [_char(get_unicode(textpage.raw, i)) for i in range(count)]
+
+
+def _read_lines(textpage: Any) -> list[_Line]:
+    import pypdfium2.raw as pdfium_c
+
+    raw = textpage.raw
+    get_box, get_size = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetFontSize
+    rect = pdfium_c.FS_RECTF()
+    lines: list[_Line] = []
+    line: _Line | None = None
+    space = False
+    hyphen_into: _Part | None = None  # where the rest of a word cut by a line-end hyphen goes
+    rejoined = False  # some of that rest is in
+    accent: tuple[str, float, float, float] | None = None  # a mark waiting for the next letter
+    floating: list[tuple[str, float, float, float]] = []  # marks placed once all lines are read
+    after_accent = False
+    prev = (0.0, 0.0, 0.0, 0.0)  # box of the previous glyph
+    # PDFium's font size is 1 where the text matrix scales the font: gaps are measured against
+    # glyph heights; word_size is the largest font size in the word so far
+    size = word_size = 0.0
+    chars = _page_chars(textpage)
+    # a page that spells its spaces out (word processors, ReportLab) is trusted on where words
+    # end; one that positions its words (TeX) gets spaces inferred from the gaps too, which
+    # would split letter-spaced text such as "s h e" on the first kind
+    word_gap = WORD_GAP if not _spelt_spaces(raw, chars) else float("inf")
+    for index, char in enumerate(chars):
+        if char in "\r\n":
+            size = 0.0  # a new line may be in another font at a glyph height close to this one
+            if rejoined:
+                hyphen_into = None  # the rest of the cut word ended its line
+            continue  # PDFium also breaks lines where only the font changes: geometry decides
+        if char == "\ufffe":
+            hyphen_into, rejoined = (line.parts[-1] if line is not None else None), False
+            continue
+        if char.isspace():
+            space, hyphen_into = line is not None and not after_accent, None
+            continue
+        if hyphen_into is not None:
+            hyphen_into.chars.append(char)
+            rejoined = True
+            continue
+        if not get_box(raw, index, rect):
+            continue
+        box = (rect.left, rect.bottom, rect.right, rect.top)
+        middle = (box[0] + box[2]) / 2
+        if char in _ACCENTS:  # drawn over the letter before it, the one to come, or elsewhere
+            if line is None or not (
+                line.parts[-1].last[0] - 0.5 <= middle <= prev[2] + 0.5
+                and line.parts[-1].mark(_ACCENTS[char], middle)
+            ):
+                if accent is not None:
+                    floating.append(accent)
+                accent = (_ACCENTS[char], middle, box[1], box[3])
+            space, after_accent = False, True  # spaces PDFium put around it: the gap decides
+            continue
+        after_accent = False
+        if accent is not None:
+            if box[0] - 0.5 <= accent[1] <= box[2] + 0.5:
+                char += accent[0]
+                space = space and box[0] - prev[2] > WORD_GAP * (box[3] - box[1])
+            else:
+                floating.append(accent)
+            accent = None
+        height = box[3] - box[1]
+        if abs(height - (prev[3] - prev[1])) > 0.05 * height or not size:
+            size = get_size(raw, index)  # asked when the glyph's height changes, or a line begins
+        scale = size if size >= 2 else 0.8 * height  # the font size, or the glyph's height
+        same_column = abs(box[0] - prev[0]) < 0.01 and abs(box[2] - prev[2]) < 0.01
+        same_glyph = same_column and abs(box[1] - prev[1]) < 0.01 and abs(box[3] - prev[3]) < 0.01
+        stacked = same_column and min(abs(box[1] - prev[3]), abs(box[3] - prev[1])) < 0.5
+        stepped_back = box[0] < prev[0] - BACK_STEP * height
+        if line is not None and not same_glyph and (stepped_back or not line.holds(box)):
+            line = None if not stacked else line  # rotated text runs up or down the page
+        if line is None:
+            line = _Line(index, index, [_Part(*box)])
+            lines.append(line)
+            word_size = 0.0
+        elif not same_glyph:
+            part = line.parts[-1]
+            gap = box[0] - part.right
+            if gap > PART_GAP * max(part.top - part.bottom, height) and not _leaders(part):
+                line.parts.append(_Part(*box))
+                word_size = 0.0
+            elif (
+                space
+                or gap > word_gap * max(scale, word_size)
+                or (scale > SIZE_STEP * word_size and char.isalnum() and _mark(part.chars))
+            ):
+                part.space()  # the last test: a footnote mark before a word
+                word_size = 0.0
+        line.parts[-1].add(char, box)
+        line.last = index
+        rounded = round(scale, 1)
+        line.sizes[rounded] = line.sizes.get(rounded, 0) + 1
+        space, prev, word_size = False, box, max(word_size, scale)
+    for mark, x, bottom, top in [*floating, *([accent] if accent else [])]:
+        for line in lines:
+            part = line.parts[-1]
+            over = min(part.top, top) - max(part.bottom, bottom) > 0.3 * (top - bottom)
+            if over and any(p.mark(mark, x) for p in line.parts):
+                break
+    return lines
+
+
+def _spelt_spaces(raw: Any, chars: list[str]) -> bool:
+    """Most of the page's spaces are characters of the PDF, not ones PDFium inferred."""
+    import pypdfium2.raw as pdfium_c
+
+    spaces = [i for i, c in enumerate(chars) if c == " "]
+    if not spaces:
+        return False
+    sample = spaces[:: max(1, len(spaces) // 50)]  # fifty are enough to tell
+    real = sum(pdfium_c.FPDFText_IsGenerated(raw, i) == 0 for i in sample)
+    return real > len(sample) / 2
+
+
+def _mark(chars: list[str]) -> bool:
+    """The word so far is short enough to be a footnote mark (``1``, ``12``, ``*``, ``a``)."""
+    word = "".join(chars[-4:]).rpartition(" ")[2]
+    return 0 < len(word) <= 3
+
+
+def _leaders(part: _Part) -> bool:
+    """The part ends in dot leaders, which lead to the page number after the gap."""
+    tail = [c for c in part.chars[-12:] if not c.isspace()]
+    return len(tail) >= 3 and all(c in ".\u2026\u00b7" for c in tail[-3:])
+
+
+def clean_text(text: str) -> str:
+    """Ligature code points expanded, Adobe's private-use small capitals and old-style
+    figures read as the letters and digits they are, then NFC: what a reader (or a search)
+    expects.
+
+    >>> clean_text("e\\u0301 \\ufb01le")
+    'é file'
+    >>> clean_text("S\\uf76d\\uf761\\uf76c\\uf76c C\\uf761\\uf770\\uf773")
+    'Small Caps'
+    """
+    return unicodedata.normalize("NFC", text.translate(_LIGATURES))
+
+
+def page_text_lines(page: Any, scale: float) -> list[TextLine]:
+    """The lines of an open ``PdfPage``'s text layer, boxes in pixels at ``scale`` px/pt."""
+    to_pixels = _to_pixels(page, scale)
+    textpage = page.get_textpage()
+    try:
+        lines = _read_lines(textpage)
+        styles = [(font_style(textpage.raw, ln.first), font_style(textpage.raw, ln.last))
+                  for ln in lines]  # fmt: skip
+    finally:
+        textpage.close()
+    out = []
+    for line, ((bold_a, mono_a), (bold_b, mono_b)) in zip(lines, styles, strict=True):
+        parts = [
+            TextLine(clean_text("".join(p.chars)), to_pixels(p.left, p.bottom, p.right, p.top))
+            for p in line.parts
+        ]
+        parts = [p for p in parts if p.text.strip()]
+        if not parts:
+            continue
+        box = union_all(p.bbox for p in parts)
+        out.append(
+            TextLine(
+                text=" ".join(p.text for p in parts),
+                bbox=box,
+                font_size=line.size * scale if line.size > 0 else None,
+                bold=bold_a and bold_b,
+                mono=mono_a and mono_b,
+                parts=tuple(parts) if len(parts) > 1 else (),
+            )
+        )
+    return out
+
+
+def image_cover(page: Any) -> float:
+    """The share of an open ``PdfPage`` that images cover (1.0 for a scan)."""
+    import pypdfium2.raw as pdfium_c
+
+    left, bottom, right, top = page.get_bbox()
+    area = max((right - left) * (top - bottom), 1e-6)
+    covered = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
+        x0, y0, x1, y1 = obj.get_bounds()
+        width = max(0.0, min(x1, right) - max(x0, left))
+        covered += width * max(0.0, min(y1, top) - max(y0, bottom))
+    return min(1.0, covered / area)
+
+
+def text_layer_quality(lines: Sequence[TextLine], *, image_cover: float = 1.0) -> tuple[bool, str]:
+    """Whether a text layer is real text, usable instead of OCR; if not, the reason why.
+
+    Little text is trusted on a page that images mostly leave bare (a title page, a chapter
+    opening); on a scan it is a stray text object, and the page needs OCR.
+
+    >>> from docfleet.page.types import TextLine
+    >>> text_layer_quality([TextLine("Quarterly revenue grew 12% to $4.1M.", (0, 0, 1, 1))])
+    (True, '')
+    >>> text_layer_quality([TextLine("(cid:12)(cid:7)(cid:9)(cid:3)", (0, 0, 1, 1))])[0]
+    False
+    >>> text_layer_quality([TextLine("Chapter 3", (0, 0, 1, 1))], image_cover=0.0)
+    (True, '')
+    """
+    text = " ".join(line.text for line in lines)
+    chars = [c for c in text if not c.isspace()]
+    if not chars or (len(chars) < MIN_TEXT_CHARS and image_cover >= MAX_IMAGE_COVER):
+        return False, (
+            f"too little text in the text layer ({len(chars)} characters; "
+            f"at least {MIN_TEXT_CHARS} needed)"
+        )
+    junk = sum(len(m) for m in _CID_JUNK.findall(text))
+    categories = [unicodedata.category(c) for c in _CID_JUNK.sub("", text) if not c.isspace()]
+    bad = junk + text.count("\ufffd") + sum(c in _BAD_CATEGORIES for c in categories)
+    if bad / len(chars) > MAX_BAD_SHARE:
+        return False, (
+            f"the text layer is garbage: {bad / len(chars):.0%} of its characters are "
+            "unmapped (U+FFFD), private-use, control or (cid:N) codes"
+        )
+    good = sum(c[0] in "LMNP" or c in ("Sm", "Sc") for c in categories)
+    if good / len(chars) < MIN_GOOD_SHARE:
+        return False, (
+            f"the text layer is garbage: only {good / len(chars):.0%} of its characters are "
+            "letters, digits or punctuation"
+        )
+    return True, ""

@@ -1,0 +1,406 @@
+"""``docfleet extract``: records in, one JSON line per record out, in input order."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from itertools import islice
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from docfleet.engine.fleet import Fleet
+from docfleet.engine.stats import RunStats
+from docfleet.llm.endpoints.chat_types import EndpointSettings
+from docfleet.llm.generation.conversation import answer_line, record_error_line
+from docfleet.settings.engine import EngineOptions, EngineSettings
+
+_POOL = {f.name: f.default for f in fields(EndpointSettings)}  # the pool's defaults, in one place
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class ExtractConfig(EngineSettings):
+    """Settings of an extraction run, the engine's among them (on the Ray engine every actor
+    holds a whole copy of the model); each is a flag, a YAML key and a DOCFLEET_ variable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+
+    model: str | None = Field(
+        None, description="Folder of a Hugging Face causal LM or VLM (or give endpoint)."
+    )
+    input: str = Field(description="CSV/TSV/JSONL file or folder; or PDFs and images (VLM).")
+    input_kind: Literal["auto", "records", "pages"] = Field(
+        "auto", description="records (CSV/JSONL rows) or pages (PDF pages, images); auto: by files"
+    )
+    output: str = Field(description="JSONL file to write, one line per input record.")
+    prompt: str | None = Field(None, description="Prompt template with {column} variables.")
+    prompt_file: str | None = Field(None, description="Prompt file (text, or YAML with turns).")
+    json_schema: str | None = Field(None, description="JSON Schema file the answer must meet.")
+    answer_format: Literal["json", "text"] = Field(
+        "json", description="json: the answer is parsed as JSON; text: kept as written."
+    )
+    text_column: str | None = Field(None, description="Column that must hold text.")
+    id_column: str | None = Field(None, description="Column with record ids.")
+    image_column: str | None = Field(
+        None, description="Column naming the image or PDF page (file.pdf#2) a VLM sees."
+    )
+    encoding: str = Field("utf-8", description="Encoding of CSV/JSONL inputs.")
+    dpi: float = Field(144.0, gt=0, description="Resolution of PDF pages shown to a VLM.")
+    password: str | None = Field(None, description="Password of encrypted PDF inputs.")
+    strategy: Literal["auto", "replicate", "balanced", "offload", "cpu"] = Field("auto")
+    split_margin: str = Field(
+        "4GiB", description="Memory left free on each GPU holding part of a split model."
+    )
+    single_margin: str = Field(
+        "2GiB", description="Memory left free on a GPU (or the CPU) holding a whole model."
+    )
+    max_new_tokens: int = Field(256, ge=1, description="Tokens per answer at most.")
+    max_repairs: int = Field(2, ge=0, description="Repair turns for an invalid answer.")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field("auto")
+    limit: int | None = Field(
+        None, ge=1, description="Only the first N records (try a prompt; resume does the rest)."
+    )
+    resume: bool = Field(True, description="Keep the lines already in OUTPUT; do the rest.")
+    retry_failed: bool = Field(
+        False, description="On resume, redo the records whose lines are errors."
+    )
+    # Model servers instead of a local model (see docfleet.llm.endpoints.extract); the key itself
+    # is never a setting: api_key_env names the environment variable that holds it.
+    endpoint: list[str] | None = Field(
+        None, description="Base URLs of OpenAI-compatible servers (http://gpu0:8000/v1)."
+    )
+    served_model: str | None = Field(None, description="The model name the servers serve.")
+    api_key_env: str | None = Field(None, description="Environment variable with the API key.")
+    concurrency: int = Field(_POOL["concurrency"], ge=1, description="Requests per endpoint.")
+    requests_per_minute: float | None = Field(None, gt=0, description="Over all endpoints.")
+    tokens_per_minute: float | None = Field(None, gt=0, description="Over all endpoints.")
+    request_timeout: float = Field(
+        _POOL["request_timeout"], gt=0, description="Seconds without progress on a request."
+    )
+    give_up_after: float = Field(
+        _POOL["give_up_after"], gt=0, description="Stop when no server answered for this long."
+    )
+    request_attempts: int = Field(
+        _POOL["max_attempts"], ge=1, description="Tries of a request before its record fails."
+    )
+    cool_down: float = Field(
+        _POOL["cool_down"], ge=0, description="Seconds a failing server is left out of rotation."
+    )
+
+    @field_validator("split_margin", "single_margin")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        from docfleet.runtimes.footprint import parse_size
+
+        parse_size(value)  # names the accepted forms when it cannot read one
+        return value
+
+    @field_validator("endpoint", mode="before")
+    @classmethod
+    def _urls(cls, value: Any) -> Any:
+        """``DOCFLEET_ENDPOINT="http://a/v1,http://b/v1"`` and a YAML string are lists too."""
+        return re.split(r"[\s,]+", value.strip()) if isinstance(value, str) else value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.fullmatch(value):  # never echo it: it may be a key
+            raise ValueError("--api-key-env takes the name of an environment variable (letters, "
+                             "digits and _, e.g. OPENAI_API_KEY), not the key itself")  # fmt: skip
+        return value
+
+    @model_validator(mode="after")
+    def _one_model(self) -> ExtractConfig:
+        if self.model and self.endpoint:
+            raise ValueError("--model and --endpoint are exclusive: --model runs a local model, "
+                             "--endpoint sends the records to model servers; give one")  # fmt: skip
+        if not self.model and not self.endpoint:
+            raise ValueError("give --model (a local model folder) or --endpoint (a model server)")
+        if bool(self.endpoint) != bool(self.served_model):
+            raise ValueError("--endpoint and --served-model go together: the servers' URLs and "
+                             "the model name they serve (GET URL/models lists it)")  # fmt: skip
+        return self
+
+
+@dataclass
+class ExtractReport:
+    """What an extraction did: counts, tokens, failures by kind, per-device stats."""
+
+    output: Path
+    items: int = 0
+    input_lines: int | None = None  # physical data lines of a record input (None: pages)
+    skipped: int = 0  # lines kept from an earlier run (counted in items, valid and failed)
+    kept_tokens_out: int = 0  # tokens_out of those lines
+    valid: int = 0
+    failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    wall_seconds: float = 0.0
+    stats: RunStats = field(default_factory=RunStats)
+    plan: dict[str, Any] = field(default_factory=dict)
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # EndpointPool.stats()
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def plan_extraction(config: ExtractConfig) -> Any | None:
+    """The placement ``extract`` uses (see ``docfleet plan``); ``None`` on the Ray engine, where
+    every actor holds a whole copy. Raises ``PlanError`` (a ``ValueError``) when nothing fits.
+    """
+    from docfleet.llm.placement.planner import plan_for_machine
+    from docfleet.runtimes.footprint import parse_size
+
+    if config.engine == "ray":
+        if config.strategy not in ("auto", "replicate", "cpu"):
+            raise ValueError(
+                f"--strategy {config.strategy} splits one model over several devices of one "
+                "machine; the Ray engine runs a whole copy per actor: use --engine local, or "
+                "--strategy replicate/auto"
+            )
+        return None
+    return plan_for_machine(
+        config.model, devices=config.devices, num_gpus=config.num_gpus, dtype=config.dtype,
+        strategy=config.strategy, split_margin=parse_size(config.split_margin),
+        single_margin=parse_size(config.single_margin),
+    )  # fmt: skip
+
+
+def run_extract(
+    config: ExtractConfig,
+    *,
+    plan: Any = "auto",
+    command: str = "",
+    wait: bool = False,
+    on_plan: Callable[[Any], None] | None = None,
+    api_key: str | None = None,
+    pool_options: dict[str, Any] | None = None,
+) -> ExtractReport:
+    """Extract from every record of ``config.input`` into ``config.output``, in input order.
+
+    With ``config.model``, a local model: ``plan`` is the placement: ``"auto"`` asks
+    :func:`plan_extraction` once the prompts, schema and records have been checked (a usage
+    error never waits for planning), then tells ``on_plan``; ``None`` loads the whole model on
+    each worker's device. With ``config.endpoint``, model servers, sent ``api_key`` (default:
+    the variable ``config.api_key_env`` names); ``pool_options`` tunes their pool beyond the
+    config (``max_attempts``, ``backoff``, ``cool_down`` of ``EndpointSettings``). One run
+    writes to an output file at a time: another one raises ``OutputError`` naming it, unless
+    ``wait``.
+    """
+    from docfleet.io.fingerprint import settings_fingerprint
+    from docfleet.io.outdir import OutputLock, check_output_file
+
+    started = time.perf_counter()
+    turns = _turns(config)  # read; plan the work; resume and write
+    records = _read_inputs(config)
+    good = [r for r in records if not r.error]
+    if good:
+        from docfleet.llm.records.prompts import validate_columns
+
+        validate_columns(turns.templates, set(good[0].fields))
+    work, settings = _work(config, turns, plan, on_plan, api_key, pool_options or {})
+    out = Path(config.output)
+    check_output_file(out)
+    with OutputLock.for_file(out, command=command, wait=wait):
+        return _extract(config, work, records, settings, settings_fingerprint(settings), started)
+
+
+def _work(config: ExtractConfig, turns: Any, plan: Any, on_plan: Any, api_key: str | None,
+          pool_options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    """What answers the records (the local model, or servers), and the settings it answers with.
+
+    The fingerprint of a server run holds the served model's name, not the URLs or the key:
+    the same model on other servers may finish a run. A local model is named by its folder.
+    """
+    settings = {
+        "turns": [t.text for t in turns.templates], "system": turns.system,
+        "json_schema": turns.json_schema, "parse_json": turns.parse_json,
+        "max_repairs": turns.max_repairs, "max_new_tokens": config.max_new_tokens,
+        "dpi": config.dpi, **({"image_column": config.image_column} if config.image_column else {}),
+    }  # fmt: skip
+    if config.endpoint:
+        from docfleet.llm.endpoints.extract import OnEndpoints, endpoint_settings
+
+        work = OnEndpoints(endpoint_settings(config, api_key, **pool_options), turns, config)
+        return work, {"served_model": config.served_model, "temperature": 0.0, **settings}
+    if isinstance(plan, str):
+        plan = plan_extraction(config)
+        if on_plan is not None:
+            on_plan(plan)
+    model = str(Path(str(config.model)).resolve())
+    return _OnDevices(config, _stage(config, turns, plan), plan), {"model": model, **settings}
+
+
+def _turns(config: ExtractConfig) -> Any:
+    """The prompts and the answer checks of every record's conversation (usage errors first)."""
+    from docfleet.llm.generation.conversation import Turns
+    from docfleet.llm.records.answers import load_schema
+    from docfleet.llm.records.prompts import load_prompts
+
+    templates = load_prompts(config.prompt, config.prompt_file)
+    schema = load_schema(config.json_schema) if config.json_schema else None
+    if schema is not None and config.answer_format == "text":
+        raise ValueError("--schema needs JSON answers; drop --answer-format text or the schema")
+    return Turns([t.text for t in templates], system=getattr(templates[0], "system", None),
+                 json_schema=schema, parse_json=config.answer_format == "json",
+                 max_repairs=config.max_repairs)  # fmt: skip
+
+
+def _stage(config: ExtractConfig, turns: Any, plan: Any) -> Any:
+    from docfleet.stages.extract import ExtractStage
+
+    return ExtractStage(
+        model=config.model, turns=[t.text for t in turns.templates], system=turns.system,
+        json_schema=turns.json_schema, parse_json=turns.parse_json,
+        max_repairs=turns.max_repairs, max_new_tokens=config.max_new_tokens,
+        dtype=config.dtype, placement=plan.to_dict() if plan is not None else None,
+        dpi=config.dpi, password=config.password,
+    )  # fmt: skip
+
+
+@dataclass
+class _OnDevices:
+    """The records through the engine: the local model on this machine's devices, or Ray's."""
+
+    config: ExtractConfig
+    stage: Any
+    plan: Any
+
+    @contextmanager
+    def lines(self, records: list[Any], report: ExtractReport) -> Iterator[Iterator[dict]]:
+        good = [r for r in records if not r.error]
+        with Fleet(engine_options(self.config, self.plan)).map(self.stage, good) as stream:
+            yield _lines(records, stream)
+            report.stats = stream.stats
+
+
+def _extract(
+    config: ExtractConfig,
+    work: Any,
+    records: list[Any],
+    settings: dict[str, Any],
+    fingerprint: str,
+    started: float,
+) -> ExtractReport:
+    """Keep what an earlier run wrote, have ``work`` do the rest, and write it in input order."""
+    from docfleet.io.sinks.jsonl import JsonlSink, read_records, rewrite_records
+    from docfleet.jobs.extract.resume import (
+        in_input_order,
+        save_settings,
+        still_to_do,
+        written_lines,
+    )
+
+    out = Path(config.output)
+    report = ExtractReport(output=out, plan=work.plan.to_dict() if work.plan else {})
+    if records and records[0].page is None and config.limit is None and not config.image_column:
+        from docfleet.llm.records.tabular import data_lines
+
+        report.input_lines = data_lines(config.input)
+    earlier = written_lines(out, fingerprint, settings) if config.resume else []
+    save_settings(out, settings)
+    retried = config.retry_failed and any(line["status"] != "ok" for line in earlier)
+    if retried:
+        earlier = [line for line in earlier if line["status"] == "ok"]
+        rewrite_records(out, earlier)  # an interrupted retry still holds each record at most once
+    for line in earlier:
+        _count(report, line)
+    report.skipped, report.kept_tokens_out = len(earlier), report.tokens_out
+    all_ids = [r.id for r in records]
+    records = still_to_do(records, [line["id"] for line in earlier])
+    with JsonlSink(out, resume=config.resume) as sink:
+        if records:
+            with work.lines(records, report) as lines:
+                for line in lines:
+                    sink.write({**line, "settings": fingerprint})
+                    _count(report, line)
+    if retried:  # the redone lines went to the end; every record has its line again
+        rewrite_records(out, in_input_order(read_records(out), all_ids))
+    report.wall_seconds = time.perf_counter() - started
+    return report
+
+
+def _read_inputs(config: ExtractConfig) -> list[Any]:
+    """The (first ``limit``) records of ``config.input``: table rows, or pages (for a VLM)."""
+    from docfleet.llm.generation.vision import is_vision_language
+    from docfleet.llm.records.image_refs import attach_images
+    from docfleet.llm.records.pages import input_kind, read_pages
+    from docfleet.llm.records.tabular import read_records
+
+    kind = config.input_kind if config.input_kind != "auto" else input_kind(config.input)
+    if kind == "pages" and config.image_column:
+        raise ValueError(f"--image-column names a column of CSV/JSONL records, but "
+                         f"{config.input} holds PDFs or images; drop --image-column")  # fmt: skip
+    shows_images = kind == "pages" or bool(config.image_column)
+    # a server's model is not ours to inspect: one that takes no images refuses each request
+    if shows_images and config.model and not is_vision_language(config.model):
+        shown = f"column {config.image_column!r} names images" if config.image_column else (
+            f"{config.input} holds PDFs or images"
+        )  # fmt: skip
+        raise ValueError(
+            f"{shown}, but {config.model} is a text-only model; use a vision-language model "
+            "(its config.json has a vision_config), run `docfleet run` first to get the "
+            "pages' text, or pass --input-kind records"
+        )
+    if kind == "pages":
+        return read_pages(config.input, password=config.password, limit=config.limit)
+    records = islice(
+        read_records(config.input, id_column=config.id_column, text_column=config.text_column,
+                     encoding=config.encoding), config.limit,
+    )  # fmt: skip
+    if config.image_column:
+        return attach_images(records, config.image_column, password=config.password)
+    return list(records)
+
+
+def _lines(records: list[Any], stream: Any) -> Iterator[dict[str, Any]]:
+    """Error records and engine results merged back into input order."""
+    for record in records:
+        if record.error:
+            yield record_error_line(record)
+            continue
+        result = next(stream)
+        line: dict[str, Any] = {"id": record.id, "source": record.source, "device": result.device}
+        if not result.ok:
+            error = result.error
+            line.update(status="error", error={"type": error.type, "message": error.message})
+        else:
+            line.update(answer_line(result.value))
+        yield line
+
+
+def _count(report: ExtractReport, line: dict[str, Any]) -> None:
+    report.items += 1
+    report.tokens_in += line.get("tokens_in", 0)
+    report.tokens_out += line.get("tokens_out", 0)
+    if line["status"] == "ok":
+        report.valid += 1
+    else:
+        report.failed += 1
+        report.failures[line["error"]["type"]] += 1
+
+
+def engine_options(config: ExtractConfig, plan: Any | None) -> EngineOptions:
+    """The engine runs one worker per planned replica, on the device the plan gave it."""
+    devices = config.devices
+    workers = config.workers
+    if plan is not None and plan.strategy in ("balanced", "offload"):
+        workers = "thread"  # one replica spanning several devices lives in this process
+        devices = "cpu"
+    elif plan is not None and plan.strategy == "replicate":
+        devices = ",".join(plan.devices)  # GPUs too small for a copy are left out
+    elif plan is not None:
+        devices = plan.strategy  # cpu or mps, even on a machine with CUDA GPUs
+    elif config.engine == "ray" and config.strategy == "cpu":
+        devices = "cpu"  # CPU actors even where the cluster has GPUs
+    return config.engine_options(
+        devices=devices, num_gpus=config.num_gpus if devices == config.devices else None,
+        workers=workers, unit="records",
+    )  # fmt: skip

@@ -1,0 +1,307 @@
+"""From lines to blocks: paragraphs, list items, tables, layout regions.
+
+Pure geometry on boxes ``(x0, y0, x1, y1)`` in page pixels, top-left origin. Text-layer lines
+arrive in content order (the order the producer wrote them), which within a column is the
+order a person reads; OCR lines arrive in no useful order and are sorted top to bottom.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from docfleet.page.columns import by_column, gutters
+from docfleet.page.geometry import area, intersection, union
+from docfleet.page.types import BBox, Region, TextLine
+
+PARA_GAP = 0.8  # a vertical gap wider than this many line heights ends a paragraph
+SIZE_STEP = 1.08  # text-layer lines whose font sizes differ more than this are not one block
+TEXTUAL_REGIONS = {
+    "text", "title", "reference", "header", "footer", "figure_caption", "table_caption",
+}  # fmt: skip
+#: Characters that start a list item: bullets, dashes (en, em), an asterisk, a hyphen.
+BULLETS = (
+    "\u2022\u25e6\u25aa\u25ab\u2023\u2043\u2219\u00b7\u25cf\u25cb\u25a0\u25a1\u25ba\u25b8"
+    "\u2013\u2014*-"
+)
+#: A page number as contents and running heads give it: arabic or roman.
+PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$", re.I)
+_ITEM = re.compile(
+    rf"^(?:[{re.escape(BULLETS)}]|\d{{1,3}}[.)]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})\))\s"
+)  # a bullet, "3." or "3)", "(b)" or "b)", "(iv)"; not "C." (a sentence may start so)
+
+
+@dataclass
+class Block:
+    """A run of text (or a figure) on the page, with its type and its lines in reading order.
+
+    ``type`` is a layout class: ``text``, ``title`` (with ``level`` 1-5), ``list_item``,
+    ``table``, ``toc``, ``code``, ``caption``, ``footnote``, ``header``, ``footer``, or a
+    region class of the layout model (``figure``, ``equation``, ...).
+    """
+
+    type: str
+    bbox: BBox
+    score: float
+    lines: list[TextLine] = field(default_factory=list)
+    level: int = 0
+    cells: list[list[str]] | None = None  # a table's rows of cells, when built from its header
+
+    def add(self, line: TextLine) -> None:
+        self.lines.append(line)
+        self.bbox = union(self.bbox, line.bbox) if len(self.lines) > 1 else line.bbox
+
+    def rows(self) -> list[list[str]]:
+        """The block's text as rows of cells (one cell per row unless it is a table)."""
+        if self.cells is not None:
+            return [list(row) for row in self.cells]
+        if self.type not in ("table", "toc"):
+            return [[line.text.strip()] for line in self.lines]
+        return [
+            [cell.text.strip() for line in row for cell in (line.parts or (line,))]
+            for row in rows(self.lines)
+        ]
+
+    def text(self) -> str:
+        """Plain text: lines in order; a table's cells on one row are separated by tabs."""
+        return "\n".join("\t".join(row) for row in self.rows())
+
+
+def rows(lines: Sequence[TextLine]) -> list[list[TextLine]]:
+    """Lines grouped into rows (vertical overlap above half the smaller height), left to right."""
+    out: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda ln: (_cy(ln.bbox), ln.bbox[0])):
+        row = out[-1] if out else None
+        if row is not None and same_row(row[-1].bbox, line.bbox):
+            row.append(line)
+        else:
+            out.append([line])
+    return [sorted(row, key=lambda ln: ln.bbox[0]) for row in out]
+
+
+def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Block]:
+    """Lines grouped into tables (runs of rows of cells) and paragraphs or list items.
+
+    ``ordered`` lines (a text layer, in content order) join the paragraph before them when they
+    continue it; unordered ones (OCR) are sorted top to bottom and join any paragraph above.
+    """
+    tables: list[Block] = []
+    rest: list[TextLine] = []
+    for column in by_column(lines, gutters(lines)):  # tables never span a column gutter
+        found, others = _tables(column)
+        tables += found
+        rest += others
+    blocks: list[Block] = list(tables)
+    if not ordered:
+        rest = sorted(rest, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    else:
+        order = {id(ln): i for i, ln in enumerate(lines)}
+        rest = sorted(rest, key=lambda ln: order[id(ln)])
+    for line in rest:
+        candidates = reversed(blocks[-4:] if ordered else blocks)
+        home = next((b for b in candidates if b.type != "table" and _continues(b, line)), None)
+        if home is None:
+            item = _ITEM.match(line.text) and (not blocks or _item_starts(blocks[-1], line))
+            block = Block("list_item" if item else "text", line.bbox, line.score)
+            block.add(line)
+            blocks.append(block)
+        else:
+            home.add(line)
+    return blocks
+
+
+def _continues(block: Block, line: TextLine) -> bool:
+    """The line goes on the block: just below its last line, overlapping it, the same size,
+    and not a new paragraph, list item or code beside prose."""
+    last = block.lines[-1]
+    h_last, h = last.bbox[3] - last.bbox[1], line.bbox[3] - line.bbox[1]
+    gap = line.bbox[1] - last.bbox[3]
+    x_overlap = min(block.bbox[2], line.bbox[2]) - max(block.bbox[0], line.bbox[0])
+    ratio = line_size(line) / max(line_size(last), 1e-6)
+    sized = line.font_size is not None and last.font_size is not None  # a text layer's sizes
+    similar = 1 / SIZE_STEP <= ratio <= SIZE_STEP if sized else 0.8 <= ratio <= 1.25
+    if not (-0.5 * h < gap < PARA_GAP * max(h_last, h) and x_overlap > 0 and similar):
+        return False
+    if last.mono != line.mono or (_ITEM.match(line.text) and _item_starts(block, line)):
+        return False  # code beside prose, or a new list item
+    if sized and not line.bold and all(ln.bold for ln in block.lines):
+        return False  # a bold heading, then the text under it
+    indented = line.bbox[0] > max(block.bbox[0], last.bbox[0]) + 0.8 * h
+    ended_short = last.bbox[2] < block.bbox[2] - 2 * h
+    # a first-line indent after a line that stopped short starts a paragraph (a list item's
+    # hanging indent after a full first line is the item going on)
+    return not (indented and ended_short)
+
+
+def _item_starts(block: Block, line: TextLine) -> bool:
+    """A line opening like a list item starts one: a bullet always; a number ("34)") only
+    after a line that ended a sentence or stopped short, or within a list."""
+    if line.text[:1] in BULLETS or block.type == "list_item":
+        return True
+    last = block.lines[-1]
+    height = last.bbox[3] - last.bbox[1]
+    return last.text.rstrip().endswith((".", ":", ";", "!", "?")) or (
+        last.bbox[2] < block.bbox[2] - 2 * height
+    )
+
+
+def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
+    """Runs of two or more adjacent rows of two or more aligned cells make table blocks.
+
+    A cell is a line (OCR) or a part of a line (text layer). Prose columns are told apart by
+    the width of the cells relative to the text's full width.
+    """
+    if not lines:
+        return [], []
+    width = max(ln.bbox[2] for ln in lines) - min(ln.bbox[0] for ln in lines)
+    grouped = rows(lines)
+
+    def is_row(row: list[TextLine]) -> bool:
+        if all(ln.mono for ln in row):
+            return False  # monospaced text set apart is code (or its output), not cells
+        pieces = _cells(row)
+        widths = [c.bbox[2] - c.bbox[0] for c in pieces]
+        if len(pieces) < 2 or max(widths) >= 0.45 * width:
+            return False
+        if len(pieces) >= 3:
+            return True
+        if all(len(p.text.split()) >= 4 for p in pieces):
+            return False  # two runs of prose side by side: columns, not cells
+        gap = pieces[1].bbox[0] - pieces[0].bbox[2]  # two pieces: a table leaves wide gaps
+        return gap > 1.5 * (pieces[0].bbox[3] - pieces[0].bbox[1])
+
+    tables: list[Block] = []
+    rest: list[TextLine] = []
+    run: list[list[TextLine]] = []
+    for row in [*grouped, []]:
+        if row and is_row(row) and (not run or _adjacent(run[-1], row)):
+            run.append(row)
+            continue
+        if len(run) >= 2 and _aligned(run):
+            block = Block("table", run[0][0].bbox, 1.0)
+            for member in (ln for r in run for ln in r):
+                block.add(member)
+            tables.append(block)
+        else:
+            rest.extend(ln for r in run for ln in r)
+        run = [row] if row and is_row(row) else []
+        if row and not is_row(row):
+            rest.extend(row)
+    return tables, rest
+
+
+def _cells(row: list[TextLine]) -> list[TextLine]:
+    return [cell for line in row for cell in (line.parts or (line,))]
+
+
+def _aligned(run: list[list[TextLine]]) -> bool:
+    """Most rows share two cell starts or ends with the row above (columns line up)."""
+    hits = 0
+    for upper, lower in pairwise(run):
+        tol = 0.8 * (upper[0].bbox[3] - upper[0].bbox[1])
+        others = [(c.bbox[0], c.bbox[2]) for c in _cells(lower)]
+        shared = sum(
+            any(abs(c.bbox[0] - b0) < tol or abs(c.bbox[2] - b1) < tol for b0, b1 in others)
+            for c in _cells(upper)
+        )
+        hits += shared >= 2
+    return hits >= max(1, (len(run) - 1) // 2)
+
+
+def _adjacent(upper: list[TextLine], lower: list[TextLine]) -> bool:
+    height = max(ln.bbox[3] - ln.bbox[1] for ln in upper)
+    gap = min(ln.bbox[1] for ln in lower) - max(ln.bbox[3] for ln in upper)
+    return gap < 2.5 * height
+
+
+def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) -> list[Block]:
+    """Each line goes to the region that holds most of it; the rest form paragraphs of their own."""
+    kept = _suppress_duplicates(regions)
+    blocks = [Block(r.type, r.bbox, r.score) for r in kept]
+    orphans = []
+    for line in lines:
+        best, share = -1, 0.0
+        for i, block in enumerate(blocks):  # the region holding the line, or held by it
+            common = intersection(line.bbox, block.bbox)
+            s = common / max(min(area(line.bbox), area(block.bbox)), 1e-6)
+            if s > share:
+                best, share = i, s
+        if best >= 0 and share >= 0.5:
+            blocks[best].lines.append(line)
+        else:
+            orphans.append(line)
+    orphans = [ln for ln in orphans if not _joins_a_row(ln, blocks)]
+    for block in blocks:
+        if block.type not in TEXTUAL_REGIONS and _prose(block.lines):
+            orphans += block.lines  # text the model took for a figure: read it as text
+            block.lines = []
+        block.lines = [ln for row in rows(block.lines) for ln in row]
+    blocks = [b for b in blocks if b.lines or b.type not in TEXTUAL_REGIONS]
+    blocks = [part for b in blocks for part in (_list_items(b) if b.type == "text" else [b])]
+    return blocks + paragraphs(orphans)
+
+
+def _list_items(block: Block) -> list[Block]:
+    """A text region whose lines open with bullets is split into its items (and the text
+    before the first): the layout model marks a list as one region of text."""
+    out: list[Block] = []
+    for line in block.lines:
+        starts = line.text[:1] in BULLETS and _ITEM.match(line.text)
+        if not out or (starts and _item_starts(out[-1], line)):
+            out.append(Block("list_item" if starts else block.type, line.bbox, block.score))
+        out[-1].add(line)
+    if len(out) == 1:
+        block.type = out[0].type  # one item, or no list: the region as the model drew it
+        return [block]
+    for part in out:  # the region's width, the item's height: reading order as before
+        part.bbox = (block.bbox[0], part.bbox[1], block.bbox[2], part.bbox[3])
+    return out
+
+
+def _joins_a_row(line: TextLine, blocks: list[Block]) -> bool:
+    """A line just beside a region's line on the same row (a page number the region left out
+    of its contents entry) joins that region."""
+    height = line.bbox[3] - line.bbox[1]
+    for block in blocks:
+        if block.type not in TEXTUAL_REGIONS:
+            continue
+        gap = max(block.bbox[0] - line.bbox[2], line.bbox[0] - block.bbox[2])
+        if gap < 2 * height and any(same_row(ln.bbox, line.bbox) for ln in block.lines):
+            block.lines.append(line)
+            return True
+    return False
+
+
+def _prose(lines: Sequence[TextLine]) -> bool:
+    """Enough words to be text rather than a figure's labels (a chart has a few)."""
+    words = sum(any(c.isalpha() for c in w) for ln in lines for w in ln.text.split())
+    return len(lines) >= 5 and words >= 30
+
+
+def _suppress_duplicates(regions: Sequence[Region]) -> list[Region]:
+    kept: list[Region] = []
+    for region in sorted(regions, key=lambda r: -r.score):
+        overlap = max(
+            (intersection(region.bbox, k.bbox) / max(min(area(region.bbox), area(k.bbox)), 1e-6))
+            for k in kept
+        ) if kept else 0.0  # fmt: skip
+        if overlap < 0.8:
+            kept.append(region)
+    return kept
+
+
+def line_size(line: TextLine) -> float:
+    """The line's font size in pixels (its height when the size is not known)."""
+    return line.font_size or (line.bbox[3] - line.bbox[1])
+
+
+def same_row(a: BBox, b: BBox) -> bool:
+    """The boxes overlap vertically by more than half the smaller height."""
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap > 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+
+def _cy(box: BBox) -> float:
+    return (box[1] + box[3]) / 2

@@ -1,0 +1,31 @@
+"""Boxes ``(x0, y0, x1, y1)`` in page pixels, top-left origin: area, overlap, union."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from docfleet.page.types import BBox
+
+
+def area(box: BBox) -> float:
+    """The box's area; zero for an empty or inverted box."""
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def intersection(a: BBox, b: BBox) -> float:
+    """The area the two boxes share."""
+    return area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def union(a: BBox, b: BBox) -> BBox:
+    """The smallest box holding both."""
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def union_all(boxes: Iterable[BBox]) -> BBox:
+    """The smallest box holding every one of ``boxes`` (at least one)."""
+    it = iter(boxes)
+    box = next(it)
+    for other in it:
+        box = union(box, other)
+    return box

@@ -1,0 +1,44 @@
+"""A page's lines (and layout regions) to typed blocks in the order a person reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from docfleet.page.blocks import Block, blocks_from_regions, paragraphs
+from docfleet.page.header_tables import header_tables
+from docfleet.page.line_joins import merge_rows, split_gutters
+from docfleet.page.reading_order import reading_order
+from docfleet.page.roles import assign_roles
+from docfleet.page.types import Region, TextLine
+
+_FIRST = ("header",)
+_LAST = ("footnote", "footer")
+
+
+def text_layer_blocks(lines: Sequence[TextLine], width: float, height: float) -> list[Block]:
+    """Blocks of a text-layer page, in reading order (lines arrive in content order)."""
+    joined = split_gutters(merge_rows(lines))
+    tables, rest = header_tables(joined)
+    blocks = tables + paragraphs(rest, ordered=True)
+    assign_roles(blocks, width, height)
+    return order_blocks(blocks)
+
+
+def ocr_blocks(
+    lines: Sequence[TextLine], regions: Sequence[Region], width: float, height: float
+) -> list[Block]:
+    """Blocks of an OCR page: lines in the layout model's regions (when it ran), in order."""
+    blocks = blocks_from_regions(regions, lines) if regions else paragraphs(lines)
+    assign_roles(blocks, width, height)
+    return order_blocks(blocks)
+
+
+def order_blocks(blocks: Sequence[Block]) -> list[Block]:
+    """Running headers first, then the body (columns left to right, each top to bottom),
+    then footnotes, then footers and page numbers."""
+    groups = [
+        [b for b in blocks if b.type in _FIRST],
+        [b for b in blocks if b.type not in _FIRST + _LAST],
+        *([b for b in blocks if b.type == kind] for kind in _LAST),
+    ]
+    return [group[i] for group in groups for i in reading_order([b.bbox for b in group])]

@@ -1,0 +1,113 @@
+"""Printed lines from text-layer lines: pieces written apart joined, and lines split only at
+a column gutter or between a table's cells.
+
+Pure geometry on boxes ``(x0, y0, x1, y1)`` in page pixels, top-left origin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from docfleet.page.blocks import line_size, same_row
+from docfleet.page.geometry import union, union_all
+from docfleet.page.types import TextLine
+
+ROW_MERGE_GAP = 0.6  # pieces of one row written apart merge across gaps up to this many heights
+_NUMBER = re.compile(r"^(?:\d{1,3}|[A-Z]|[IVX]{1,4})(?:\.\d{1,3})*\.?$")  # "1.3", "A.2", "IV"
+
+
+def merge_rows(lines: Sequence[TextLine]) -> list[TextLine]:
+    """Pieces of one printed line that the producer wrote apart are joined, left to right.
+
+    Two lines on one baseline whose gap is under ``ROW_MERGE_GAP`` line heights are one line
+    (``Copyright`` written after the ``©`` and the year that follow it); a wider gap is a
+    column gutter or a table cell, and stays.
+    """
+    out: list[TextLine] = []
+    for line in lines:
+        for i in range(len(out) - 1, max(-1, len(out) - 12), -1):
+            joined = _joined(out[i], line)
+            if joined is not None:
+                out[i] = joined
+                break
+        else:
+            out.append(line)
+    return out
+
+
+def _joined(a: TextLine, b: TextLine) -> TextLine | None:
+    if not same_row(a.bbox, b.bbox) or abs(line_size(a) / max(line_size(b), 1e-6) - 1) > 0.25:
+        return None
+    left, right = (a, b) if a.bbox[0] <= b.bbox[0] else (b, a)
+    height = max(a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
+    gap = right.bbox[0] - left.bbox[2]
+    if not -0.2 * height < gap < ROW_MERGE_GAP * height:
+        return None
+    parts = (*(left.parts or (left,)), *(right.parts or (right,)))
+    return TextLine(
+        text=f"{left.text} {right.text}",
+        bbox=union(a.bbox, b.bbox),
+        score=min(a.score, b.score),
+        font_size=max(a.font_size or 0, b.font_size or 0) or None,
+        bold=a.bold and b.bold,
+        mono=a.mono and b.mono,
+        parts=parts if left.parts or right.parts else (),
+    )
+
+
+def split_gutters(lines: Sequence[TextLine]) -> list[TextLine]:
+    """A line whose parts straddle an empty vertical strip (a column gutter, a table's column
+    gap) is split there; other wide gaps (a section number before its title) keep it whole."""
+    out: list[TextLine] = []
+    for line in lines:
+        if not line.parts:
+            out.append(line)
+            continue
+        pieces = [[line.parts[0]]]
+        for part in line.parts[1:]:
+            x0, x1 = pieces[-1][-1].bbox[2], part.bbox[0]
+            if not _numbered(line, pieces) and _empty_strip(lines, line, (x0 + x1) / 2):
+                pieces.append([part])
+            else:
+                pieces[-1].append(part)
+        out.extend(_line_of(line, group) for group in pieces)
+    return out
+
+
+def _numbered(line: TextLine, pieces: list[list[TextLine]]) -> bool:
+    """The line so far is a number its text follows: a section's before its title, or a code
+    listing's line number (a monospaced line opened by digits)."""
+    text = pieces[-1][-1].text
+    listing = line.mono and len(pieces) == 1 and len(pieces[0]) == 1 and text.isdigit()
+    return bool(_NUMBER.match(text)) or listing
+
+
+def _empty_strip(lines: Sequence[TextLine], line: TextLine, x: float) -> bool:
+    """No neighbouring line (within three line heights) crosses ``x``, and neighbours hold
+    text on both sides of it: a column structure, not one line's wide gap."""
+    height = line.bbox[3] - line.bbox[1]
+    top, bottom = line.bbox[1] - 3 * height, line.bbox[3] + 3 * height
+    near = [ln for ln in lines if ln is not line and ln.bbox[3] > top and ln.bbox[1] < bottom]
+    if any(_crosses(ln, x) for ln in near):
+        return False
+    pieces = [p for ln in near for p in (ln.parts or (ln,))]
+    return any(p.bbox[2] < x for p in pieces) and any(p.bbox[0] > x for p in pieces)
+
+
+def _crosses(line: TextLine, x: float) -> bool:
+    return any(p.bbox[0] < x < p.bbox[2] for p in (line.parts or (line,)))
+
+
+def _line_of(line: TextLine, parts: list[TextLine]) -> TextLine:
+    if len(parts) == len(line.parts):
+        return line
+    return TextLine(
+        " ".join(p.text for p in parts),
+        union_all(p.bbox for p in parts),
+        line.score,
+        line.font_size,
+        line.bold,
+        line.mono,
+        tuple(parts) if len(parts) > 1 else (),
+    )

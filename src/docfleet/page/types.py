@@ -1,0 +1,96 @@
+"""The values that flow through the document pipeline: page tasks, rendered pages, text lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from docfleet.io.inputs import DocumentKind
+
+BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in page pixels at the page's dpi
+
+
+def page_id(document: str, page: int | None) -> str:
+    """Stable id of a page: the document path and its 1-based page number (``doc.pdf#3``).
+
+    A document that could not be opened at all has one record, with id ``doc.pdf#0``.
+    """
+    return f"{document}#{page or 0}"
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """One page to process: cheap to pickle (a path and a number, never pixels).
+
+    ``page`` is 1-based; ``pages`` is the document's page count. When the document could not be
+    opened, ``page`` is 0 and ``error_type``/``error`` say why (the render stage raises it, so
+    the failure becomes that document's single error record).
+    """
+
+    document: str  # the path as given or found (relative paths stay relative)
+    kind: DocumentKind | None
+    page: int
+    pages: int
+    error_type: str = ""
+    error: str = ""
+    # page options of this task that differ from the stages' own (``dpi``, ``ocr``,
+    # ``pipeline``), as (key, value) pairs: jobs of a service with other settings share workers
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def option(self, key: str, default: Any) -> Any:
+        """This task's value of a page option, else ``default`` (the stage's)."""
+        return next((v for k, v in self.overrides if k == key), default)
+
+    @property
+    def id(self) -> str:
+        return page_id(self.document, self.page)
+
+    def identity(self) -> dict[str, Any]:
+        """The keys every record of this page starts with: id, document, page, pages."""
+        return {"id": self.id, "document": self.document, "page": self.page, "pages": self.pages}
+
+
+@dataclass
+class TextLine:
+    """A line of text with its box, from the PDF text layer or from OCR."""
+
+    text: str
+    bbox: BBox
+    score: float = 1.0
+    font_size: float | None = None  # in pixels at the page's dpi, text layer only
+    bold: bool = False  # text layer only: the line's font is bold
+    mono: bool = False  # text layer only: the line's font is monospaced
+    parts: tuple[TextLine, ...] = ()  # pieces of the line separated by wide gaps (cells)
+
+
+@dataclass
+class Region:
+    """A layout region: its class (text, title, figure, table, ...), box and score."""
+
+    type: str
+    bbox: BBox
+    score: float
+
+
+@dataclass
+class RenderedPage:
+    """A page after rendering: pixels (when needed) and its text layer (when it has one).
+
+    ``image`` is an RGB ``uint8`` array of shape (height, width, 3), or None when the page's text
+    came from its text layer and no model needs pixels. ``dpi`` is the effective resolution
+    (lower than asked when the pixel cap downscaled the page, with ``downscaled`` set).
+    """
+
+    task: PageTask
+    width: int  # pixels at ``dpi``
+    height: int
+    dpi: float
+    downscaled: bool = False
+    image: Any = None
+    text_lines: list[TextLine] | None = None  # the text layer; None when the page has none
+    image_cover: float | None = None  # share of the page images cover (read when text is short)
+    text_source: Literal["text-layer", "ocr", "blank", "none"] = "ocr"
+    regions: list[Region] = field(default_factory=list)
+    ocr_lines: list[TextLine] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    ocr_info: dict[str, Any] | None = None  # models and seconds per OCR step, when OCR ran

@@ -1,0 +1,132 @@
+"""OCR of one page: detect lines, read them with the tier's recogniser, and, in the cascade, read
+the lines the tiny recogniser is unsure of again with the small one.
+
+Tiers (``model``):
+
+- ``small``: PP-OCRv6 small detector and recogniser (what rapidocr ships);
+- ``tiny``: PP-OCRv6 tiny detector and recogniser (several times faster on CPU, a little less
+  accurate);
+- ``cascade``: the tiny detector and recogniser; a line read with confidence below
+  ``cascade_below`` is read again by the small recogniser, whose reading replaces it (measured:
+  the small reading is the better one more often than it is the more confident one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from docfleet.engine.devices import Device
+from docfleet.runtimes.ocr.detect import Detector, DetectorSettings
+from docfleet.runtimes.ocr.models import Backend, characters_of, model_files, model_session
+from docfleet.runtimes.ocr.recognize import Recognizer, crop_line
+
+OcrModel = Literal["tiny", "small", "cascade"]
+
+
+@dataclass
+class OcrLine:
+    """A line read from a page: its quadrilateral in page pixels, text and confidence; ``model``
+    is the recogniser whose reading was kept."""
+
+    quad: np.ndarray
+    text: str
+    score: float
+    model: str
+
+
+@dataclass
+class OcrTimes:
+    """Seconds spent per step on the last page, and how many lines the cascade read again."""
+
+    detect: float = 0.0
+    recognise: float = 0.0
+    second_pass: float = 0.0
+    lines: int = 0
+    reread: int = 0
+
+
+class PageOcr:
+    """Reads the text lines of RGB pages with the models of ``model`` on ``device``, run by
+    ONNX Runtime or, with ``backend="torch"``, by the same networks in PyTorch."""
+
+    def __init__(
+        self,
+        model: OcrModel,
+        device: Device,
+        *,
+        det_max_side: int = 1280,
+        det_pad_slack: float = 0.0,
+        rec_batch: int = 8,
+        rec_pad_tolerance: int = 0,
+        cascade_below: float = 0.98,
+        gpu_mem_limit: int | None = None,
+        backend: Backend = "onnxruntime",
+        dtype: str = "float32",
+    ):
+        if model not in ("tiny", "small", "cascade"):
+            raise ValueError(f"unknown OCR model {model!r}; use tiny, small or cascade")
+        self.model = model
+        self.cascade_below = cascade_below
+        first = model_files("small" if model == "small" else "tiny")
+        # ``gpu_mem_limit`` is for all of this page reader's sessions: each gets its share
+        share = gpu_mem_limit // (3 if model == "cascade" else 2) if gpu_mem_limit else None
+        self.backend = backend
+        det = model_session(first.detector, device, backend, gpu_mem_limit=share, dtype=dtype)
+        self.detector = Detector(
+            det, DetectorSettings(max_side=det_max_side, pad_slack=det_pad_slack)
+        )
+        rec = model_session(first.recogniser, device, backend, gpu_mem_limit=share, dtype=dtype)
+        self.recogniser = Recognizer(
+            rec, characters_of(rec, first), batch=rec_batch, pad_tolerance=rec_pad_tolerance
+        )
+        self.second: Recognizer | None = None
+        if model == "cascade":
+            small = model_files("small")
+            session = model_session(
+                small.recogniser, device, backend, gpu_mem_limit=share, dtype=dtype
+            )
+            self.second = Recognizer(
+                session, characters_of(session, small), batch=rec_batch,
+                pad_tolerance=rec_pad_tolerance,
+            )  # fmt: skip
+        self.times = OcrTimes()
+        self.stack_pages = device.kind == "cuda"
+
+    def __call__(self, image: np.ndarray) -> list[OcrLine]:
+        return self.read_pages([image])[0]
+
+    def read_pages(self, images: list[np.ndarray]) -> list[list[OcrLine]]:
+        """The lines of each page. Lines of all the pages are recognised together, in batches
+        of one width; on a GPU, pages of one size are also detected together."""
+        import time
+
+        images = [im if im.ndim == 3 else np.repeat(im[:, :, np.newaxis], 3, axis=2)
+                  for im in images]  # fmt: skip
+        times = self.times = OcrTimes()
+        start = time.perf_counter()
+        found = self.detector.detect_many(images, stack=self.stack_pages)
+        times.detect = time.perf_counter() - start
+        owners = [page for page, quads in enumerate(found) for _ in quads]
+        quads = [q for page_quads in found for q in page_quads]
+        crops = [crop_line(images[page], q) for page, q in zip(owners, quads, strict=True)]
+        start = time.perf_counter()
+        first_name = "small" if self.model == "small" else "tiny"
+        read = self.recogniser(crops)
+        lines = [OcrLine(q, t, s, first_name) for q, (t, s) in zip(quads, read, strict=True)]
+        times.recognise = time.perf_counter() - start
+        if self.second is not None:
+            start = time.perf_counter()
+            unsure = [i for i, line in enumerate(lines) if line.score < self.cascade_below]
+            for i, (text, score) in zip(
+                unsure, self.second([crops[i] for i in unsure]), strict=True
+            ):  # the small model's reading, even when it is less sure: it is right more often
+                lines[i] = OcrLine(lines[i].quad, text, score, "small")
+            times.second_pass, times.reread = time.perf_counter() - start, len(unsure)
+        times.lines = len(lines)
+        pages: list[list[OcrLine]] = [[] for _ in images]
+        for page, line in zip(owners, lines, strict=True):
+            pages[page].append(line)
+        return pages
