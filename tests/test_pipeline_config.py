@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from docs_factory import one_column_page, reportlab_pdf, scanned_pdf
 
-from docfleet.jobs.run.config import ConfigError, RunConfig, resolve_config
+from docfleet.jobs.run.config import RunConfig
 from docfleet.jobs.run.pipeline_spec import GroupSpec, document_stages, pipeline_choices
+from docfleet.settings.cascade import ConfigError, resolve_config
 
 pytest.importorskip("rapidocr")
 
@@ -63,14 +64,18 @@ def test_groups_pinned_in_yaml_write_what_the_fused_pipeline_writes(tmp_path: Pa
 
 
 def test_stage_options_from_yaml_and_set(tmp_path: Path) -> None:
-    config = resolve_config({}, config_file=_yaml(tmp_path, "stages:\n  ocr: {min_score: 0.6}\n"))
+    config = resolve_config(
+        {}, config_file=_yaml(tmp_path, "stages:\n  ocr: {min_score: 0.6}\n"), model=RunConfig
+    )
     assert config.stages == {"ocr": {"min_score": 0.6}}
     with pytest.raises(ConfigError, match=r"stage ocr has no option\(s\) min_scor; its options"):
-        resolve_config({}, config_file=_yaml(tmp_path, "stages:\n  ocr: {min_scor: 0.6}\n"))
+        resolve_config(
+            {}, config_file=_yaml(tmp_path, "stages:\n  ocr: {min_scor: 0.6}\n"), model=RunConfig
+        )
     with pytest.raises(ConfigError, match="unknown stage 'embedx'"):
-        resolve_config({}, config_file=_yaml(tmp_path, "stages:\n  embedx: {}\n"))
+        resolve_config({}, config_file=_yaml(tmp_path, "stages:\n  embedx: {}\n"), model=RunConfig)
     with pytest.raises(ConfigError, match="pipeline 'layout\\+foo': unknown stage"):
-        resolve_config({"pipeline": "layout+foo"})
+        resolve_config({"pipeline": "layout+foo"}, model=RunConfig)
     bad = _run(str(tmp_path), "-o", str(tmp_path / "o"), "--set", "ocr.min_score=2")
     assert bad.returncode == 2 and "stage ocr" in bad.stderr and "Traceback" not in bad.stderr
     shown = subprocess.run([sys.executable, "-m", "docfleet", "run", "--set",

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from docfleet.io.outdir import OutputError
     from docfleet.jobs.bin.bins import BinsError
     from docfleet.jobs.bin.job import BinConfig, run_bins
-    from docfleet.jobs.run.config import ConfigError, resolve_config
+    from docfleet.settings.cascade import ConfigError, resolve_config
 
     flags = {k: getattr(args, k) for k in BinConfig.model_fields if hasattr(args, k)}
     try:

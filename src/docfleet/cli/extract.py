@@ -180,9 +180,9 @@ class _NoKeyOnTheCommandLine(argparse.Action):
 def run(args: argparse.Namespace) -> int:
     from docfleet.io.outdir import OutputError
     from docfleet.jobs.extract.job import ExtractConfig, run_extract
-    from docfleet.jobs.run.config import ConfigError, resolve_config
     from docfleet.llm.endpoints.extract import api_key
     from docfleet.llm.endpoints.state import ServersDown
+    from docfleet.settings.cascade import ConfigError, resolve_config
 
     flags = {k: getattr(args, k) for k in ExtractConfig.model_fields if hasattr(args, k)}
     if isinstance(flags.get("batch_size"), str) and flags["batch_size"].isdigit():

@@ -107,12 +107,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from docfleet.jobs.run.config import ConfigError, RunConfig, config_yaml, resolve_config
+    from docfleet.jobs.run.config import RunConfig
+    from docfleet.settings.cascade import ConfigError, config_yaml, resolve_config
 
     # every run setting has a flag of the same name; unset flags are None
     flags = {key: getattr(args, key) for key in RunConfig.model_fields if hasattr(args, key)}
     try:
-        config = resolve_config(flags, config_file=args.config, environ=os.environ)
+        config = resolve_config(
+            flags, config_file=args.config, environ=os.environ, model=RunConfig
+        )
         if args.set_options:
             config = with_stage_options(config, args.set_options)
     except (ConfigError, ValueError) as exc:
@@ -208,8 +211,8 @@ def _stage_choices() -> list[str]:
 
 def with_stage_options(config: Any, sets: list[str]) -> Any:
     """``config`` with ``--set STAGE.OPTION=VALUE`` merged over its ``stages`` options."""
-    from docfleet.jobs.run.config import validated
     from docfleet.jobs.run.pipeline_spec import parse_sets
+    from docfleet.settings.cascade import validated
 
     merged = {k: dict(v) for k, v in config.stages.items()}
     for stage, options in parse_sets(sets).items():

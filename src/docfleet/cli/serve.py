@@ -70,8 +70,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from docfleet.jobs.run.config import ConfigError, resolve_config
     from docfleet.serve.settings import ServeConfig
+    from docfleet.settings.cascade import ConfigError, resolve_config
 
     flags = {k: getattr(args, k) for k in ServeConfig.model_fields if hasattr(args, k)}
     if isinstance(flags.get("replicas"), str) and flags["replicas"].isdigit():

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from docfleet.engine.stats import RunStats
-from docfleet.jobs.run.config import RunConfig, config_yaml
+from docfleet.jobs.run.config import RunConfig
+from docfleet.settings.cascade import config_yaml
 
 VERSIONED = (
     "docfleet", "onnxruntime", "onnxruntime-gpu", "rapidocr", "rapid-layout", "pypdfium2", "ray",
