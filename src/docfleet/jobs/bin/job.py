@@ -14,30 +14,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import ConfigDict, Field
+from typing import Any
 
 from docfleet.engine.stats import RunStats
-from docfleet.settings.engine import EngineSettings
-
-
-class BinConfig(EngineSettings):
-    """Settings of a binning run (the engine's among them); each is a flag, a YAML key and a
-    ``DOCFLEET_`` variable."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
-
-    bins: str = Field(description="The bins.yml file: bins, their rules and prompts.")
-    output: str = Field(description="Output folder: bins.jsonl, and the bins with --place.")
-    caption_model: str | None = Field(None, description="Folder of a BLIP-style caption model.")
-    clip_model: str | None = Field(None, description="Folder of a CLIP model (bins' prompts).")
-    place: Literal["none", "copy", "link"] = Field(
-        "none", description="Put each file into OUT/<bin>/: copy it, or hard-link it."
-    )
-    dpi: float = Field(150, gt=0, le=1200, description="Resolution PDF pages are seen at.")
-    replicas: int = Field(1, ge=1, description="Replicas per device.")
-    resume: bool = Field(True, description="Keep the lines already in bins.jsonl.")
+from docfleet.jobs.bin.config import BinConfig
 
 
 @dataclass
