@@ -77,7 +77,8 @@ def test_stage_options_from_yaml_and_set(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="pipeline 'layout\\+foo': unknown stage"):
         resolve_config({"pipeline": "layout+foo"}, model=RunConfig)
     bad = _run(str(tmp_path), "-o", str(tmp_path / "o"), "--set", "ocr.min_score=2")
-    assert bad.returncode == 2 and "stage ocr" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "ocr.min_score: Input should be less than or equal to 1" in (
+        bad.stderr) and "Traceback" not in bad.stderr  # fmt: skip
     shown = subprocess.run([sys.executable, "-m", "docfleet", "run", "--set",
                             "ocr.min_score=0.75", "--print-config"],
                            capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -86,9 +87,20 @@ def test_stage_options_from_yaml_and_set(tmp_path: Path) -> None:
 
 def test_a_pinned_pipeline_must_render_first_and_assemble_before_records() -> None:
     with pytest.raises(ValueError, match="starts with render"):
-        RunConfig(pipeline=[GroupSpec(stages=["ocr"]), GroupSpec(stages=["assemble"])])
+        RunConfig(pipeline=[GroupSpec(stages=["ocr", "render"]), GroupSpec(stages=["assemble"])])
+    with pytest.raises(ValueError, match="page stages run before assemble"):
+        RunConfig(pipeline=[GroupSpec(stages=["assemble"]), GroupSpec(stages=["ocr"])])
     with pytest.raises(ValueError, match="appears twice"):
         RunConfig(pipeline=[GroupSpec(stages=["render", "ocr"]), GroupSpec(stages=["ocr"])])
+
+
+def test_groups_are_completed_as_joined_pipelines_are() -> None:
+    """render and assemble are added to stage groups as ``--pipeline`` adds them."""
+    config = RunConfig(pipeline=[GroupSpec(stages=["layout", "ocr"], devices="cpu"),
+                                 GroupSpec(stages=["embed"])])  # fmt: skip
+    assert [g.stages for g in config.pipeline] == [["render", "layout", "ocr", "assemble"],
+                                                   ["embed"]]  # fmt: skip
+    assert config.pipeline[0].devices == "cpu"
 
 
 def _yaml(tmp_path: Path, text: str) -> Path:

@@ -55,10 +55,14 @@ def test_chunks_go_to_parquet_and_resume_keeps_them(pdf: Path, tmp_path: Path) -
 
 
 def test_an_embed_group_of_its_own_gives_the_same_chunks(pdf: Path, tmp_path: Path) -> None:
+    """Groups that leave out render's and assemble's places get them by the rule that
+    ``--pipeline layout+ocr+embed`` follows, and write the same records."""
     config = tmp_path / "groups.yml"
     config.write_text(
         "pipeline:\n"
-        "  - stages: [render, layout, ocr, assemble]\n"
+        "  - stages: [render]\n"
+        "  - stages: [layout, ocr]\n"
+        "    devices: cpu\n"
         "  - stages: [embed]\n"
         "    replicas: 1\n"
         "format: jsonl\n",
@@ -73,6 +77,13 @@ def test_an_embed_group_of_its_own_gives_the_same_chunks(pdf: Path, tmp_path: Pa
         return {r["id"]: r["chunks"] for r in map(json.loads, lines)}
 
     a, b = chunks(tmp_path / "fused"), chunks(tmp_path / "grouped")
+    keep = ("text", "markdown", "blocks", "text_source")
+    for out in ("fused", "grouped"):
+        lines = (tmp_path / out / "pages.jsonl").read_text().splitlines()
+        records = {r["id"]: {k: r[k] for k in keep} for r in map(json.loads, lines)}
+        if out == "fused":
+            expected = records
+    assert records == expected
     assert a.keys() == b.keys()
     for page in a:
         assert [c["text"] for c in a[page]] == [c["text"] for c in b[page]]

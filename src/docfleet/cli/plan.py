@@ -30,10 +30,15 @@ Sizes take binary (GiB, MiB, G) or decimal (GB, MB) units.
 """
 
 
+#: The placement settings (fields of ``PlacementSettings``) shown as flags.
+SETTINGS = ("model", "devices", "dtype", "strategy", "gpu_memory", "cpu_memory", "split_margin",
+            "single_margin")  # fmt: skip
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``plan`` on the ``docfleet`` command's sub-parsers."""
-    from docfleet.llm.placement.planner import STRATEGIES
-    from docfleet.runtimes.footprint import DTYPES
+    from docfleet.llm.placement.settings import PlacementSettings
+    from docfleet.settings.flags import add_flags
 
     p: argparse.ArgumentParser = subparsers.add_parser(
         "plan",
@@ -42,38 +47,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", required=True, metavar="PATH", help="folder of a saved HF model")
-    p.add_argument(
-        "--devices",
-        metavar="SPEC",
-        default="auto",
-        help="auto, cpu, mps, cuda (all GPUs) or a list such as cuda:0,cuda:2 (default: auto)",
-    )
-    p.add_argument(
-        "--dtype", choices=DTYPES, default="auto",
-        help="weights dtype (default auto: the checkpoint's on GPUs, float32 on the CPU)",
-    )  # fmt: skip
-    p.add_argument(
-        "--strategy", choices=STRATEGIES, default="auto",
-        help="force a strategy instead of choosing one (default: auto)",
-    )  # fmt: skip
-    p.add_argument(
-        "--gpu-memory", metavar="SIZES",
-        help="pretend GPUs cuda:0.. with these free sizes, e.g. 24GiB,24GiB (plan for another "
-        "machine); default: the free memory of this machine's GPUs",
-    )  # fmt: skip
-    p.add_argument(
-        "--cpu-memory", metavar="SIZE",
-        help="CPU memory for weights, e.g. 64GiB (default: available memory of this machine)",
-    )  # fmt: skip
-    p.add_argument(
-        "--split-margin", metavar="SIZE", default="4GiB",
-        help="memory left free on each GPU holding part of the model (default: 4GiB)",
-    )  # fmt: skip
-    p.add_argument(
-        "--single-margin", metavar="SIZE", default="2GiB",
-        help="memory left free on a GPU (or the CPU) holding the whole model (default: 2GiB)",
-    )  # fmt: skip
+    add_flags(p, PlacementSettings, SETTINGS)
     p.add_argument("--json", action="store_true", help="print the plan as JSON on stdout")
     return p
 
@@ -81,20 +55,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Plan, print the decision as a table or JSON, and return the exit code."""
     from docfleet.llm.placement.planner import plan_for_machine
+    from docfleet.llm.placement.settings import PlacementSettings
     from docfleet.runtimes.footprint import parse_size
+    from docfleet.settings.cascade import ConfigError, validated
+    from docfleet.settings.flags import flag_values
 
     try:
+        settings = validated(PlacementSettings, flag_values(args, PlacementSettings))
         gpu_memory = None
-        if args.gpu_memory is not None:
-            gpu_memory = [parse_size(s) for s in args.gpu_memory.split(",") if s.strip()]
+        if settings.gpu_memory is not None:
+            gpu_memory = [parse_size(s) for s in settings.gpu_memory.split(",") if s.strip()]
         plan = plan_for_machine(
-            args.model, args.devices, dtype=args.dtype, strategy=args.strategy,
+            settings.model, settings.devices, dtype=settings.dtype, strategy=settings.strategy,
             gpu_memory=gpu_memory,
-            cpu_memory=parse_size(args.cpu_memory) if args.cpu_memory else None,
-            split_margin=parse_size(args.split_margin),
-            single_margin=parse_size(args.single_margin),
+            cpu_memory=parse_size(settings.cpu_memory) if settings.cpu_memory else None,
+            split_margin=parse_size(settings.split_margin),
+            single_margin=parse_size(settings.single_margin),
         )  # fmt: skip
-    except (FileNotFoundError, ValueError) as exc:
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
         print(f"docfleet plan: error: {exc}", file=sys.stderr)
         return 2
     try:

@@ -8,6 +8,8 @@ import signal
 import sys
 from typing import Any
 
+from docfleet.serve.settings import ServeConfig
+
 DESCRIPTION = """\
 Serve document conversion over HTTP: upload PDFs and images, get per-page records and Markdown.
 
@@ -30,32 +32,9 @@ examples:
 exit codes: 0 stopped cleanly, 2 usage error (a bad setting, the port in use).
 """
 
-FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("--host", {"help": "address to listen on (127.0.0.1; 0.0.0.0 for every one)"}),
-    ("--port", {"type": int, "help": "port (8000)"}),
-    ("--data", {"help": "folder for jobs and results (docfleet-data)"}),
-    ("--api-key", {"help": "key every request but /healthz must carry (or DOCFLEET_API_KEY)"}),
-    ("--max-upload-mb", {"type": float, "help": "largest request body in MB (100)"}),
-    ("--max-pages", {"type": int, "help": "most pages per job (2000)"}),
-    ("--max-queue", {"type": int, "help": "most pages waiting before 429 (20000)"}),
-    ("--keep-hours", {"type": float, "help": "hours finished jobs are kept (168)"}),
-    ("--convert-timeout", {"type": float, "help": "seconds /v1/convert waits (30)"}),
-    ("--devices", {"help": "auto (default), cpu, cuda, or cuda:0,cuda:2"}),
-    ("--num-gpus", {"type": int, "help": "use the first N GPUs (0 = all)"}),
-    ("--replicas", {"help": "replicas per device, or auto"}),
-    ("--workers", {"choices": ["process", "thread"], "help": "worker kind (process)"}),
-    ("--pipeline", {"help": "default stages joined with + (layout+ocr)"}),
-    ("--ocr", {"choices": ["auto", "always", "never"], "help": "default text source (auto)"}),
-    ("--dpi", {"type": float, "help": "default PDF rendering resolution (150)"}),
-    ("--ocr-model", {"choices": ["auto", "tiny", "small", "cascade"], "help": "OCR models"}),
-    (
-        "--backend",
-        {
-            "choices": ["auto", "onnxruntime", "torch"],
-            "help": "runtime of the layout and OCR models (auto: torch on CUDA GPUs)",
-        },
-    ),
-)
+#: The service's settings (fields of ``ServeConfig``) shown as flags; --help, choices and limits
+#: come from the fields. Stage options go in the --config file (``stages:``).
+SETTINGS = tuple(name for name in ServeConfig.model_fields if name != "stages")  # YAML: stages
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -64,18 +43,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     p.add_argument("--config", metavar="YAML", help="settings file (keys as the long flags)")
-    for flag, options in FLAGS:
-        p.add_argument(flag, **options)
+    from docfleet.settings.flags import add_flags
+
+    add_flags(p, ServeConfig, SETTINGS)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from docfleet.serve.settings import ServeConfig
     from docfleet.settings.cascade import ConfigError, resolve_config
+    from docfleet.settings.flags import flag_values
 
-    flags = {k: getattr(args, k) for k in ServeConfig.model_fields if hasattr(args, k)}
-    if isinstance(flags.get("replicas"), str) and flags["replicas"].isdigit():
-        flags["replicas"] = int(flags["replicas"])
+    flags = flag_values(args, ServeConfig)
     try:
         config = resolve_config(
             flags, config_file=args.config, environ=os.environ, model=ServeConfig

@@ -19,8 +19,8 @@ class BackendOptions(StageOptions):
 
     backend: Literal["auto", "onnxruntime", "torch"] = Field(
         "auto",
-        description="Runtime of the models: onnxruntime, or torch (the same networks in "
-        "PyTorch; pages of a batch in one pass). auto: torch on CUDA GPUs, onnxruntime on CPUs.",
+        description="Runtime of the layout and OCR models: onnxruntime, or torch (the same "
+        "networks in PyTorch, pages batched); auto: torch on CUDA GPUs, onnxruntime on CPUs.",
     )
     dtype: Literal["float32", "float16", "bfloat16"] = Field(
         "float32", description="Precision of the torch backend's networks (GPUs: try float16)."

@@ -14,7 +14,7 @@ import re
 from functools import cache
 from importlib.resources import files
 
-from fastapi import FastAPI
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 
@@ -42,10 +42,11 @@ def _page() -> tuple[str, dict[str, str]]:
     return html, headers
 
 
-def add_ui(app: FastAPI) -> None:
-    """Serve the page at ``GET /`` (open without the API key; the API behind it is not)."""
+router = APIRouter()  # open without the API key; the API behind the page is not
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> HTMLResponse:
-        html, headers = _page()
-        return HTMLResponse(html, headers=headers)
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index() -> HTMLResponse:
+    """The page, with its Content-Security-Policy."""
+    html, headers = _page()
+    return HTMLResponse(html, headers=headers)

@@ -6,11 +6,14 @@ validation errors into one message per wrong setting, naming the valid keys or v
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+
+from docfleet.settings.flags import setting_value
 
 ENV_PREFIX = "DOCFLEET_"
 M = TypeVar("M", bound=BaseModel)
@@ -45,15 +48,18 @@ def validated(model: type[M], settings: Mapping[str, Any]) -> M:
 
 
 def env_settings(environ: Mapping[str, str], model: type[BaseModel]) -> dict[str, Any]:
-    """``DOCFLEET_DPI=200`` -> ``{"dpi": "200"}``; names that are no run setting are left alone."""
+    """``DOCFLEET_DPI=200`` -> ``{"dpi": 200}`` (read as the field reads a YAML value); names
+    that are no setting of ``model`` are left alone."""
     found = {}
     for name, value in environ.items():
         if name.startswith(ENV_PREFIX):
             key = name[len(ENV_PREFIX) :].lower()
             if key not in model.model_fields:
                 continue  # other docfleet variables (not run settings) are not ours to judge
-            found[key] = None if value.lower() in ("", "none", "null") else value
-    return {k: v for k, v in found.items() if v is not None}
+            if value.lower() in ("", "none", "null"):
+                continue
+            found[key] = setting_value(model.model_fields[key].annotation, value)
+    return found
 
 
 def yaml_settings(path: str | Path, model: type[BaseModel]) -> dict[str, Any]:
@@ -100,17 +106,42 @@ def config_yaml(config: BaseModel) -> str:
 
 
 def _explain(exc: ValidationError, model: type[BaseModel]) -> str:
-    problems = []
-    for err in exc.errors():
+    problems: dict[str, str] = {}
+    for err in _merged_unions(exc.errors()):
         key = ".".join(str(p) for p in err["loc"]) or "settings"
         if err["type"] == "extra_forbidden":
-            problems.append(f"unknown setting {_with_hint(key, model)!r}; "
-                            f"valid: {', '.join(model.model_fields)}")  # fmt: skip
+            problem = (f"unknown setting {_with_hint(key, model)!r}; "
+                       f"valid: {', '.join(model.model_fields)}")  # fmt: skip
         elif err["type"] == "missing":
             flag = "-o/--output" if key == "output" else "--" + key.replace("_", "-")
-            problems.append(f"give {flag} (or {key}: in the --config file)")
-        elif err["type"] == "value_error":  # our validators' messages say it all
-            problems.append(str(err["msg"]).removeprefix("Value error, "))
+            problem = f"give {flag} (or {key}: in the --config file)"
         else:
-            problems.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
-    return "; ".join(problems)
+            problem = describe_error(key, err)
+        problems.setdefault(key, problem)
+    return "; ".join(problems.values())
+
+
+_UNION_TAG = re.compile(r"^(constrained-\w+|literal\[.*\]|int|float|str|bool|none|"
+                        r"list\[.*\]|dict\[.*\]|function-\w+\[.*\])$")  # fmt: skip
+
+
+def _merged_unions(errors: list[Any]) -> list[Any]:
+    """Pydantic reports a value a union refuses once per member (``batch_size.constrained-int``,
+    ``batch_size.literal['auto']``); one error per setting reads better: their messages joined
+    with "or", the setting named without the members' tags."""
+    merged: dict[tuple[Any, ...], Any] = {}
+    for err in errors:
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_TAG.match(p)))
+        if loc in merged and merged[loc]["type"] not in ("extra_forbidden", "missing"):
+            merged[loc]["msg"] += " or " + err["msg"][0].lower() + err["msg"][1:]
+        else:
+            merged[loc] = {**err, "loc": loc}
+    return list(merged.values())
+
+
+def describe_error(key: str, err: Any) -> str:
+    """One wrong value, named by its setting: ``dpi: Input should be less than or equal to
+    1200 (got 2000)``; the same words whichever door the value came in through."""
+    if err["type"] == "value_error":  # our validators' messages say it all
+        return str(err["msg"]).removeprefix("Value error, ")
+    return f"{key}: {err['msg']} (got {err.get('input')!r})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -29,7 +29,7 @@ class EngineSettings(BaseModel):
     workers: Literal["process", "thread"] = Field(
         "process", description="Replicas as spawned processes (isolated) or threads (cheap)."
     )
-    batch_size: int | Literal["auto"] = Field(
+    batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
         "auto", description="Items per batch, or auto for the stage's preferred size."
     )
     progress: bool | None = Field(

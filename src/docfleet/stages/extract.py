@@ -11,7 +11,7 @@ servers).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,9 @@ from docfleet.engine.devices import Device
 from docfleet.engine.stage import Stage, StageOptions
 from docfleet.llm.generation.conversation import Turns
 from docfleet.llm.generation.generate import BatchGenerator, auto_batch_size, free_memory
+from docfleet.llm.placement.settings import PlacementSettings
+from docfleet.settings.fields import same_as
+from docfleet.stages.render import RenderOptions
 
 
 class ExtractOptions(StageOptions):
@@ -32,12 +35,14 @@ class ExtractOptions(StageOptions):
     generation_batch: int | None = Field(
         None, ge=1, description="Conversations per generate call (None: from free memory)."
     )
-    dtype: str = Field("auto", description="auto, float32, float16 or bfloat16.")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = same_as(PlacementSettings, "dtype")
     placement: dict[str, Any] | None = Field(
         None, description="The planner's decision for this replica (None: whole model on device)."
     )
-    dpi: float = Field(144.0, gt=0, description="Resolution of PDF pages shown to a VLM.")
-    password: str | None = Field(None, description="Password of encrypted PDF inputs.")
+    dpi: float = same_as(
+        RenderOptions, "dpi", default=144.0, description="Resolution of PDF pages shown to a VLM."
+    )
+    password: str | None = same_as(RenderOptions, "password")
 
 
 class ExtractStage(Stage):

@@ -27,11 +27,11 @@ GPU_PAD_TOLERANCE = 32
 class OcrOptions(BackendOptions):
     model: OcrModelChoice = Field(
         "auto",
-        description="tiny, small, or cascade (tiny models; the lines they are unsure of read "
-        "again by the small recogniser). auto: cascade on CPU, small on GPUs.",
+        description="OCR models: tiny, small, or cascade (tiny, with unsure lines read again by "
+        "the small recogniser); auto: cascade on CPU, small on GPUs.",
     )
     det_max_side: int = Field(
-        1280, ge=0, description="Longest side of the detector's input in px (0: rapidocr's rule)."
+        1280, ge=0, description="Longest side of the text detector's input, px (0: rapidocr's)."
     )
     det_pad_slack: float = Field(
         0.0,
@@ -40,7 +40,7 @@ class OcrOptions(BackendOptions):
         "adds at most this share of pixels (0: one size only; it may move boxes a little).",
     )
     rec_batch: int | None = Field(
-        None, ge=1, description="Text lines of one width per recognition batch (8 CPU, 32 GPU)."
+        None, ge=1, description="Same-width text lines per recognition batch (8 CPU, 32 GPU)."
     )
     rec_pad_tolerance: int | None = Field(
         None,

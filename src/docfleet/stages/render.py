@@ -11,9 +11,16 @@ from docfleet.page.types import PageTask
 
 
 class RenderOptions(StageOptions):
-    dpi: float = Field(150, gt=0, description="Rendering resolution.")
-    max_pixels: int = Field(40_000_000, ge=10_000, description="Pixel cap per page.")
-    ocr: Literal["auto", "always", "never"] = Field("auto", description="Where text comes from.")
+    """How a page is opened: the ``docfleet run`` flags --dpi, --max-pixels, --ocr and
+    --password are these options (declared here once)."""
+
+    dpi: float = Field(150, gt=0, le=1200, description="Rendering resolution of PDF pages.")
+    max_pixels: int = Field(
+        40_000_000, ge=10_000, description="Pixel cap per page; larger pages are downscaled."
+    )
+    ocr: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: the PDF text layer where it has real text, OCR elsewhere."
+    )
     password: str | None = Field(None, description="Password for encrypted PDFs.")
     blank_pages: bool = Field(
         True, description="Pages without ink skip the models (off: every page keeps its pixels)."

@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from docfleet.settings.engine import EngineSettings
+from docfleet.jobs.common.settings import JobSettings
+from docfleet.settings.engine import EngineOptions, EngineSettings
+from docfleet.settings.fields import same_as
+from docfleet.stages.render import RenderOptions
 
 
 class BinConfig(EngineSettings):
@@ -16,12 +19,17 @@ class BinConfig(EngineSettings):
     model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
     bins: str = Field(description="The bins.yml file: bins, their rules and prompts.")
-    output: str = Field(description="Output folder: bins.jsonl, and the bins with --place.")
+    output: str = Field(
+        description="Output folder: bins.jsonl, and the bins with --place.",
+        json_schema_extra={"flags": ["-o", "--output"]},
+    )
     caption_model: str | None = Field(None, description="Folder of a BLIP-style caption model.")
     clip_model: str | None = Field(None, description="Folder of a CLIP model (bins' prompts).")
     place: Literal["none", "copy", "link"] = Field(
         "none", description="Put each file into OUT/<bin>/: copy it, or hard-link it."
     )
-    dpi: float = Field(150, gt=0, le=1200, description="Resolution PDF pages are seen at.")
-    replicas: int = Field(1, ge=1, description="Replicas per device.")
-    resume: bool = Field(True, description="Keep the lines already in bins.jsonl.")
+    dpi: float = same_as(RenderOptions, "dpi")
+    replicas: int = same_as(EngineOptions, "replicas")
+    resume: bool = same_as(
+        JobSettings, "resume", description="Keep the lines already in bins.jsonl."
+    )

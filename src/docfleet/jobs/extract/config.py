@@ -8,8 +8,12 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from docfleet.jobs.common.settings import JobSettings
 from docfleet.llm.endpoints.chat_types import EndpointSettings
+from docfleet.llm.placement.settings import PlacementSettings
 from docfleet.settings.engine import EngineSettings
+from docfleet.settings.fields import same_as
+from docfleet.stages.extract import ExtractOptions
 
 _POOL = {f.name: f.default for f in fields(EndpointSettings)}  # the pool's defaults, in one place
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -28,10 +32,16 @@ class ExtractConfig(EngineSettings):
     input_kind: Literal["auto", "records", "pages"] = Field(
         "auto", description="records (CSV/JSONL rows) or pages (PDF pages, images); auto: by files"
     )
-    output: str = Field(description="JSONL file to write, one line per input record.")
+    output: str = Field(
+        description="JSONL file to write, one line per input record.",
+        json_schema_extra={"flags": ["-o", "--output"]},
+    )
     prompt: str | None = Field(None, description="Prompt template with {column} variables.")
     prompt_file: str | None = Field(None, description="Prompt file (text, or YAML with turns).")
-    json_schema: str | None = Field(None, description="JSON Schema file the answer must meet.")
+    json_schema: str | None = Field(
+        None, description="JSON Schema file the answer must meet.",
+        json_schema_extra={"flags": ["--schema"]},
+    )  # fmt: skip
     answer_format: Literal["json", "text"] = Field(
         "json", description="json: the answer is parsed as JSON; text: kept as written."
     )
@@ -41,22 +51,22 @@ class ExtractConfig(EngineSettings):
         None, description="Column naming the image or PDF page (file.pdf#2) a VLM sees."
     )
     encoding: str = Field("utf-8", description="Encoding of CSV/JSONL inputs.")
-    dpi: float = Field(144.0, gt=0, description="Resolution of PDF pages shown to a VLM.")
-    password: str | None = Field(None, description="Password of encrypted PDF inputs.")
-    strategy: Literal["auto", "replicate", "balanced", "offload", "cpu"] = Field("auto")
-    split_margin: str = Field(
-        "4GiB", description="Memory left free on each GPU holding part of a split model."
+    dpi: float = same_as(ExtractOptions, "dpi")
+    password: str | None = same_as(ExtractOptions, "password")
+    strategy: Literal["auto", "replicate", "balanced", "offload", "cpu", "mps"] = same_as(
+        PlacementSettings, "strategy"
     )
-    single_margin: str = Field(
-        "2GiB", description="Memory left free on a GPU (or the CPU) holding a whole model."
-    )
-    max_new_tokens: int = Field(256, ge=1, description="Tokens per answer at most.")
-    max_repairs: int = Field(2, ge=0, description="Repair turns for an invalid answer.")
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field("auto")
+    split_margin: str = same_as(PlacementSettings, "split_margin")  # checked as a size
+    single_margin: str = same_as(PlacementSettings, "single_margin")
+    max_new_tokens: int = same_as(ExtractOptions, "max_new_tokens")
+    max_repairs: int = same_as(ExtractOptions, "max_repairs")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = same_as(ExtractOptions, "dtype")
     limit: int | None = Field(
         None, ge=1, description="Only the first N records (try a prompt; resume does the rest)."
     )
-    resume: bool = Field(True, description="Keep the lines already in OUTPUT; do the rest.")
+    resume: bool = same_as(
+        JobSettings, "resume", description="Keep the lines already in OUTPUT; do the rest."
+    )
     retry_failed: bool = Field(
         False, description="On resume, redo the records whose lines are errors."
     )
@@ -74,22 +84,16 @@ class ExtractConfig(EngineSettings):
         _POOL["request_timeout"], gt=0, description="Seconds without progress on a request."
     )
     give_up_after: float = Field(
-        _POOL["give_up_after"], gt=0, description="Stop when no server answered for this long."
-    )
+        _POOL["give_up_after"], gt=0,
+        description="Stop the run when no server has answered for this many seconds; the lines "
+        "written are kept and a re-run resumes.",
+    )  # fmt: skip
     request_attempts: int = Field(
         _POOL["max_attempts"], ge=1, description="Tries of a request before its record fails."
     )
     cool_down: float = Field(
         _POOL["cool_down"], ge=0, description="Seconds a failing server is left out of rotation."
     )
-
-    @field_validator("split_margin", "single_margin")
-    @classmethod
-    def _a_size(cls, value: str) -> str:
-        from docfleet.runtimes.footprint import parse_size
-
-        parse_size(value)  # names the accepted forms when it cannot read one
-        return value
 
     @field_validator("endpoint", mode="before")
     @classmethod

@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from docfleet.jobs.run.pipeline_spec import GroupSpec, check_groups, document_stages
-from docfleet.settings.engine import EngineSettings
+from docfleet.jobs.common.settings import JobSettings
+from docfleet.jobs.run.pipeline_spec import GroupSpec, complete_groups, document_stages
+from docfleet.runtimes.backend import BackendOptions
+from docfleet.settings.cascade import describe_error
+from docfleet.settings.engine import EngineOptions, EngineSettings
+from docfleet.settings.fields import same_as
+from docfleet.stages.ocr import OcrModelChoice, OcrOptions
+from docfleet.stages.render import RenderOptions
+
+#: The run's settings that are stage options, each declared once in its stage's options and
+#: reached by a short flag as well as by ``--set STAGE.OPTION``: setting -> (option, stages).
+STAGE_SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "dpi": ("dpi", ("render",)),
+    "max_pixels": ("max_pixels", ("render",)),
+    "ocr": ("ocr", ("render",)),
+    "password": ("password", ("render",)),
+    "ocr_model": ("model", ("ocr",)),
+    "ocr_det_side": ("det_max_side", ("ocr",)),
+    "ocr_rec_batch": ("rec_batch", ("ocr",)),
+    "backend": ("backend", ("layout", "ocr")),
+}
 
 
 class DocumentOptions(BaseModel):
-    """How pages are read and analysed: resolution, pixel cap, models, text source."""
+    """How pages are read and analysed: resolution, pixel cap, models, text source.
+
+    Each field but ``pipeline`` and ``stages`` is a stage's option (:data:`STAGE_SETTINGS`),
+    declared in that stage's options and only named here."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    dpi: float = Field(150, gt=0, le=1200, description="Rendering resolution of PDF pages.")
-    max_pixels: int = Field(
-        40_000_000, ge=10_000, description="Pixel cap per page; larger pages are downscaled."
-    )
+    dpi: float = same_as(RenderOptions, "dpi")
+    max_pixels: int = same_as(RenderOptions, "max_pixels")
     pipeline: str | list[GroupSpec] = Field(
         "layout+ocr",
         description="Models to run: registered stages joined with + (layout+ocr, ocr+embed), or "
@@ -27,26 +47,12 @@ class DocumentOptions(BaseModel):
     stages: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Options of each stage by name: {ocr: {min_score: 0.6}}."
     )
-    ocr: Literal["auto", "always", "never"] = Field(
-        "auto", description="auto: the PDF text layer where it has real text, OCR elsewhere."
-    )
-    ocr_model: Literal["auto", "tiny", "small", "cascade"] = Field(
-        "auto",
-        description="OCR models: tiny, small, or cascade (tiny, with unsure lines read again by "
-        "the small recogniser); auto: cascade on CPU, small on GPUs.",
-    )
-    ocr_det_side: int = Field(
-        1280, ge=0, description="Longest side of the text detector's input, px (0: rapidocr's)."
-    )
-    ocr_rec_batch: int | None = Field(
-        None, ge=1, description="Same-width text lines per recognition batch (8 CPU, 32 GPU)."
-    )
-    backend: Literal["auto", "onnxruntime", "torch"] = Field(
-        "auto",
-        description="Runtime of the layout and OCR models: onnxruntime, or torch (the same "
-        "networks in PyTorch, pages batched); auto: torch on CUDA GPUs, onnxruntime on CPUs.",
-    )
-    password: str | None = Field(None, description="Password for encrypted PDFs.")
+    ocr: Literal["auto", "always", "never"] = same_as(RenderOptions, "ocr")
+    ocr_model: OcrModelChoice = same_as(OcrOptions, "model")
+    ocr_det_side: int = same_as(OcrOptions, "det_max_side")
+    ocr_rec_batch: int | None = same_as(OcrOptions, "rec_batch")
+    backend: Literal["auto", "onnxruntime", "torch"] = same_as(BackendOptions, "backend")
+    password: str | None = same_as(RenderOptions, "password")
 
     @field_validator("pipeline")
     @classmethod
@@ -54,42 +60,63 @@ class DocumentOptions(BaseModel):
         if isinstance(value, str):
             document_stages(value)  # names the stages a pipeline may join
             return value
-        return check_groups(value)
+        return complete_groups(value)
 
     @field_validator("stages")
     @classmethod
     def _stage_options(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from docfleet.engine.registry import stage_class
-
         for name, options in value.items():
-            try:
-                known = stage_class(name).Options
-            except KeyError as exc:
-                raise ValueError(str(exc).strip("'\"")) from None
-            unknown = sorted(set(options) - set(known.model_fields))
-            if unknown:
-                raise ValueError(f"stage {name} has no option(s) {', '.join(unknown)}; its "
-                                 f"options: {', '.join(known.model_fields)}")  # fmt: skip
-            try:
-                known(**options)
-            except ValidationError as exc:
-                raise ValueError(f"stage {name}: {exc.errors()[0]['msg']}") from None
+            check_stage_options(name, options)
         return value
+
+    def stage_options(self, name: str) -> dict[str, Any]:
+        """The options of stage ``name``: the run settings it takes (:data:`STAGE_SETTINGS`),
+        then its ``stages`` options (``--set``), which win."""
+        mine = {option: getattr(self, setting)
+                for setting, (option, stages) in STAGE_SETTINGS.items()
+                if name in stages}  # fmt: skip
+        return {**mine, **self.stages.get(name, {})}
+
+
+def check_stage_options(name: str, options: dict[str, Any]) -> None:
+    """Refuse options stage ``name`` does not have, or values its options refuse, with the
+    message the same value gets through the run setting that names it (``--dpi``)."""
+    from docfleet.engine.registry import stage_class
+
+    try:
+        known = stage_class(name).Options
+    except KeyError as exc:
+        raise ValueError(str(exc).strip("'\"")) from None
+    unknown = sorted(set(options) - set(known.model_fields))
+    if unknown:
+        raise ValueError(f"stage {name} has no option(s) {', '.join(unknown)}; its "
+                         f"options: {', '.join(known.model_fields)}")  # fmt: skip
+    try:
+        known(**options)
+    except ValidationError as exc:
+        shorts = {(option, stage): setting for setting, (option, stages) in STAGE_SETTINGS.items()
+                  for stage in stages}  # fmt: skip
+        problems = []
+        for err in exc.errors():
+            option = ".".join(str(p) for p in err["loc"])
+            problems.append(describe_error(shorts.get((option, name), f"{name}.{option}"), err))
+        raise ValueError("; ".join(problems)) from None
 
 
 class RunConfig(EngineSettings, DocumentOptions):
     """Everything a document run needs: the page settings (:class:`DocumentOptions`), the
     engine's (:class:`~docfleet.settings.engine.EngineSettings`) and the run's own. Each field is
-    also
-    a YAML key and a DOCFLEET_ variable."""
+    also a flag, a YAML key and a DOCFLEET_ variable."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    replicas: int | Literal["auto"] = Field(
+    replicas: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
         "auto", description="Replicas per device (auto: one per GPU, or one per core on CPU)."
     )
-    cpu_threads: int | None = Field(None, ge=1, description="Intra-op threads per replica.")
-    resume: bool = Field(True, description="Skip pages already in OUT/pages.jsonl.")
+    cpu_threads: int | None = same_as(EngineOptions, "cpu_threads")
+    resume: bool = same_as(
+        JobSettings, "resume", description="Skip pages already in OUT/pages.jsonl."
+    )
     page_timeout: float | None = Field(
         300.0, gt=0, description="Seconds a page may take before its worker is replaced."
     )

@@ -80,15 +80,36 @@ def document_stages(pipeline: str) -> list[str]:
     return [SOURCE, *page, SINK, *record]
 
 
+def complete_groups(groups: list[GroupSpec]) -> list[GroupSpec]:
+    """Stage groups completed by the rule ``+``-joined pipelines follow: ``render`` first and
+    ``assemble`` after the page stages are added where missing (``render`` at the head of the
+    first group, ``assemble`` at the end of the group of the last page stage), then checked as
+    :func:`check_groups` does.
+
+    >>> groups = complete_groups([GroupSpec(stages=["layout", "ocr"]), GroupSpec(stages=["embed"])])
+    >>> [g.stages for g in groups]
+    [['render', 'layout', 'ocr', 'assemble'], ['embed']]
+    """
+    roles = stage_roles()
+    _known(groups, roles)
+    stages = [list(g.stages) for g in groups]
+    names = [n for group in stages for n in group]
+    if SOURCE not in names:
+        stages[0].insert(0, SOURCE)
+    if SINK not in names:
+        last = max((i for i, group in enumerate(stages)
+                    for n in group if roles[n] in ("source", "page")), default=0)  # fmt: skip
+        stages[last].append(SINK)
+    done = [g.model_copy(update={"stages": s}) for g, s in zip(groups, stages, strict=True)]
+    return check_groups(done)
+
+
 def check_groups(groups: list[GroupSpec]) -> list[GroupSpec]:
     """A pinned pipeline must run ``render`` first and ``assemble`` before any record stage,
     each stage once; errors name the valid stages."""
     roles = stage_roles()
+    _known(groups, roles)
     names = [n for g in groups for n in g.stages]
-    unknown = [n for n in names if n not in roles]
-    if unknown:
-        raise ValueError(f"unknown stage(s) {', '.join(unknown)} in pipeline; document stages: "
-                         f"{', '.join(roles)}")  # fmt: skip
     if len(set(names)) != len(names):
         raise ValueError(f"a stage appears twice in pipeline {names}")
     if names[0] != SOURCE or SINK not in names:
@@ -99,6 +120,13 @@ def check_groups(groups: list[GroupSpec]) -> list[GroupSpec]:
     if misplaced or early:
         raise ValueError(f"page stages run before {SINK}, record stages after it: {names}")
     return groups
+
+
+def _known(groups: list[GroupSpec], roles: dict[str, str]) -> None:
+    unknown = [n for g in groups for n in g.stages if n not in roles]
+    if unknown:
+        raise ValueError(f"unknown stage(s) {', '.join(unknown)} in pipeline; document stages: "
+                         f"{', '.join(roles)}")  # fmt: skip
 
 
 def parse_sets(values: list[str]) -> dict[str, dict[str, Any]]:
