@@ -211,8 +211,8 @@ def test_pages_are_sent_as_image_urls(serve, tmp_path):
 
 
 def test_server_settings_come_from_flags_yaml_or_environment_and_the_key_stays_hidden(tmp_path):
-    from docfleet.jobs.run.config import resolve_config
     from docfleet.llm.endpoints.extract import endpoint_settings
+    from docfleet.settings.cascade import resolve_config
 
     environ = {"DOCFLEET_ENDPOINT": "http://a:8000/v1, http://b:8000/v1",
                "DOCFLEET_TOKENS_PER_MINUTE": "6000", "SERVER_KEY": KEY}  # fmt: skip

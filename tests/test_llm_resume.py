@@ -17,8 +17,8 @@ pytest.importorskip("transformers")
 from llm_factory import tiny_causal_lm
 
 from docfleet.io.outdir import OutputError
+from docfleet.jobs.common.resume import ResumeError
 from docfleet.jobs.extract.job import ExtractConfig, run_extract
-from docfleet.jobs.extract.resume import ResumeError
 
 OFFLINE = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 

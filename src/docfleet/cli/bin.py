@@ -36,6 +36,13 @@ exit codes: 0 every page binned, 1 some failed (see status "error" lines), 2 usa
 """
 
 
+#: The binning settings (fields of ``BinConfig``) shown as flags; --help, choices and limits
+#: come from the fields.
+SETTINGS = ("output", "bins", "caption_model", "clip_model", "place", "dpi", "devices",
+            "num_gpus", "workers", "replicas", "batch_size", "engine", "ray_address",
+            "max_attempts", "progress", "resume")  # fmt: skip
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "bin", help="sort images into bins by OCR, layout, caption and CLIP",
@@ -43,19 +50,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="images, PDFs or folders")
-    p.add_argument("-o", "--output", help="output folder")
-    p.add_argument("--bins", help="the bins.yml file")
     p.add_argument("--config", metavar="YAML", help="settings file (keys as the long flags)")
-    p.add_argument("--caption-model", help="folder of a BLIP-style caption model")
-    p.add_argument("--clip-model", help="folder of a CLIP model (for bins with prompts)")
-    p.add_argument("--place", choices=["none", "copy", "link"], help="files into OUT/<bin>/")
-    p.add_argument("--dpi", type=float, help="resolution of PDF pages (150)")
-    p.add_argument("--devices", help="auto, cpu, cuda or cuda:0,cuda:1")
-    p.add_argument("--num-gpus", type=int, help="first N GPUs (0 = all)")
-    p.add_argument("--workers", choices=["process", "thread"], help="worker kind (process)")
-    p.add_argument("--replicas", type=int, help="replicas per device (1)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
-    p.add_argument("--resume", action=argparse.BooleanOptionalAction, help="keep done pages")
+    from docfleet.jobs.bin.config import BinConfig
+    from docfleet.settings.flags import add_flags
+
+    add_flags(p, BinConfig, SETTINGS)
     return p
 
 
@@ -64,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
     from docfleet.jobs.bin.bins import BinsError
     from docfleet.jobs.bin.job import BinConfig, run_bins
     from docfleet.settings.cascade import ConfigError, resolve_config
+    from docfleet.settings.flags import flag_values
 
-    flags = {k: getattr(args, k) for k in BinConfig.model_fields if hasattr(args, k)}
+    flags = flag_values(args, BinConfig)
     try:
         config = resolve_config(flags, config_file=args.config, environ=os.environ,
                                 model=BinConfig)  # fmt: skip

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 DESCRIPTION = """\
 Check that this machine is ready to run docfleet: Python and package versions, ONNX Runtime
-providers, the torch CUDA build, CPU cores and memory, and every visible GPU. Each GPU gets a
+providers, the torch CUDA build, OpenCV (one wheel, whose cv2 imports and satisfies what the
+installed packages require), CPU cores and memory, and every visible GPU. Each GPU gets a
 tiny allocation in a child process, so a GPU that is listed but unusable is caught here. With
 --ray-address it also connects to that Ray cluster and lists its nodes, CPUs, GPUs and memory.
 Every problem found comes with the step that fixes it.
@@ -78,6 +79,8 @@ def render(report: DoctorReport) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from docfleet.engine.doctor import NOT_INSTALLED, OPENCV_WHEELS
+
     console = Console()
     facts = Table(title=f"docfleet {report.docfleet} doctor", show_header=False)
     facts.add_column(style="bold")
@@ -94,6 +97,10 @@ def render(report: DoctorReport) -> None:
     facts.add_row("onnxruntime", escape(_installed(ort["version"], providers)))
     cuda = f"CUDA {torch['cuda']} build" if torch["cuda"] else torch["error"] or "CPU-only build"
     facts.add_row("torch", escape(_installed(torch["version"], cuda)))
+    cv = report.opencv
+    wheels = [w for w in OPENCV_WHEELS if report.packages.get(w, NOT_INSTALLED) != NOT_INSTALLED]
+    wheels_text = " + ".join(wheels) or "no OpenCV wheel"
+    facts.add_row("cv2", escape(_installed(cv["version"], cv["error"] or wheels_text)))
     if report.gpus:
         from docfleet.engine.doctor import gpu_backend
 

@@ -59,110 +59,33 @@ examples:
 exit codes: 0 every record valid, 1 some failed (see status "error" lines), 2 usage error.
 """
 
-FLAGS = (
-    ("--model", {"help": "folder of a Hugging Face causal LM or VLM (or give --endpoint)"}),
-    ("--input", {"help": "CSV/TSV/JSONL file or folder; or PDFs/images for a VLM"}),
-    (
-        "--input-kind",
-        {
-            "choices": ["auto", "records", "pages"],
-            "help": "records or pages (default auto: pages when no CSV/JSONL)",
-        },
-    ),
-    ("--prompt", {"help": "prompt template with {column} variables"}),
-    ("--prompt-file", {"help": "prompt file: text, or YAML with system: and turns:"}),
-    ("--schema", {"dest": "json_schema", "help": "JSON Schema file the answer must meet"}),
-    ("--answer-format", {"choices": ["json", "text"], "help": "json (default) or text"}),
-    ("--text-column", {"help": "column that must hold text"}),
-    ("--id-column", {"help": "column with record ids (default: file:row)"}),
-    ("--image-column", {"help": "column naming the image or PDF page a VLM sees (a.pdf#2)"}),
-    ("--encoding", {"help": "input encoding (utf-8)"}),
-    ("--dpi", {"type": float, "help": "resolution of PDF pages shown to a VLM (144)"}),
-    ("--password", {"help": "password of encrypted PDF inputs"}),
-    ("--devices", {"help": "auto, cpu, cuda or cuda:0,cuda:1"}),
-    ("--num-gpus", {"type": int, "help": "first N GPUs (0 = all)"}),
-    ("--strategy", {"choices": ["auto", "replicate", "balanced", "offload", "cpu"]}),
-    ("--split-margin", {"metavar": "SIZE", "help": "left free per GPU of a split model (4GiB)"}),
-    (
-        "--single-margin",
-        {"metavar": "SIZE", "help": "left free on a GPU with a whole model (2GiB)"},
-    ),
-    ("--batch-size", {"help": "records per batch, or auto"}),
-    ("--max-new-tokens", {"type": int, "help": "tokens per answer at most (256)"}),
-    ("--max-repairs", {"type": int, "help": "repair turns for an invalid answer (2)"}),
-    ("--limit", {"type": int, "metavar": "N", "help": "only the first N records (try a prompt)"}),
-    ("--dtype", {"choices": ["auto", "float32", "float16", "bfloat16"]}),
-    ("--workers", {"choices": ["process", "thread"]}),
-    ("--engine", {"choices": ["local", "ray"], "help": "local (default) or a Ray cluster"}),
-    ("--ray-address", {"help": "Ray cluster: auto, HOST:PORT or ray://HOST:PORT"}),
-)
-ENDPOINT_FLAGS = (
-    (
-        "--endpoint",
-        {
-            "action": "append",
-            "metavar": "URL",
-            "help": "OpenAI-compatible server, as http://gpu0:8000/v1 (repeat for several)",
-        },
-    ),
-    ("--served-model", {"metavar": "NAME", "help": "the model name the servers serve"}),
-    ("--api-key-env", {"metavar": "VAR", "help": "environment variable holding the API key"}),
-    ("--concurrency", {"type": int, "metavar": "N", "help": "requests in flight per server (8)"}),
-    ("--requests-per-minute", {"type": float, "metavar": "R", "help": "all servers together"}),
-    ("--tokens-per-minute", {"type": float, "metavar": "T", "help": "all servers together"}),
-    ("--request-timeout", {"type": float, "metavar": "S", "help": "seconds of no progress (120)"}),
-    (
-        "--request-attempts",
-        {
-            "type": int,
-            "metavar": "N",
-            "help": "tries of a request before its record is an error line (5)",
-        },
-    ),
-    (
-        "--cool-down",
-        {
-            "type": float,
-            "metavar": "S",
-            "help": "seconds a server failing 3 requests in a row is rested (30)",
-        },
-    ),
-    (
-        "--give-up-after",
-        {
-            "type": float,
-            "metavar": "S",
-            "help": "stop the run when no server has answered for S seconds (300); "
-            "the lines written are kept and a re-run resumes",
-        },
-    ),
-)
+#: The extraction settings (fields of ``ExtractConfig``) shown as flags, by group; --help,
+#: choices and limits come from the fields.
+SETTINGS = ("output", "model", "input", "input_kind", "prompt", "prompt_file", "json_schema",
+            "answer_format", "text_column", "id_column", "image_column", "encoding", "dpi",
+            "password", "devices", "num_gpus", "strategy", "split_margin", "single_margin",
+            "batch_size", "max_new_tokens", "max_repairs", "limit", "dtype", "workers", "engine",
+            "ray_address", "max_attempts", "progress", "resume", "retry_failed")  # fmt: skip
+SERVER_SETTINGS = ("endpoint", "served_model", "api_key_env", "concurrency",
+                   "requests_per_minute", "tokens_per_minute", "request_timeout",
+                   "request_attempts", "cool_down", "give_up_after")  # fmt: skip
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from docfleet.jobs.extract.config import ExtractConfig
+    from docfleet.settings.flags import add_flags
+
     p = subparsers.add_parser(
         "extract", help="structured extraction with a local LLM or model servers",
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    p.add_argument("-o", "--output", help="JSONL file to write")
     p.add_argument("--config", metavar="YAML", help="settings file (keys as the long flags)")
-    for flag, options in FLAGS:
-        p.add_argument(flag, **options)
+    add_flags(p, ExtractConfig, SETTINGS)
     servers = p.add_argument_group("model servers (instead of --model)")
-    for flag, options in ENDPOINT_FLAGS:
-        servers.add_argument(flag, **options)
+    add_flags(servers, ExtractConfig, SERVER_SETTINGS)
     servers.add_argument("--api-key", nargs="?", action=_NoKeyOnTheCommandLine,
                          help=argparse.SUPPRESS)  # fmt: skip
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
-    p.add_argument(
-        "--resume", action=argparse.BooleanOptionalAction,
-        help="keep the lines already in OUTPUT and do the rest (default: on)",
-    )  # fmt: skip
-    p.add_argument(
-        "--retry-failed", action="store_true", default=None,
-        help="with resume, also redo the records whose lines are errors",
-    )  # fmt: skip
     p.add_argument("--wait", action="store_true", help="if OUTPUT is in use, wait for it")
     return p
 
@@ -183,10 +106,9 @@ def run(args: argparse.Namespace) -> int:
     from docfleet.llm.endpoints.extract import api_key
     from docfleet.llm.endpoints.state import ServersDown
     from docfleet.settings.cascade import ConfigError, resolve_config
+    from docfleet.settings.flags import flag_values
 
-    flags = {k: getattr(args, k) for k in ExtractConfig.model_fields if hasattr(args, k)}
-    if isinstance(flags.get("batch_size"), str) and flags["batch_size"].isdigit():
-        flags["batch_size"] = int(flags["batch_size"])
+    flags = flag_values(args, ExtractConfig)
     try:
         config = resolve_config(
             flags, config_file=args.config, environ=os.environ, model=ExtractConfig

@@ -47,6 +47,15 @@ run.json) or the disk filled up, 2 usage or configuration error (before anything
 """
 
 
+#: The run's settings (fields of ``RunConfig``) shown as flags, by group; --help, choices and
+#: limits come from the fields.
+DEVICE_SETTINGS = ("engine", "ray_address", "devices", "num_gpus", "workers", "replicas",
+                   "cpu_threads", "batch_size")  # fmt: skip
+PAGE_SETTINGS = ("ocr", "ocr_model", "ocr_det_side", "ocr_rec_batch", "backend", "dpi",
+                 "max_pixels", "password", "page_timeout", "max_attempts", "format", "resume",
+                 "progress")  # fmt: skip
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "run",
@@ -59,44 +68,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT", help="output folder (created if missing)")
     p.add_argument("--config", metavar="YAML", help="settings file (keys as the long flags)")
     p.add_argument("--print-config", action="store_true", help="print resolved settings, exit")
-    g = p.add_argument_group("devices and workers")
-    g.add_argument("--engine", choices=["local", "ray"], help="local (default) or a Ray cluster")
-    g.add_argument("--ray-address", help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT")
-    g.add_argument("--devices", help="auto (default), cpu, cuda, mps, or cuda:0,cuda:2")
-    g.add_argument("--num-gpus", type=int, help="use the first N GPUs (0 = all)")
-    g.add_argument("--workers", choices=["process", "thread"], help="worker kind (process)")
-    g.add_argument("--replicas", type=_int_or_auto, help="replicas per device (auto)")
-    g.add_argument("--cpu-threads", type=int, help="intra-op threads per replica")
-    g.add_argument("--batch-size", type=_int_or_auto, help="pages per batch, or auto")
+    from docfleet.jobs.run.config import RunConfig
+    from docfleet.settings.flags import add_flags
+
+    add_flags(p.add_argument_group("devices and workers"), RunConfig, DEVICE_SETTINGS)
     g = p.add_argument_group("pages")
-    g.add_argument("--pipeline", help=f"stages joined with + ({', '.join(_stage_choices())}; "
-                   "default layout+ocr); groups on their own devices: see the README")  # fmt: skip
+    add_flags(g, RunConfig, ["pipeline"])
     g.add_argument("--set", action="append", metavar="STAGE.OPTION=VALUE", dest="set_options",
                    help="a stage's option, e.g. ocr.min_score=0.6 (repeat for more)")  # fmt: skip
-    g.add_argument(
-        "--ocr", choices=["auto", "always", "never"], help="auto: text layer where real (auto)"
-    )
-    g.add_argument(
-        "--ocr-model", choices=["auto", "tiny", "small", "cascade"],
-        help="OCR models: cascade (tiny, unsure lines read again by small; CPU default), small "
-        "(GPU default, most accurate), tiny (fastest)",
-    )  # fmt: skip
-    g.add_argument("--ocr-det-side", type=int, metavar="PX",
-                   help="longest side of the text detector's input (1280)")  # fmt: skip
-    g.add_argument("--ocr-rec-batch", type=int, metavar="N",
-                   help="same-width text lines per recognition batch (8 CPU, 32 GPU)")  # fmt: skip
-    g.add_argument("--backend", choices=["auto", "onnxruntime", "torch"],
-                   help="runtime of the layout and OCR models: onnxruntime, or torch (the same "
-                   "networks in PyTorch, pages batched); auto: torch on CUDA GPUs")  # fmt: skip
-    g.add_argument("--dpi", type=float, help="PDF rendering resolution (150)")
-    g.add_argument("--max-pixels", type=int, help="pixel cap per page; larger pages shrink")
-    g.add_argument("--password", help="password for encrypted PDFs")
-    g.add_argument("--page-timeout", type=float, help="seconds before a stuck page fails (300)")
-    g.add_argument("--max-attempts", type=int, help="runs of a page whose worker dies (3)")
-    g.add_argument("--format", choices=["jsonl", "parquet"],
-                   help="embed's chunks: in pages.jsonl (jsonl) or OUT/chunks.parquet")  # fmt: skip
-    g.add_argument("--resume", action=argparse.BooleanOptionalAction, help="skip done pages")
-    g.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar")
+    add_flags(g, RunConfig, PAGE_SETTINGS)
     g = p.add_argument_group("inputs and output")
     g.add_argument("--follow-links", action="store_true", help="follow links to folders")
     g.add_argument(
@@ -109,9 +89,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from docfleet.jobs.run.config import RunConfig
     from docfleet.settings.cascade import ConfigError, config_yaml, resolve_config
+    from docfleet.settings.flags import flag_values
 
-    # every run setting has a flag of the same name; unset flags are None
-    flags = {key: getattr(args, key) for key in RunConfig.model_fields if hasattr(args, key)}
+    flags = flag_values(args, RunConfig)  # unset flags are left out
     try:
         config = resolve_config(
             flags, config_file=args.config, environ=os.environ, model=RunConfig
@@ -140,8 +120,8 @@ def _execute(inputs: list[str], out: Path, config: Any, options: dict[str, Any])
     from docfleet.cli.summary import print_summary
     from docfleet.engine.devices import DeviceError
     from docfleet.io.outdir import OutputError
+    from docfleet.jobs.common.resume import ResumeError
     from docfleet.jobs.run.job import OutputFull, run_documents
-    from docfleet.jobs.run.resume import ResumeError
 
     streams: list[Any] = []
 
@@ -171,7 +151,6 @@ def _execute(inputs: list[str], out: Path, config: Any, options: dict[str, Any])
     if report.not_run:
         print(f"stopped: {report.not_run} pages not run; run the same command again to do them",
               file=sys.stderr)  # fmt: skip
-        return 130
     return report.exit_code
 
 
@@ -189,24 +168,6 @@ def _command_line() -> str:
 def _usage(message: str) -> int:
     print(f"docfleet run: error: {message}", file=sys.stderr)
     return 2
-
-
-def _int_or_auto(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _stage_choices() -> list[str]:
-    from docfleet.jobs.run.pipeline_spec import pipeline_choices
-
-    return pipeline_choices()
 
 
 def with_stage_options(config: Any, sets: list[str]) -> Any:

@@ -14,7 +14,7 @@ def print_summary(report: Any) -> None:
     from rich.table import Table
 
     console = Console(file=sys.stderr, highlight=False)
-    table = Table(title=f"docfleet run -> {report.out_dir}", show_header=False)
+    table = Table(title=f"docfleet run -> {report.output}", show_header=False)
     table.add_column(style="bold")
     table.add_column()
     table.add_row("pages", f"{report.total} ({report.ok} ok, {report.failed} failed in this run)")
@@ -48,7 +48,7 @@ def print_summary(report: Any) -> None:
         shown = report.failed_ids[:MAX_LISTED_FAILURES]
         more = len(report.failed_ids) - len(shown)
         console.print("failed pages: " + ", ".join(shown) + (f" and {more} more" if more else ""))
-        console.print(f'details: {report.out_dir / "pages.jsonl"} (status "error")')
+        console.print(f'details: {report.output / "pages.jsonl"} (status "error")')
 
 
 def text_sources(sources: Any, models: Any) -> str:

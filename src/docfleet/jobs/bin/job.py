@@ -16,27 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docfleet.engine.stats import RunStats
 from docfleet.jobs.bin.config import BinConfig
+from docfleet.jobs.common.report import JobReport
 
 
 @dataclass
-class BinReport:
-    """What a binning run did."""
+class BinReport(JobReport):
+    """What a binning run did: pages by bin, the files skipped. Lines kept from an earlier run
+    are counted too (in ``items``, ``ok`` and ``failed``) and in ``kept``."""
 
-    output: Path
-    items: int = 0
-    kept: int = 0
-    failed: int = 0
     bins: Counter[str] = field(default_factory=Counter)
-    failures: Counter[str] = field(default_factory=Counter)
     skipped: list[dict[str, str]] = field(default_factory=list)
-    wall_seconds: float = 0.0
-    stats: RunStats = field(default_factory=RunStats)
 
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
+    def count(self, line: dict[str, Any]) -> None:
+        """Count a line, and its page in its bin."""
+        super().count(line)
+        if line["status"] == "ok":
+            self.bins[line["bin"]] += 1
 
 
 def bin_stages(config: BinConfig, bins: Any) -> list[Any]:
@@ -99,22 +95,22 @@ def run_bins(inputs: list[str], config: BinConfig, *, command: str = "") -> BinR
 def _bin(config: BinConfig, bins: Any, stages: list[Any], tasks: list[Any], fingerprint: str,
          report: BinReport) -> None:  # fmt: skip
     from docfleet.engine.fleet import Fleet
-    from docfleet.io.sinks.jsonl import JsonlSink, read_records, rewrite_records
+    from docfleet.io.sinks.jsonl import JsonlSink
     from docfleet.jobs.bin.rules import RuleError
+    from docfleet.jobs.common.engine import JobEngine
     from docfleet.jobs.common.records import page_record
+    from docfleet.jobs.common.resume import Resumed, resume_lines, still_to_do
 
     lines = report.output / "bins.jsonl"
-    kept = [r for r in read_records(lines) if r.get("settings") == fingerprint] if (
-        config.resume and lines.exists()) else []  # fmt: skip
-    if lines.exists():
-        rewrite_records(lines, kept)  # lines of other settings go; their pages are redone
-    done = {r["id"] for r in kept}
-    for record in kept:
-        _count(report, record)
-    report.kept = len(kept)
-    todo = [t for t in tasks if t.id not in done]
-    engine = config.engine_options(unit="images")
-    with JsonlSink(lines, resume=True) as sink:
+    kept = Resumed()
+    if config.resume:  # lines of other settings go; their pages are redone
+        kept = resume_lines(lines, fingerprint)
+    for record in kept.lines:
+        report.count(record)
+    report.kept = len(kept.lines)
+    todo = still_to_do(tasks, kept.done)
+    engine = JobEngine(unit="images").options(config)
+    with JsonlSink(lines, resume=config.resume) as sink:
         if not todo:
             return
         with Fleet(engine).map(stages, todo) as stream:
@@ -129,19 +125,10 @@ def _bin(config: BinConfig, bins: Any, stages: list[Any], tasks: list[Any], fing
                                                              "message": str(exc)})  # fmt: skip
                 record["settings"] = fingerprint
                 sink.write(record)
-                _count(report, record)
+                report.count(record)
                 if record["status"] == "ok" and config.place != "none":
                     place(Path(record["document"]), report.output / record["bin"], config.place)
             report.stats = stream.stats
-
-
-def _count(report: BinReport, record: dict[str, Any]) -> None:
-    report.items += 1
-    if record["status"] == "ok":
-        report.bins[record["bin"]] += 1
-    else:
-        report.failed += 1
-        report.failures[(record.get("error") or {}).get("type", "error")] += 1
 
 
 def place(source: Path, folder: Path, how: str) -> Path:

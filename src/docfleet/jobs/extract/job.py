@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,34 +11,40 @@ from pathlib import Path
 from typing import Any
 
 from docfleet.engine.fleet import Fleet
-from docfleet.engine.stats import RunStats
+from docfleet.jobs.common.engine import JobEngine
+from docfleet.jobs.common.report import JobReport
 from docfleet.jobs.extract.config import ExtractConfig
 from docfleet.llm.generation.conversation import answer_line, record_error_line
 from docfleet.settings.engine import EngineOptions
 
 
 @dataclass
-class ExtractReport:
-    """What an extraction did: counts, tokens, failures by kind, per-device stats."""
+class ExtractReport(JobReport):
+    """What an extraction did: counts, tokens, failures by kind, per-device stats. Lines kept
+    from an earlier run are counted too (in ``items``, ``ok`` and ``failed``) and in ``kept``."""
 
-    output: Path
-    items: int = 0
     input_lines: int | None = None  # physical data lines of a record input (None: pages)
-    skipped: int = 0  # lines kept from an earlier run (counted in items, valid and failed)
-    kept_tokens_out: int = 0  # tokens_out of those lines
-    valid: int = 0
-    failed: int = 0
+    kept_tokens_out: int = 0  # tokens_out of the lines kept
     tokens_in: int = 0
     tokens_out: int = 0
-    failures: Counter[str] = field(default_factory=Counter)
-    wall_seconds: float = 0.0
-    stats: RunStats = field(default_factory=RunStats)
     plan: dict[str, Any] = field(default_factory=dict)
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # EndpointPool.stats()
 
+    def count(self, line: dict[str, Any]) -> None:
+        """Count a line and its tokens."""
+        self.tokens_in += line.get("tokens_in", 0)
+        self.tokens_out += line.get("tokens_out", 0)
+        super().count(line)
+
     @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
+    def valid(self) -> int:
+        """Records with a valid answer: ``ok``, in the extraction's words."""
+        return self.ok
+
+    @property
+    def skipped(self) -> int:
+        """Records not done again, their lines kept from an earlier run: ``kept``."""
+        return self.kept
 
 
 def plan_extraction(config: ExtractConfig) -> Any | None:
@@ -182,12 +187,8 @@ def _extract(
 ) -> ExtractReport:
     """Keep what an earlier run wrote, have ``work`` do the rest, and write it in input order."""
     from docfleet.io.sinks.jsonl import JsonlSink, read_records, rewrite_records
-    from docfleet.jobs.extract.resume import (
-        in_input_order,
-        save_settings,
-        still_to_do,
-        written_lines,
-    )
+    from docfleet.jobs.common.resume import Resumed, in_input_order, still_to_do
+    from docfleet.jobs.extract.resume import resume_output, save_settings
 
     out = Path(config.output)
     report = ExtractReport(output=out, plan=work.plan.to_dict() if work.plan else {})
@@ -195,24 +196,22 @@ def _extract(
         from docfleet.llm.records.tabular import data_lines
 
         report.input_lines = data_lines(config.input)
-    earlier = written_lines(out, fingerprint, settings) if config.resume else []
+    earlier = Resumed()
+    if config.resume:
+        earlier = resume_output(out, fingerprint, settings, retry_failed=config.retry_failed)
     save_settings(out, settings)
-    retried = config.retry_failed and any(line["status"] != "ok" for line in earlier)
-    if retried:
-        earlier = [line for line in earlier if line["status"] == "ok"]
-        rewrite_records(out, earlier)  # an interrupted retry still holds each record at most once
-    for line in earlier:
-        _count(report, line)
-    report.skipped, report.kept_tokens_out = len(earlier), report.tokens_out
+    for line in earlier.lines:
+        report.count(line)
+    report.kept, report.kept_tokens_out = len(earlier.lines), report.tokens_out
     all_ids = [r.id for r in records]
-    records = still_to_do(records, [line["id"] for line in earlier])
+    records = still_to_do(records, [line["id"] for line in earlier.lines])
     with JsonlSink(out, resume=config.resume) as sink:
         if records:
             with work.lines(records, report) as lines:
                 for line in lines:
                     sink.write({**line, "settings": fingerprint})
-                    _count(report, line)
-    if retried:  # the redone lines went to the end; every record has its line again
+                    report.count(line)
+    if earlier.retried:  # the redone lines went to the end; every record has its line again
         rewrite_records(out, in_input_order(read_records(out), all_ids))
     report.wall_seconds = time.perf_counter() - started
     return report
@@ -267,19 +266,9 @@ def _lines(records: list[Any], stream: Any) -> Iterator[dict[str, Any]]:
         yield line
 
 
-def _count(report: ExtractReport, line: dict[str, Any]) -> None:
-    report.items += 1
-    report.tokens_in += line.get("tokens_in", 0)
-    report.tokens_out += line.get("tokens_out", 0)
-    if line["status"] == "ok":
-        report.valid += 1
-    else:
-        report.failed += 1
-        report.failures[line["error"]["type"]] += 1
-
-
 def engine_options(config: ExtractConfig, plan: Any | None) -> EngineOptions:
-    """The engine runs one worker per planned replica, on the device the plan gave it."""
+    """The engine runs one worker per planned replica, on the device the plan gave it; the
+    progress bar counts records."""
     devices = config.devices
     workers = config.workers
     if plan is not None and plan.strategy in ("balanced", "offload"):
@@ -291,7 +280,6 @@ def engine_options(config: ExtractConfig, plan: Any | None) -> EngineOptions:
         devices = plan.strategy  # cpu or mps, even on a machine with CUDA GPUs
     elif config.engine == "ray" and config.strategy == "cpu":
         devices = "cpu"  # CPU actors even where the cluster has GPUs
-    return config.engine_options(
-        devices=devices, num_gpus=config.num_gpus if devices == config.devices else None,
-        workers=workers, unit="records",
-    )  # fmt: skip
+    num_gpus = config.num_gpus if devices == config.devices else None
+    chosen = {"devices": devices, "num_gpus": num_gpus, "workers": workers}
+    return JobEngine(unit="records", chosen=chosen).options(config)

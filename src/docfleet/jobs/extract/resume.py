@@ -4,29 +4,21 @@ Every output line carries ``settings``, a short fingerprint of what shapes the a
 prompts, schema, limits). A resumed run skips the records whose lines are there and appends
 the rest; lines written with other settings stop it, so stale answers are never mixed in.
 Retrying failed records drops their error lines first, and puts the file back in input order
-once every record has its line again.
+once every record has its line again. The rules every job's output shares are
+:mod:`docfleet.jobs.common.resume`'s; the settings file beside the output is the extraction's.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from docfleet.io.fingerprint import settings_differ, settings_fingerprint
-from docfleet.io.sinks.jsonl import read_records
+from docfleet.io.fingerprint import settings_differ
+from docfleet.jobs.common.resume import Resumed, resume_lines
 
-T = TypeVar("T")
-__all__ = [
-    "ResumeError", "in_input_order", "save_settings", "settings_fingerprint", "still_to_do",
-    "written_lines",
-]  # fmt: skip
-
-
-class ResumeError(ValueError):
-    """The output file holds lines that this run's settings would not have written."""
+__all__ = ["resume_output", "save_settings", "settings_file"]
 
 
 def settings_file(path: str | Path) -> Path:
@@ -35,30 +27,30 @@ def settings_file(path: str | Path) -> Path:
     return path.with_name(f".{path.name}.settings.json")
 
 
-def written_lines(
-    path: str | Path, fingerprint: str, settings: Mapping[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """The complete lines of an earlier run into ``path`` (none if it does not exist).
+def resume_output(
+    path: str | Path, fingerprint: str, settings: Mapping[str, Any], *, retry_failed: bool
+) -> Resumed:
+    """The complete lines of an earlier run into ``path`` (none if it does not exist), less its
+    error lines with ``retry_failed``.
 
     Raises ``ResumeError`` when a line was written with other settings, naming each setting
     that differs and both values when the earlier run left its ``settings_file``.
     """
-    lines = list(read_records(path))
-    for line in lines:
-        if line.get("settings") != fingerprint:
+
+    def mismatch(line: dict[str, Any]) -> str:
+        what = ""
+        try:
+            earlier = json.loads(settings_file(path).read_text(encoding="utf-8"))
+            what = settings_differ(earlier, settings) if isinstance(earlier, dict) else ""
+        except (OSError, ValueError):
             what = ""
-            if settings is not None:
-                try:
-                    earlier = json.loads(settings_file(path).read_text(encoding="utf-8"))
-                    what = settings_differ(earlier, settings) if isinstance(earlier, dict) else ""
-                except (OSError, ValueError):
-                    what = ""
-            raise ResumeError(
-                f"{path} was written with other settings ("
-                + (what or f"model, prompts, schema or limits; line {line.get('id')!r}")
-                + "); pass --no-resume to overwrite it, or choose another -o"
-            )
-    return lines
+        return (
+            f"{path} was written with other settings ("
+            + (what or f"model, prompts, schema or limits; line {line.get('id')!r}")
+            + "); pass --no-resume to overwrite it, or choose another -o"
+        )
+
+    return resume_lines(path, fingerprint, mismatch=mismatch, retry_failed=retry_failed)
 
 
 def save_settings(path: str | Path, settings: Mapping[str, Any]) -> None:
@@ -67,40 +59,3 @@ def save_settings(path: str | Path, settings: Mapping[str, Any]) -> None:
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(settings, ensure_ascii=False, indent=1, default=str), "utf-8")
     tmp.replace(target)
-
-
-def still_to_do(records: Iterable[T], done_ids: Iterable[str], key: str = "id") -> list[T]:
-    """The records not yet written, in order; an id written twice covers two records.
-
-    >>> from types import SimpleNamespace as R
-    >>> [r.id for r in still_to_do([R(id="a"), R(id="a"), R(id="b")], ["a"])]
-    ['a', 'b']
-    """
-    left = Counter(done_ids)
-    todo = []
-    for record in records:
-        record_id = getattr(record, key)
-        if left[record_id] > 0:
-            left[record_id] -= 1
-            continue
-        todo.append(record)
-    return todo
-
-
-def in_input_order(lines: Iterable[dict[str, Any]], ids: Iterable[str]) -> list[dict[str, Any]]:
-    """``lines`` sorted as their records come in the input (the k-th line of an id is its k-th
-    record); lines of ids no longer in the input go last, in their order.
-
-    >>> lines = [{"id": "b"}, {"id": "a", "n": 1}, {"id": "a", "n": 2}, {"id": "z"}]
-    >>> [(x["id"], x.get("n")) for x in in_input_order(lines, ["a", "b", "a"])]
-    [('a', 1), ('b', None), ('a', 2), ('z', None)]
-    """
-    positions: dict[str, deque[int]] = {}
-    count = 0
-    for count, record_id in enumerate(ids, start=1):
-        positions.setdefault(record_id, deque()).append(count)
-    keyed = []
-    for line in lines:
-        queue = positions.get(line["id"])
-        keyed.append((queue.popleft() if queue else count + 1 + len(keyed), line))
-    return [line for _, line in sorted(keyed, key=lambda pair: pair[0])]

@@ -22,10 +22,12 @@ from docfleet.io.outdir import OutputLock, check_output
 from docfleet.io.sinks.jsonl import JsonlSink
 from docfleet.io.sinks.markdown import MarkdownSink
 from docfleet.jobs.common.records import page_record
+from docfleet.jobs.common.resume import Resumed, still_to_do
 from docfleet.jobs.run.config import DocumentOptions, RunConfig
 from docfleet.jobs.run.report import RunReport, now_iso, write_run_json
-from docfleet.jobs.run.resume import Resumed, earlier_page_settings, resume_pages, source_stamp
+from docfleet.jobs.run.resume import earlier_page_settings, resume_pages, source_stamp
 from docfleet.page.types import PageTask
+from docfleet.settings.engine import EngineOptions
 
 __all__ = ["OutputFull", "RunReport", "map_pages", "page_tasks", "run_documents"]
 
@@ -125,7 +127,7 @@ def run_documents(
     fleet = Fleet(document_engine_options(config))
     devices = ["ray"] if config.engine == "ray" else [str(d) for d in fleet.devices()]
     with OutputLock(out, command=command, wait=wait):
-        report = RunReport(out_dir=out, total=len(tasks), skipped=skipped)
+        report = RunReport(output=out, total=len(tasks), skipped=skipped)
         settings = page_settings(config)
         try:
             _run(out, config, options, fleet, tasks, report, settings, devices, on_start,
@@ -157,7 +159,7 @@ def _run(
     stamps = _stamps(tasks)
     resumed = Resumed()
     if config.resume:
-        resumed = resume_pages(
+        resumed, report.changed_documents = resume_pages(
             pages,
             fingerprint=fingerprint,
             settings=settings,
@@ -166,11 +168,11 @@ def _run(
             retry_failed=retry_failed,
             ids=_ids_by_document(tasks),
         )
-    report.changed_documents, report.retried = resumed.changed_documents, resumed.retried
+    report.retried = resumed.retried
     markdown = MarkdownSink(out, _common_folder(tasks))
-    for record in resumed.records:
+    for record in resumed.lines:
         markdown.add(record, replay=True)
-    todo = [t for t in tasks if t.id not in resumed.done]
+    todo = still_to_do(tasks, resumed.done)
     report.kept = len(tasks) - len(todo)
     if todo:
         report.devices = devices
@@ -191,7 +193,7 @@ def _run(
                 sink.write(record)
                 written += 1
                 markdown.add(record)
-                _count(report, record)
+                report.count(record)
             report.stats = stream.stats
     except OSError as exc:
         if exc.errno not in _FULL:
@@ -250,19 +252,6 @@ def _ids_by_document(tasks: Sequence[PageTask]) -> dict[str, set[str]]:
     return ids
 
 
-def _count(report: RunReport, record: dict[str, Any]) -> None:
-    if record["status"] == "ok":
-        report.ok += 1
-        report.text_sources[record.get("text_source") or "unknown"] += 1
-        ocr = record.get("ocr")
-        if ocr and ocr.get("model"):
-            report.ocr_models[f"{ocr['model']} on {ocr.get('backend', 'onnxruntime')}"] += 1
-        return
-    report.failed += 1
-    report.failures[record["error"]["type"] if record.get("error") else "unknown"] += 1
-    report.failed_ids.append(record["id"])
-
-
 def _common_folder(tasks: Sequence[PageTask]) -> str | None:
     folders = {os.path.dirname(t.document) for t in tasks}
     try:
@@ -271,19 +260,9 @@ def _common_folder(tasks: Sequence[PageTask]) -> str | None:
         return None
 
 
-def document_engine_options(config: RunConfig) -> Any:
+def document_engine_options(config: RunConfig) -> EngineOptions:
     """The engine options of a document run on this machine: replicas and batch sizes for the
-    devices chosen (see :func:`docfleet.jobs.run.pipeline.engine_options`)."""
-    from docfleet.engine.devices import parse_devices
-    from docfleet.engine.discovery import discover_gpus
-    from docfleet.jobs.run.pipeline import engine_options
+    devices chosen (see :func:`docfleet.jobs.run.pipeline.page_engine`)."""
+    from docfleet.jobs.run.pipeline import page_engine
 
-    found = discover_gpus()
-    try:
-        chosen = parse_devices(config.devices, num_gpus=config.num_gpus, discovery=found)
-    except ValueError:
-        chosen = []  # the Fleet reports the device error with its fix
-    cpu_only = bool(chosen) and all(d.kind == "cpu" for d in chosen)
-    free = {g.index: g.free_bytes for g in found.gpus}
-    gpu_free = [free.get(d.index or 0, 0) for d in chosen if d.kind == "cuda"]
-    return engine_options(config, cpu_only=cpu_only, gpu_free_bytes=gpu_free)
+    return page_engine(config).options(config)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from docfleet.engine.devices import available_cores
 from docfleet.engine.registry import StageGroup
 from docfleet.engine.stage import Stage
+from docfleet.jobs.common.engine import AutoSizes, JobEngine
 from docfleet.jobs.run.config import DocumentOptions, RunConfig
-from docfleet.settings.engine import EngineOptions
 
 #: Memory one CPU replica of the layout and OCR models needs, with headroom for large pages.
 CPU_REPLICA_BYTES = 1 << 30
@@ -21,6 +17,13 @@ GPU_REPLICA_BYTES = 2 << 30
 #: gained 2.4x from 4 instances per GPU.
 MAX_AUTO_GPU_REPLICAS = 4
 GPU_PAGES_PER_BATCH = 8  # pages per batch on GPUs with --batch-size auto
+#: ``--replicas auto``: one replica per core on CPU, and on GPUs as many as the least free GPU
+#: holds; ``--batch-size auto``: one page on CPU, and on GPUs ``GPU_PAGES_PER_BATCH`` (a GPU
+#: detects pages of one size, and reads their lines, together).
+PAGE_SIZES = AutoSizes(
+    cpu_replica_bytes=CPU_REPLICA_BYTES, gpu_replica_bytes=GPU_REPLICA_BYTES,
+    max_gpu_replicas=MAX_AUTO_GPU_REPLICAS, cpu_batch_size=1, gpu_batch_size=GPU_PAGES_PER_BATCH,
+)  # fmt: skip
 
 
 def build_stages(config: DocumentOptions) -> list[Stage] | list[StageGroup]:
@@ -46,61 +49,13 @@ def build_stages(config: DocumentOptions) -> list[Stage] | list[StageGroup]:
 def _stage(name: str, config: DocumentOptions) -> Stage:
     from docfleet.engine.registry import stage_class
 
-    settings: dict[str, dict[str, Any]] = {
-        "render": {"dpi": config.dpi, "max_pixels": config.max_pixels, "ocr": config.ocr,
-                   "password": config.password},
-        "ocr": {"model": config.ocr_model, "det_max_side": config.ocr_det_side,
-                "rec_batch": config.ocr_rec_batch, "backend": config.backend},
-        "layout": {"backend": config.backend},
-    }  # fmt: skip
-    return stage_class(name)(**{**settings.get(name, {}), **config.stages.get(name, {})})
+    return stage_class(name)(**config.stage_options(name))
 
 
-def engine_options(
-    config: RunConfig, *, cpu_only: bool, gpu_free_bytes: Sequence[int] = ()
-) -> EngineOptions:
-    """Engine settings for a document run: ``--replicas auto`` is one replica per core on CPU,
-    and on GPUs as many as the least free GPU holds (:func:`gpu_replicas`)."""
-    replicas = config.replicas
-    if replicas == "auto":
-        replicas = cpu_replicas() if cpu_only else gpu_replicas(gpu_free_bytes)
-    batch_size = config.batch_size
-    if batch_size == "auto":  # a GPU detects pages of one size, and reads their lines, together
-        batch_size = 1 if cpu_only else GPU_PAGES_PER_BATCH
-    return config.engine_options(
-        replicas=replicas, batch_size=batch_size, item_timeout=config.page_timeout, unit="pages"
-    )
-
-
-def gpu_replicas(free_bytes: Sequence[int]) -> int:
-    """Replicas per GPU: ``GPU_REPLICA_BYTES`` each in the least free GPU, 1 to
-    ``MAX_AUTO_GPU_REPLICAS`` (1 when the free memory is not known).
-
-    >>> gpu_replicas([80 << 30, 80 << 30]), gpu_replicas([3 << 30]), gpu_replicas([])
-    (4, 1, 1)
-    """
-    known = [b for b in free_bytes if b > 0]
-    if not known:
-        return 1
-    return max(1, min(MAX_AUTO_GPU_REPLICAS, min(known) // GPU_REPLICA_BYTES))
-
-
-def cpu_replicas() -> int:
-    """One replica per usable core, as far as memory allows."""
-    try:
-        free = _available_memory()
-    except OSError:
-        free = None
-    by_memory = max(1, free // CPU_REPLICA_BYTES) if free else available_cores()
-    return max(1, min(available_cores(), by_memory))
-
-
-def _available_memory() -> int | None:
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return None
+def page_engine(config: RunConfig) -> JobEngine:
+    """What a document run adds to its engine settings: it counts pages, a page may run
+    ``page_timeout`` seconds, and ``auto`` sizes are :data:`PAGE_SIZES`."""
+    return JobEngine(unit="pages", item_timeout=config.page_timeout, auto=PAGE_SIZES)
 
 
 def require_models() -> None:

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from docfleet.engine.stats import RunStats
+from docfleet.jobs.common.report import EXIT_STOPPED, JobReport
 from docfleet.jobs.run.config import RunConfig
 from docfleet.settings.cascade import config_yaml
 
@@ -26,31 +26,37 @@ def now_iso() -> str:
 
 
 @dataclass
-class RunReport:
-    """What a run did: counts, failures by kind, files skipped, per-device stats."""
+class RunReport(JobReport):
+    """What a run did: pages of the input, this run's pages by outcome (``items``, ``ok`` and
+    ``failed`` count only those), failures by kind, files skipped, per-device stats."""
 
-    out_dir: Path
-    total: int = 0
-    ok: int = 0
-    failed: int = 0
-    kept: int = 0  # pages an earlier run already wrote
+    total: int = 0  # pages of the input, kept ones among them
     not_run: int = 0  # pages left when the run was stopped
     skipped: list[dict[str, str]] = field(default_factory=list)  # files that are no documents
     changed_documents: list[str] = field(default_factory=list)  # redone: changed since
     retried: int = 0  # failed pages of an earlier run, run again
-    failures: Counter[str] = field(default_factory=Counter)
     failed_ids: list[str] = field(default_factory=list)
     text_sources: Counter[str] = field(default_factory=Counter)  # this run's ok pages, by source
     ocr_models: Counter[str] = field(default_factory=Counter)  # "cascade on onnxruntime": pages
-    wall_seconds: float = 0.0
     started: str = field(default_factory=now_iso)
     ended: str = ""
-    stats: RunStats = field(default_factory=RunStats)
     devices: list[str] = field(default_factory=list)
+
+    def count(self, line: dict[str, Any]) -> None:
+        """Count a page this run wrote: its text source and OCR model, or its id if it failed."""
+        super().count(line)
+        if line["status"] != "ok":
+            self.failed_ids.append(line["id"])
+            return
+        self.text_sources[line.get("text_source") or "unknown"] += 1
+        ocr = line.get("ocr")
+        if ocr and ocr.get("model"):
+            self.ocr_models[f"{ocr['model']} on {ocr.get('backend', 'onnxruntime')}"] += 1
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        """``EXIT_STOPPED`` when pages were left unrun, else as every job's."""
+        return EXIT_STOPPED if self.not_run else super().exit_code
 
     @property
     def pages_per_second(self) -> float:
@@ -71,7 +77,7 @@ def write_run_json(
     data = {
         "command": command,
         "inputs": inputs,
-        "output": str(report.out_dir),
+        "output": str(report.output),
         "started": report.started,
         "ended": report.ended or now_iso(),
         "config": json.loads(json.dumps(config.model_dump(mode="json") | {"password": None})),

@@ -4,7 +4,8 @@ Every ``pages.jsonl`` line carries ``settings`` (a fingerprint of what shapes a 
 pipeline, OCR mode, resolution, pixel cap) and ``source`` (the document's size and modification
 time when it was read). A resumed run keeps the lines of its own settings whose document is
 unchanged, redoes pages of documents changed since (and, with ``retry_failed``, pages that
-failed), and refuses lines written with other settings, naming what differs.
+failed), and refuses lines written with other settings, naming what differs. The rules every
+job's output shares are :mod:`docfleet.jobs.common.resume`'s; the source stamps are the run's.
 """
 
 from __future__ import annotations
@@ -12,26 +13,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from docfleet.io.fingerprint import settings_differ
-from docfleet.io.sinks.jsonl import read_records, rewrite_records
-
-
-class ResumeError(ValueError):
-    """The output folder holds pages that this run's settings would not have written."""
-
-
-@dataclass
-class Resumed:
-    """What an earlier run left: the ids to keep, and how many lines were dropped and why."""
-
-    done: set[str] = field(default_factory=set)
-    records: list[dict[str, Any]] = field(default_factory=list)
-    changed_documents: list[str] = field(default_factory=list)
-    retried: int = 0
+from docfleet.jobs.common.resume import Resumed, resume_lines
 
 
 def source_stamp(path: str | Path) -> list[int]:
@@ -49,40 +35,33 @@ def resume_pages(
     stamps: Mapping[str, list[int]],
     retry_failed: bool,
     ids: Mapping[str, set[str]],
-) -> Resumed:
-    """Read ``pages`` (``pages.jsonl``); drop the lines to redo (rewriting the file once).
+) -> tuple[Resumed, list[str]]:
+    """Read ``pages`` (``pages.jsonl``); drop the lines to redo (rewriting the file once). Returns
+    the lines kept, and the documents redone because they changed since.
 
     ``stamps`` maps each document of this run to its ``source_stamp``, ``ids`` to the ids of
     its pages now (a document that failed to open as a whole has one id, its pages others);
     ``earlier_settings`` are the page settings the earlier run recorded in its ``run.json``,
     to name what differs.
     """
-    out = Resumed()
-    kept: list[dict[str, Any]] = []
-    dropped = 0
-    for record in read_records(pages):
-        if record.get("settings") != fingerprint:
-            raise ResumeError(_mismatch(pages, record, settings, earlier_settings))
+    changed: list[str] = []
+
+    def redo(record: dict[str, Any]) -> bool:
         document = record.get("document")
         if isinstance(document, str) and document in ids and record.get("id") not in ids[document]:
-            dropped += 1  # the document now opens (or now fails as a whole): its old lines go
-            continue
+            return True  # the document now opens (or now fails as a whole): its old lines go
         stamp = stamps.get(document) if isinstance(document, str) else None
         if stamp is not None and record.get("source") not in (None, stamp):
-            if document not in out.changed_documents:
-                out.changed_documents.append(document)
-            dropped += 1
-            continue
-        if retry_failed and record.get("status") != "ok":
-            out.retried += 1
-            dropped += 1
-            continue
-        kept.append(record)
-    if dropped:
-        rewrite_records(pages, kept)
-    out.records = kept
-    out.done = {r["id"] for r in kept}
-    return out
+            if document not in changed:
+                changed.append(document)
+            return True
+        return False
+
+    def mismatch(record: dict[str, Any]) -> str:
+        return _mismatch(pages, record, settings, earlier_settings)
+
+    kept = resume_lines(pages, fingerprint, mismatch=mismatch, redo=redo, retry_failed=retry_failed)
+    return kept, changed
 
 
 def earlier_page_settings(run_json: Path) -> dict[str, Any] | None:
