@@ -97,7 +97,7 @@ def test_every_record_ends_as_one_line_in_input_order_with_retries_counted(serve
     assert "3 attempts failed" in failed["error"]["message"]
     refused = by_note["h|400"]
     assert (refused["error"]["type"], refused["attempts"]) == ("HTTPError", 1)
-    assert (report.items, report.valid, report.failed, report.exit_code) == (20, 18, 2, 1)
+    assert (report.items, report.ok, report.failed, report.exit_code) == (20, 18, 2, 1)
     assert report.failures == Counter({"ServerError": 1, "HTTPError": 1})
     stats = report.endpoints[server.url]
     assert {k: v for k, v in stats["retries"].items() if v} == {
@@ -114,7 +114,7 @@ def test_a_server_failing_everything_is_rested_and_the_other_does_the_work(serve
     out = tmp_path / "out.jsonl"
     report = run_extract(config(data, out, bad, good, concurrency=2),
                          pool_options={**FAST, "cool_down": 10.0})  # fmt: skip
-    assert report.valid == 16 and {line["endpoint"] for line in lines(out)} == {good.url}
+    assert report.ok == 16 and {line["endpoint"] for line in lines(out)} == {good.url}
     assert report.endpoints[bad.url]["out_of_rotation"] == 1
     assert report.endpoints[bad.url]["ok"] == 0 and report.endpoints[good.url]["ok"] == 16
     assert sum(line["attempts"] for line in lines(out)) == 16 + len(bad.arrivals)
@@ -179,10 +179,10 @@ def test_limit_resume_on_other_servers_and_retry_failed(serve, tmp_path):
     trial = run_extract(config(data, out, first, limit=2))
     assert trial.items == 2 and len(lines(out)) == 2
     rest = run_extract(config(data, out, second))  # other servers: the run resumes
-    assert (rest.items, rest.skipped, rest.failed) == (5, 2, 1)
+    assert (rest.items, rest.kept, rest.failed) == (5, 2, 1)
     assert lines(out)[2]["error"]["type"] == "HTTPError"  # the 400 came now: an error line
     redo = run_extract(config(data, out, second, retry_failed=True))
-    assert (redo.items, redo.skipped, redo.failed) == (5, 4, 0)
+    assert (redo.items, redo.kept, redo.failed) == (5, 4, 0)
     got = lines(out)
     assert [line["id"] for line in got] == ["n0", "n1", "n2", "n3", "n4"]
     assert [line["endpoint"] for line in got] == [first.url] * 2 + [second.url] * 3
@@ -389,7 +389,7 @@ def test_transformers_serve_two_servers_share_the_rest_of_a_resumed_run(tiny, se
     trial = run_extract(config(data, out, served[0], limit=4, **options))
     assert trial.items == 4
     report = run_extract(config(data, out, *served, **options))
-    assert (report.items, report.skipped, report.valid) == (16, 4, 16)
+    assert (report.items, report.kept, report.ok) == (16, 4, 16)
     got = lines(out)
     assert [line["answer"] for line in got] == [line["answer"] for line in lines(whole)]
     shares = Counter(line["endpoint"] for line in got[4:])

@@ -51,19 +51,19 @@ def lines(path: Path) -> list[dict]:
 def test_a_cut_short_output_is_completed_in_input_order(model, tmp_path):
     data = notes(tmp_path / "notes.csv", 8, broken=6)
     full = run_extract(config(model, data, tmp_path / "full.jsonl"))
-    assert (full.items, full.skipped) == (8, 0)  # the broken quote swallows no row
+    assert (full.items, full.kept) == (8, 0)  # the broken quote swallows no row
     assert full.input_lines == 8  # eight data lines became eight records
     whole = (tmp_path / "full.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     cut = tmp_path / "cut.jsonl"
     cut.write_text("".join(whole[:3]) + whole[3][:25], encoding="utf-8")  # killed mid-line
     resumed = run_extract(config(model, data, cut))
-    assert (resumed.items, resumed.skipped, resumed.failed) == (8, 3, full.failed)
+    assert (resumed.items, resumed.kept, resumed.failed) == (8, 3, full.failed)
     strip = ("seconds", "device")
     assert [{k: v for k, v in line.items() if k not in strip} for line in lines(cut)] == [
         {k: v for k, v in line.items() if k not in strip} for line in lines(tmp_path / "full.jsonl")
     ]
     again = run_extract(config(model, data, cut))  # nothing left to do
-    assert (again.items, again.skipped) == (8, 8) and len(lines(cut)) == 8
+    assert (again.items, again.kept) == (8, 8) and len(lines(cut)) == 8
 
 
 def test_retry_failed_redoes_the_error_lines_and_restores_input_order(model, tmp_path):
@@ -79,9 +79,9 @@ def test_retry_failed_redoes_the_error_lines_and_restores_input_order(model, tmp
         first[number] = {**first[number], "status": "error", "answer": None, "error": oom}
     out.write_text("".join(json.dumps(line) + "\n" for line in first), encoding="utf-8")
     kept = run_extract(config(model, data, out, answer_format="text"))
-    assert (kept.skipped, kept.failed) == (7, 2)  # a plain resume keeps error lines
+    assert (kept.kept, kept.failed) == (7, 2)  # a plain resume keeps error lines
     retried = run_extract(config(model, data, out, answer_format="text", retry_failed=True))
-    assert (retried.items, retried.skipped, retried.failed) == (7, 5, 0)
+    assert (retried.items, retried.kept, retried.failed) == (7, 5, 0)
     after = lines(out)
     assert [line["id"] for line in after] == [f"n{i}" for i in range(7)]
     assert [after[1]["answer"], after[4]["answer"]] == [hit[0]["answer"], hit[1]["answer"]]
@@ -94,7 +94,7 @@ def test_a_limited_trial_run_is_kept_and_the_full_run_does_the_rest(model, tmp_p
     trial = run_extract(config(model, data, out, limit=4))
     assert (trial.items, [line["id"] for line in lines(out)]) == (4, ["n0", "n1", "n2", "n3"])
     full = run_extract(config(model, data, out))
-    assert (full.items, full.skipped) == (9, 4)
+    assert (full.items, full.kept) == (9, 4)
     assert [line["id"] for line in lines(out)] == [f"n{i}" for i in range(9)]
 
 
@@ -108,7 +108,7 @@ def test_other_settings_stop_a_resume_and_no_resume_starts_over(model, tmp_path)
         run_extract(config(model, data, out, max_new_tokens=5))
     assert "max_new_tokens 4 -> 5" in str(info.value)
     report = run_extract(config(model, data, out, max_new_tokens=5, resume=False))
-    assert (report.items, report.skipped) == (3, 0) and len(lines(out)) == 3
+    assert (report.items, report.kept) == (3, 0) and len(lines(out)) == 3
     assert len({line["settings"] for line in lines(out)}) == 1
 
 

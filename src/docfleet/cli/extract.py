@@ -153,13 +153,13 @@ def _summary(report: Any) -> None:
 
     table = Table(title=f"docfleet extract -> {report.output}", show_header=False)
     wall = max(report.wall_seconds, 1e-9)
-    table.add_row("records", f"{report.items} ({report.valid} valid, {report.failed} failed)")
+    table.add_row("records", f"{report.items} ({report.ok} valid, {report.failed} failed)")
     if report.input_lines is not None:
         table.add_row("  input", f"{report.input_lines} data lines became {report.items} records"
                       " (a quoted field may span lines)")  # fmt: skip
-    if report.skipped:
-        table.add_row("  kept from before", f"{report.skipped} (--no-resume redoes them)")
-    done, generated = report.items - report.skipped, report.tokens_out - report.kept_tokens_out
+    if report.kept:
+        table.add_row("  kept from before", f"{report.kept} (--no-resume redoes them)")
+    done, generated = report.items - report.kept, report.tokens_out - report.kept_tokens_out
     rate = f" ({done / wall:.2f} records/s)" if done else ""  # kept lines are no work of this run
     table.add_row("time", f"{report.wall_seconds:.1f} s{rate}")
     speed = f" ({generated / wall:.1f} generated/s in this run)" if done else ""

@@ -12,32 +12,28 @@ as one line or split. Callers hold ``PDFIUM_LOCK``.
 Words stay whole: the characters of a ligature (PDFium gives each the ligature's box) are never
 split, a word cut by a line-end hyphen is rejoined on the line where it starts (as pdftotext
 and PyMuPDF do), a change of font size (a footnote mark, a superscript) ends a word, and
-ligature code points are expanded; text is NFC-normalised.
+ligature code points are expanded; text is NFC-normalised. Whether the layer is usable text
+or the page needs OCR is judged in :mod:`.quality`; its public names are importable from here.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from docfleet.documents.pdf.fonts import font_style
+from docfleet.documents.pdf.quality import MIN_TEXT_CHARS as MIN_TEXT_CHARS
+from docfleet.documents.pdf.quality import image_cover as image_cover
+from docfleet.documents.pdf.quality import text_layer_quality as text_layer_quality
 from docfleet.page.geometry import union_all
 from docfleet.page.types import BBox, TextLine
 
-MIN_TEXT_CHARS = 16  # fewer non-space characters than this: a scan with a stray text object
-MAX_IMAGE_COVER = 0.5  # ... when images cover this share of the page or more
-MAX_BAD_SHARE = 0.10  # replacement, private-use, control and (cid:N) characters
-MIN_GOOD_SHARE = 0.60  # letters, marks, digits, punctuation, math and currency signs
 PART_GAP = 1.5  # a gap wider than this many line heights separates the parts of a line
 WORD_GAP = 0.12  # a gap wider than this many font sizes ends a word where PDFium put no space
 BACK_STEP = 0.3  # a step back left of more than this many line heights starts a new line
 SIZE_STEP = 1.2  # a word set this much smaller than the next character is a mark before it
 BAND_OVERLAP = 0.5  # share of the smaller height two boxes must overlap to be on one line
-_BAD_CATEGORIES = ("Cc", "Co", "Cs", "Cn")
-_CID_JUNK = re.compile(r"\(cid:\d+\)")
 _LIGATURES = {0xFB00: "ff", 0xFB01: "fi", 0xFB02: "fl", 0xFB03: "ffi", 0xFB04: "ffl"}
 _LIGATURES |= {0xFB05: "st", 0xFB06: "st"}
 #: Adobe's private-use small capitals and old-style figures (U+F761 "Asmall", U+F731
@@ -50,6 +46,10 @@ _ACCENTS = {
     "\u02d9": "\u0307", "\u02da": "\u030a", "\u00b8": "\u0327", "\u02db": "\u0328",
     "\u02c7": "\u030c", "\u02dd": "\u030b",
 }  # fmt: skip
+
+
+#: A combining mark waiting for a glyph: the mark, the middle of its accent, its bottom, its top.
+_Accent = tuple[str, float, float, float]
 
 
 @dataclass
@@ -161,26 +161,21 @@ def _read_lines(textpage: Any) -> list[_Line]:
     rect = pdfium_c.FS_RECTF()
     lines: list[_Line] = []
     line: _Line | None = None
-    space = False
+    space = after_accent = False  # after_accent: the last glyph read was a spacing accent
     hyphen_into: _Part | None = None  # where the rest of a word cut by a line-end hyphen goes
     rejoined = False  # some of that rest is in
-    accent: tuple[str, float, float, float] | None = None  # a mark waiting for the next letter
-    floating: list[tuple[str, float, float, float]] = []  # marks placed once all lines are read
-    after_accent = False
+    accent: _Accent | None = None  # a mark waiting for the next letter
+    floating: list[_Accent] = []  # marks placed once all lines are read
     prev = (0.0, 0.0, 0.0, 0.0)  # box of the previous glyph
     # PDFium's font size is 1 where the text matrix scales the font: gaps are measured against
     # glyph heights; word_size is the largest font size in the word so far
     size = word_size = 0.0
     chars = _page_chars(textpage)
-    # a page that spells its spaces out (word processors, ReportLab) is trusted on where words
-    # end; one that positions its words (TeX) gets spaces inferred from the gaps too, which
-    # would split letter-spaced text such as "s h e" on the first kind
-    word_gap = WORD_GAP if not _spelt_spaces(raw, chars) else float("inf")
+    word_gap = _word_gap(raw, chars)
     for index, char in enumerate(chars):
         if char in "\r\n":
             size = 0.0  # a new line may be in another font at a glyph height close to this one
-            if rejoined:
-                hyphen_into = None  # the rest of the cut word ended its line
+            hyphen_into = None if rejoined else hyphen_into  # the cut word's rest ended its line
             continue  # PDFium also breaks lines where only the font changes: geometry decides
         if char == "\ufffe":
             hyphen_into, rejoined = (line.parts[-1] if line is not None else None), False
@@ -195,24 +190,13 @@ def _read_lines(textpage: Any) -> list[_Line]:
         if not get_box(raw, index, rect):
             continue
         box = (rect.left, rect.bottom, rect.right, rect.top)
-        middle = (box[0] + box[2]) / 2
         if char in _ACCENTS:  # drawn over the letter before it, the one to come, or elsewhere
-            if line is None or not (
-                line.parts[-1].last[0] - 0.5 <= middle <= prev[2] + 0.5
-                and line.parts[-1].mark(_ACCENTS[char], middle)
-            ):
-                if accent is not None:
-                    floating.append(accent)
-                accent = (_ACCENTS[char], middle, box[1], box[3])
+            accent = _hold_accent(_ACCENTS[char], box, line, prev, accent, floating)
             space, after_accent = False, True  # spaces PDFium put around it: the gap decides
             continue
         after_accent = False
         if accent is not None:
-            if box[0] - 0.5 <= accent[1] <= box[2] + 0.5:
-                char += accent[0]
-                space = space and box[0] - prev[2] > WORD_GAP * (box[3] - box[1])
-            else:
-                floating.append(accent)
+            char, space = _take_accent(accent, char, space, box, prev, floating)
             accent = None
         height = box[3] - box[1]
         if abs(height - (prev[3] - prev[1])) > 0.05 * height or not size:
@@ -246,13 +230,69 @@ def _read_lines(textpage: Any) -> list[_Line]:
         rounded = round(scale, 1)
         line.sizes[rounded] = line.sizes.get(rounded, 0) + 1
         space, prev, word_size = False, box, max(word_size, scale)
-    for mark, x, bottom, top in [*floating, *([accent] if accent else [])]:
+    _place_marks(lines, [*floating, *([accent] if accent else [])])
+    return lines
+
+
+def _word_gap(raw: Any, chars: list[str]) -> float:
+    """The gap, in font sizes, that ends a word where PDFium put no space.
+
+    A page that spells its spaces out (word processors, ReportLab) is trusted on where words
+    end; one that positions its words (TeX) gets spaces inferred from the gaps too, which would
+    split letter-spaced text such as "s h e" on the first kind.
+    """
+    return WORD_GAP if not _spelt_spaces(raw, chars) else float("inf")
+
+
+def _hold_accent(
+    mark: str,
+    box: tuple[float, float, float, float],
+    line: _Line | None,
+    prev: tuple[float, float, float, float],
+    accent: _Accent | None,
+    floating: list[_Accent],
+) -> _Accent | None:
+    """The mark waiting for the next letter once a spacing accent is read: ``accent`` still
+    when the accent is drawn over the glyph before it (which takes its mark), else this one
+    (and ``accent``, passed over, waits in ``floating``)."""
+    middle = (box[0] + box[2]) / 2
+    if (
+        line is not None
+        and line.parts[-1].last[0] - 0.5 <= middle <= prev[2] + 0.5
+        and line.parts[-1].mark(mark, middle)
+    ):
+        return accent
+    if accent is not None:
+        floating.append(accent)
+    return (mark, middle, box[1], box[3])
+
+
+def _take_accent(
+    accent: _Accent,
+    char: str,
+    space: bool,
+    box: tuple[float, float, float, float],
+    prev: tuple[float, float, float, float],
+    floating: list[_Accent],
+) -> tuple[str, bool]:
+    """The letter after a waiting mark, with the mark when it is drawn over the letter (and
+    whether a space still goes before it: PDFium's stands only if the gap says so); a mark
+    over no letter waits in ``floating``."""
+    if box[0] - 0.5 <= accent[1] <= box[2] + 0.5:
+        return char + accent[0], space and box[0] - prev[2] > WORD_GAP * (box[3] - box[1])
+    floating.append(accent)
+    return char, space
+
+
+def _place_marks(lines: list[_Line], marks: list[_Accent]) -> None:
+    """Put each mark no neighbouring letter took on the glyph under it, in the first line whose
+    band it overlaps."""
+    for mark, x, bottom, top in marks:
         for line in lines:
             part = line.parts[-1]
             over = min(part.top, top) - max(part.bottom, bottom) > 0.3 * (top - bottom)
             if over and any(p.mark(mark, x) for p in line.parts):
                 break
-    return lines
 
 
 def _spelt_spaces(raw: Any, chars: list[str]) -> bool:
@@ -323,55 +363,3 @@ def page_text_lines(page: Any, scale: float) -> list[TextLine]:
             )
         )
     return out
-
-
-def image_cover(page: Any) -> float:
-    """The share of an open ``PdfPage`` that images cover (1.0 for a scan)."""
-    import pypdfium2.raw as pdfium_c
-
-    left, bottom, right, top = page.get_bbox()
-    area = max((right - left) * (top - bottom), 1e-6)
-    covered = 0.0
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
-        x0, y0, x1, y1 = obj.get_bounds()
-        width = max(0.0, min(x1, right) - max(x0, left))
-        covered += width * max(0.0, min(y1, top) - max(y0, bottom))
-    return min(1.0, covered / area)
-
-
-def text_layer_quality(lines: Sequence[TextLine], *, image_cover: float = 1.0) -> tuple[bool, str]:
-    """Whether a text layer is real text, usable instead of OCR; if not, the reason why.
-
-    Little text is trusted on a page that images mostly leave bare (a title page, a chapter
-    opening); on a scan it is a stray text object, and the page needs OCR.
-
-    >>> from docfleet.page.types import TextLine
-    >>> text_layer_quality([TextLine("Quarterly revenue grew 12% to $4.1M.", (0, 0, 1, 1))])
-    (True, '')
-    >>> text_layer_quality([TextLine("(cid:12)(cid:7)(cid:9)(cid:3)", (0, 0, 1, 1))])[0]
-    False
-    >>> text_layer_quality([TextLine("Chapter 3", (0, 0, 1, 1))], image_cover=0.0)
-    (True, '')
-    """
-    text = " ".join(line.text for line in lines)
-    chars = [c for c in text if not c.isspace()]
-    if not chars or (len(chars) < MIN_TEXT_CHARS and image_cover >= MAX_IMAGE_COVER):
-        return False, (
-            f"too little text in the text layer ({len(chars)} characters; "
-            f"at least {MIN_TEXT_CHARS} needed)"
-        )
-    junk = sum(len(m) for m in _CID_JUNK.findall(text))
-    categories = [unicodedata.category(c) for c in _CID_JUNK.sub("", text) if not c.isspace()]
-    bad = junk + text.count("\ufffd") + sum(c in _BAD_CATEGORIES for c in categories)
-    if bad / len(chars) > MAX_BAD_SHARE:
-        return False, (
-            f"the text layer is garbage: {bad / len(chars):.0%} of its characters are "
-            "unmapped (U+FFFD), private-use, control or (cid:N) codes"
-        )
-    good = sum(c[0] in "LMNP" or c in ("Sm", "Sc") for c in categories)
-    if good / len(chars) < MIN_GOOD_SHARE:
-        return False, (
-            f"the text layer is garbage: only {good / len(chars):.0%} of its characters are "
-            "letters, digits or punctuation"
-        )
-    return True, ""

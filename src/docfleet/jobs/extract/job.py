@@ -36,16 +36,6 @@ class ExtractReport(JobReport):
         self.tokens_out += line.get("tokens_out", 0)
         super().count(line)
 
-    @property
-    def valid(self) -> int:
-        """Records with a valid answer: ``ok``, in the extraction's words."""
-        return self.ok
-
-    @property
-    def skipped(self) -> int:
-        """Records not done again, their lines kept from an earlier run: ``kept``."""
-        return self.kept
-
 
 def plan_extraction(config: ExtractConfig) -> Any | None:
     """The placement ``extract`` uses (see ``docfleet plan``); ``None`` on the Ray engine, where

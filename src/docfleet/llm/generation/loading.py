@@ -49,8 +49,6 @@ def load_for_generation(
     checkpoint or from a temporary offload folder under ``offload_root`` (default: the system
     temporary directory), removed when the model is freed or the process exits.
     """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     from docfleet.llm.generation.vision import is_vision_language
@@ -64,18 +62,38 @@ def load_for_generation(
     chosen = plan if plan is not None else placement
     if isinstance(chosen, Mapping):
         chosen = Plan.from_dict(chosen)
-    if chosen is None:
-        device_map: dict[str, str] = {"": str(device)}
-        wanted = dtype or "auto"
-        if wanted == "auto":
-            wanted = "float32" if device.kind == "cpu" else "auto"
-    else:
-        index = pick_replica(chosen, replica, device)
-        device_map = worker_device_map(chosen.replicas[index], device)
-        wanted = chosen.dtype
+    device_map, wanted = _placement(chosen, replica, device, dtype)
     _check_visible(device_map)
     offload = _offload_folder(offload_root) if "disk" in device_map.values() else None
     vision = is_vision_language(folder)
+    model = _load_model(folder, vision, wanted, device_map, offload)
+    model.eval()
+    processor, tokenizer = _load_tokenizer(folder, vision)
+    _set_padding(model, tokenizer)
+    return model, processor if processor is not None else tokenizer
+
+
+def _placement(
+    plan: Plan | None, replica: int | None, device: Device, dtype: str | None
+) -> tuple[dict[str, str], str]:
+    """The device map the worker on ``device`` loads with, and the dtype name to load in."""
+    if plan is None:
+        wanted = dtype or "auto"
+        if wanted == "auto":
+            wanted = "float32" if device.kind == "cpu" else "auto"
+        return {"": str(device)}, wanted
+    index = pick_replica(plan, replica, device)
+    return worker_device_map(plan.replicas[index], device), plan.dtype
+
+
+def _load_model(
+    folder: Path, vision: bool, wanted: str, device_map: dict[str, str], offload: str | None
+) -> Any:
+    """The model's weights as ``device_map`` places them; ``offload`` (weights planned for
+    ``disk``) is removed with the model, or at once if loading fails."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
     auto_model: Any = AutoModelForCausalLM
     if vision:
         from transformers import AutoModelForImageTextToText
@@ -96,22 +114,29 @@ def load_for_generation(
         raise
     if offload is not None:
         weakref.finalize(model, _remove, offload, os.getpid())
-    model.eval()
-    processor = None
+    return model
+
+
+def _load_tokenizer(folder: Path, vision: bool) -> tuple[Any, Any]:
+    """The processor (None but for a vision-language model) and the tokenizer."""
+    from transformers import AutoTokenizer
+
     if vision:
         from transformers import AutoProcessor
 
         processor = AutoProcessor.from_pretrained(folder, local_files_only=True)
-        tokenizer = processor.tokenizer
-    else:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        return processor, processor.tokenizer
+    return None, AutoTokenizer.from_pretrained(folder, local_files_only=True)
+
+
+def _set_padding(model: Any, tokenizer: Any) -> None:
+    """Left padding, with a pad token (the end-of-text one where the tokenizer has none)."""
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token
     generation = getattr(model, "generation_config", None)
     if generation is not None and generation.pad_token_id is None:
         generation.pad_token_id = tokenizer.pad_token_id
-    return model, processor if processor is not None else tokenizer
 
 
 def pick_replica(plan: Plan, replica: int | None, device: Device) -> int:

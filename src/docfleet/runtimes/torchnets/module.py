@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import torch
 
 Step = tuple[Callable[..., Any], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+Pending = list[tuple[Callable[..., Any], list[str], list[str]]]  # (function, inputs, outputs)
 
 
 def build_module(spec: GraphSpec) -> torch.nn.Module:
@@ -51,6 +52,70 @@ def _live_nodes(spec: GraphSpec) -> list[NodeSpec]:
     return live[::-1]
 
 
+def _fold(spec: GraphSpec) -> tuple[dict[str, Any], dict[str, int], dict[str, int], Pending]:
+    """Evaluate the graph's constant subgraphs and give every other value a slot: the constants
+    (the graph's and the folded ones), the slots, the constants read at run time with their
+    slots, and the nodes left to run."""
+    import torch
+
+    constants = dict(spec.constants)
+    slots: dict[str, int] = {name: i for i, name in enumerate(spec.inputs)}
+    used: dict[str, int] = {}  # constants read at run time, and their slots
+    pending: Pending = []
+    for node in _live_nodes(spec):
+        static = _static_inputs(node, constants)
+        attrs = {**node.attrs, "_outputs": len(node.outputs)}
+        fn = build_op(node.op, attrs, static, spec.opset)
+        args = [n for n, s in zip(node.inputs, static, strict=True) if n and s is None]
+        if all(a in constants for a in args):  # a constant subgraph: evaluate it now
+            with torch.inference_mode():
+                out = fn(*(constants[a] for a in args))
+            outs = out if len(node.outputs) > 1 else (out,)
+            constants.update(zip(node.outputs, outs, strict=True))
+            continue
+        for a in args:
+            if a in constants and a not in used:
+                used[a] = slots[a] = len(slots)
+            elif a not in slots:
+                raise ValueError(f"{node.op} node {node.name!r} reads unknown {a!r}")
+        for o in node.outputs:
+            slots[o] = len(slots)
+        pending.append((fn, args, node.outputs))
+    return constants, slots, used, pending
+
+
+def _output_slots(
+    spec: GraphSpec, slots: dict[str, int], constants: dict[str, Any]
+) -> tuple[list[int], dict[int, Any]]:
+    """Each output's slot, -1 for an output the graph computes from constants alone, and those
+    outputs' values by position."""
+    output_slots: list[int] = []
+    output_constants: dict[int, Any] = {}
+    for i, name in enumerate(spec.outputs):
+        if name in slots:
+            output_slots.append(slots[name])
+        else:
+            output_slots.append(-1)
+            output_constants[i] = constants[name]
+    return output_slots, output_constants
+
+
+def _plan(pending: Pending, slots: dict[str, int], keep: set[int]) -> list[Step]:
+    """Steps with, for each, the slots to clear once it has run (all but those in ``keep``)."""
+    last: dict[int, int] = {}
+    for k, (_fn, args, outs) in enumerate(pending):
+        for name in (*args, *outs):
+            last[slots[name]] = k
+    free: list[list[int]] = [[] for _ in pending]
+    for slot, k in last.items():
+        if slot not in keep:
+            free[k].append(slot)
+    return [
+        (fn, tuple(slots[a] for a in args), tuple(slots[o] for o in outs), tuple(f))
+        for (fn, args, outs), f in zip(pending, free, strict=True)
+    ]
+
+
 @functools.cache
 def _graph_module_class() -> type:
     """The module class, defined on first use so that importing this file needs no torch."""
@@ -61,30 +126,8 @@ def _graph_module_class() -> type:
 
         def __init__(self, spec: GraphSpec):
             super().__init__()
-            constants = dict(spec.constants)
-            slots: dict[str, int] = {name: i for i, name in enumerate(spec.inputs)}
             self._input_slots = tuple(range(len(spec.inputs)))
-            used: dict[str, int] = {}  # constants read at run time, and their slots
-            pending: list[tuple[Callable[..., Any], list[str], list[str]]] = []
-            for node in _live_nodes(spec):
-                static = _static_inputs(node, constants)
-                attrs = {**node.attrs, "_outputs": len(node.outputs)}
-                fn = build_op(node.op, attrs, static, spec.opset)
-                args = [n for n, s in zip(node.inputs, static, strict=True) if n and s is None]
-                if all(a in constants for a in args):  # a constant subgraph: evaluate it now
-                    with torch.inference_mode():
-                        out = fn(*(constants[a] for a in args))
-                    outs = out if len(node.outputs) > 1 else (out,)
-                    constants.update(zip(node.outputs, outs, strict=True))
-                    continue
-                for a in args:
-                    if a in constants and a not in used:
-                        used[a] = slots[a] = len(slots)
-                    elif a not in slots:
-                        raise ValueError(f"{node.op} node {node.name!r} reads unknown {a!r}")
-                for o in node.outputs:
-                    slots[o] = len(slots)
-                pending.append((fn, args, node.outputs))
+            constants, slots, used, pending = _fold(spec)
             # float constants become parameters (they follow .to() and .half()); integer ones are
             # shapes and indices, and stay on the host as Shape's outputs do
             floats = [n for n in used if constants[n].is_floating_point()]
@@ -94,35 +137,10 @@ def _graph_module_class() -> type:
             )
             self._param_slots = tuple(slots[n] for n in floats)
             self._host = tuple((slots[n], constants[n]) for n in used if n not in floats)
-            self._output_slots, self._output_constants = [], {}
-            for i, name in enumerate(spec.outputs):
-                if name in slots:
-                    self._output_slots.append(slots[name])
-                else:  # an output the graph computes from constants alone
-                    self._output_slots.append(-1)
-                    self._output_constants[i] = constants[name]
-            self._steps = self._plan(pending, slots)
-            self._size = len(slots)
-
-        def _plan(
-            self,
-            pending: list[tuple[Callable[..., Any], list[str], list[str]]],
-            slots: dict[str, int],
-        ) -> list[Step]:
-            """Steps with, for each, the slots to clear once it has run."""
-            last: dict[int, int] = {}
-            for k, (_fn, args, outs) in enumerate(pending):
-                for name in (*args, *outs):
-                    last[slots[name]] = k
+            self._output_slots, self._output_constants = _output_slots(spec, slots, constants)
             keep = set(self._output_slots) | set(self._param_slots) | {s for s, _ in self._host}
-            free: list[list[int]] = [[] for _ in pending]
-            for slot, k in last.items():
-                if slot not in keep:
-                    free[k].append(slot)
-            return [
-                (fn, tuple(slots[a] for a in args), tuple(slots[o] for o in outs), tuple(f))
-                for (fn, args, outs), f in zip(pending, free, strict=True)
-            ]
+            self._steps = _plan(pending, slots, keep)
+            self._size = len(slots)
 
         def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
             env: list[Any] = [None] * self._size

@@ -6,16 +6,24 @@ and the model's opset, and returns a function of the node's remaining inputs (te
 order. Data inputs (a Conv's weights, an Add's constant operand) are always passed at run time,
 so weights live as module parameters and follow ``.to(device)`` and ``.half()``. Index inputs
 that are computed at run time arrive as small CPU tensors (``Shape`` makes them on the host).
+Convolutions and pooling, with ONNX's padding rules, are in :mod:`.ops_window`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
+from docfleet.runtimes.torchnets.ops_window import PadFn as PadFn
+from docfleet.runtimes.torchnets.ops_window import (
+    build_average_pool,
+    build_conv,
+    build_conv_transpose,
+    build_global_average_pool,
+    build_max_pool,
+)
+
 Builder = Callable[[dict[str, Any], list[Any], int], Callable[..., Any]]
-PadFn = Callable[[Any], list[int]]  # an input's spatial size -> F.pad's (left, right, top, bottom)
 
 #: Inputs read as Python values (shapes, axes, scales, bounds), by op.
 INDEX_INPUTS: dict[str, tuple[int, ...]] = {
@@ -107,117 +115,6 @@ def _clip(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable[...,
     else:
         low, high = (_scalar(static[i]) if i < len(static) else None for i in (1, 2))
     return lambda x: x.clamp(low, high)
-
-
-def _same_pads(
-    size: Any, kernel: list[int], strides: list[int], dilations: list[int], upper: bool
-) -> list[int]:
-    """F.pad's (left, right, top, bottom) for ONNX SAME_UPPER/SAME_LOWER on a 2-D input: the
-    output is ceil(size / stride), the odd pixel of padding after (UPPER) or before."""
-    pads: list[int] = []
-    dims = zip(*(list(reversed(list(v))) for v in (size, kernel, strides, dilations)), strict=True)
-    for n, k, s, d in dims:
-        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
-        small, big = total // 2, total - total // 2
-        pads += [small, big] if upper else [big, small]
-    return pads
-
-
-def _padding(attrs: dict[str, Any], kernel: list[int]) -> tuple[PadFn | None, list[int]]:
-    """How a windowed op pads: a function giving F.pad's pads where the padding is asymmetric
-    or depends on the input (else None), and the symmetric padding to give the op itself."""
-    auto = attrs.get("auto_pad", "NOTSET")
-    strides = list(attrs.get("strides", [1] * len(kernel)))
-    dilations = list(attrs.get("dilations", [1] * len(kernel)))
-    if auto in ("SAME_UPPER", "SAME_LOWER"):
-        upper = auto == "SAME_UPPER"
-        if all(s == 1 for s in strides):  # the pads do not depend on the input's size
-            fixed = _same_pads([1] * len(kernel), kernel, strides, dilations, upper)
-            return (lambda size: fixed), [0, 0]
-        return (lambda size: _same_pads(size, kernel, strides, dilations, upper)), [0, 0]
-    pads = list(attrs.get("pads", [0] * 2 * len(kernel))) if auto == "NOTSET" else []
-    if not pads or not any(pads):
-        return None, [0] * len(kernel)
-    begin, end = pads[: len(kernel)], pads[len(kernel) :]
-    if begin == end:
-        return None, begin
-    torch_pads = [p for b, e in zip(reversed(begin), reversed(end), strict=True) for p in (b, e)]
-    return (lambda size: torch_pads), [0] * len(kernel)
-
-
-def _conv(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable[..., Any]:
-    import torch.nn.functional as F
-
-    kernel = list(attrs["kernel_shape"])
-    if len(kernel) != 2:
-        raise NotImplementedError(f"Conv with a {len(kernel)}-D kernel")
-    pad, padding = _padding(attrs, kernel)
-    stride = list(attrs.get("strides", [1, 1]))
-    dilation = list(attrs.get("dilations", [1, 1]))
-    groups = int(attrs.get("group", 1))
-
-    def conv(x: Any, w: Any, b: Any = None) -> Any:
-        if pad is not None:
-            x = F.pad(x, pad(x.shape[2:]))
-        return F.conv2d(x, w, b, stride, padding, dilation, groups)
-
-    return conv
-
-
-def _conv_transpose(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable[..., Any]:
-    import torch.nn.functional as F
-
-    kernel = list(attrs["kernel_shape"])
-    pads = list(attrs.get("pads", [0] * 2 * len(kernel)))
-    if len(kernel) != 2 or attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-        raise NotImplementedError("ConvTranspose other than 2-D with explicit pads")
-    if "output_shape" in attrs or pads[:2] != pads[2:]:
-        raise NotImplementedError("ConvTranspose with output_shape or asymmetric pads")
-    stride = list(attrs.get("strides", [1, 1]))
-    dilation = list(attrs.get("dilations", [1, 1]))
-    out_pad = list(attrs.get("output_padding", [0, 0]))
-    groups = int(attrs.get("group", 1))
-    return lambda x, w, b=None: F.conv_transpose2d(
-        x, w, b, stride, pads[:2], out_pad, groups, dilation
-    )
-
-
-def _max_pool(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable[..., Any]:
-    import torch.nn.functional as F
-
-    kernel = list(attrs["kernel_shape"])
-    if len(kernel) != 2 or int(attrs.get("storage_order", 0)):
-        raise NotImplementedError("MaxPool other than 2-D, row-major")
-    pad, padding = _padding(attrs, kernel)
-    stride = list(attrs.get("strides", [1, 1]))
-    dilation = list(attrs.get("dilations", [1, 1]))
-    ceil = bool(attrs.get("ceil_mode", 0))
-
-    def max_pool(x: Any) -> Any:
-        if pad is not None:  # padding never wins a max
-            x = F.pad(x, pad(x.shape[2:]), value=-math.inf)
-        return F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode=ceil)
-
-    return max_pool
-
-
-def _average_pool(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable[..., Any]:
-    import torch.nn.functional as F
-
-    kernel = list(attrs["kernel_shape"])
-    pad, padding = _padding(attrs, kernel)
-    if len(kernel) != 2 or pad is not None:
-        raise NotImplementedError("AveragePool other than 2-D with symmetric explicit pads")
-    stride = list(attrs.get("strides", [1, 1]))
-    ceil = bool(attrs.get("ceil_mode", 0))
-    include = bool(attrs.get("count_include_pad", 0))
-    return lambda x: F.avg_pool2d(x, kernel, stride, padding, ceil, include)
-
-
-def _global_average_pool(
-    attrs: dict[str, Any], static: list[Any], opset: int
-) -> Callable[..., Any]:
-    return lambda x: x.mean(dim=tuple(range(2, x.dim())), keepdim=True)
 
 
 def _reduce_mean(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable[..., Any]:
@@ -380,11 +277,11 @@ OPS: dict[str, Builder] = {
     # not ONNX: what docfleet.runtimes.torchnets.fuse makes of x * sigmoid(x)
     "Silu": _functional("silu"),
     "Clip": _clip,
-    "Conv": _conv,
-    "ConvTranspose": _conv_transpose,
-    "MaxPool": _max_pool,
-    "AveragePool": _average_pool,
-    "GlobalAveragePool": _global_average_pool,
+    "Conv": build_conv,
+    "ConvTranspose": build_conv_transpose,
+    "MaxPool": build_max_pool,
+    "AveragePool": build_average_pool,
+    "GlobalAveragePool": build_global_average_pool,
     "ReduceMean": _reduce_mean,
     "BatchNormalization": _batch_norm,
     "Softmax": _softmax,
