@@ -8,6 +8,7 @@ processes.
 from __future__ import annotations
 
 from docfleet.documents.pdf.errors import DOCUMENT_ERROR_KINDS, DocumentError
+from docfleet.documents.pdf.quality import text_layer_quality
 from docfleet.documents.pdf.render import (
     DEFAULT_DPI,
     DEFAULT_MAX_PIXELS,
@@ -18,7 +19,6 @@ from docfleet.documents.pdf.render import (
     render_pdf_page,
 )
 from docfleet.documents.pdf.tensors import iter_pdf_page_tensors, load_pdf_page_tensors, round_robin
-from docfleet.documents.pdf.text import text_layer_quality
 
 __all__ = [
     "DEFAULT_DPI",

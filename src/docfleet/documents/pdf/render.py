@@ -221,7 +221,8 @@ def read_pdf_page(
     want_text: bool = False,
 ) -> PdfPageData:
     """Render a 1-based page and/or read its text layer, opening the document once."""
-    from docfleet.documents.pdf.text import MIN_TEXT_CHARS, image_cover, page_text_lines
+    from docfleet.documents.pdf.quality import MIN_TEXT_CHARS, image_cover
+    from docfleet.documents.pdf.text import page_text_lines
 
     path = Path(path)
     with open_pdf(path, password) as pdf:

@@ -23,9 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docfleet.documents.pdf.fonts import font_style
-from docfleet.documents.pdf.quality import MIN_TEXT_CHARS as MIN_TEXT_CHARS
-from docfleet.documents.pdf.quality import image_cover as image_cover
-from docfleet.documents.pdf.quality import text_layer_quality as text_layer_quality
 from docfleet.page.geometry import union_all
 from docfleet.page.types import BBox, TextLine
 
