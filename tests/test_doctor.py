@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from dataclasses import replace
+from importlib import metadata
 
 import pytest
 
 from docfleet.cli.doctor import render
 from docfleet.engine.discovery import GpuDiscovery, GpuInfo, ProbeResult, discover_gpus
 from docfleet.engine.doctor import (
+    OPENCV_FIX,
+    OPENCV_LIBS_FIX,
     DoctorReport,
     GpuCheck,
     build_report,
     check_devices,
-    cpu_facts,
     diagnose,
     gpu_backend,
-    package_versions,
 )
+from docfleet.engine.machine import OPENCV_WHEELS, cpu_facts, opencv_facts, package_versions
 
 KEYS = {
     "docfleet",
@@ -29,6 +32,7 @@ KEYS = {
     "packages",
     "onnxruntime",
     "torch",
+    "opencv",
     "cpu",
     "discovery",
     "gpus",
@@ -52,19 +56,67 @@ def gpu(index: int, probe: ProbeResult = OK, name: str = "NVIDIA H100 80GB HBM3"
     return GpuCheck(index, str(index), name, f"GPU-{index:04d}", 80 * 2**30, 79 * 2**30, probe)
 
 
+# The README's install: rapid-layout and rapidocr 3.9 both require opencv-python, the one wheel.
+ONE_OPENCV = {"rapid-layout": "opencv-python", "rapidocr": "opencv-python"}
+
+
+def with_opencv(report: DoctorReport, *wheels: str, **opencv: object) -> DoctorReport:
+    """The same report with these OpenCV wheels installed and these cv2 facts."""
+    installed = {w: ("5.1.0.95" if w in wheels else "not installed") for w in OPENCV_WHEELS}
+    facts = {"version": "5.1.0", "error": "", "required_by": ONE_OPENCV, **opencv}
+    return replace(report, packages={**report.packages, **installed}, opencv=facts)
+
+
 @pytest.fixture(scope="module")
 def here() -> DoctorReport:
-    """This machine's report, built in this process, with one copy of OpenCV (the problem of
-    two copies has its own test)."""
-    report = build_report()
-    return replace(report, packages={**report.packages, "opencv-python": "not installed"})
+    """This machine's report, built in this process, with the README's one OpenCV wheel (the
+    OpenCV problems have their own tests)."""
+    return with_opencv(build_report(), "opencv-python")
 
 
-def test_two_copies_of_opencv_are_a_problem_with_its_fix(here: DoctorReport) -> None:
-    packages = {**here.packages, "opencv-python": "5.0.0", "opencv-python-headless": "5.0.0"}
-    (problem,) = diagnose(replace(here, packages=packages))
-    assert "two copies of cv2" in problem.what
-    assert problem.fix.startswith("pip uninstall -y opencv-python opencv-python-headless")
+def test_one_opencv_wheel_that_every_package_requires_is_no_problem(here: DoctorReport) -> None:
+    assert diagnose(here) == []
+
+
+def test_two_opencv_wheels_are_a_problem_naming_who_requires_which(here: DoctorReport) -> None:
+    required_by = {"rapid-layout": "opencv-python", "rapidocr": "opencv-python-headless"}
+    report = with_opencv(here, *OPENCV_WHEELS, required_by=required_by)
+    (problem,) = diagnose(report)
+    who = "rapid-layout requires opencv-python; rapidocr requires opencv-python-headless"
+    assert "both write the one cv2 folder" in problem.what and who in problem.what
+    assert problem.fix == OPENCV_FIX
+    assert problem.fix.startswith("pip uninstall -y opencv-python opencv-python-headless && ")
+    assert 'pip install "rapidocr>=3.9,<3.10" opencv-python' in problem.fix
+
+
+def test_headless_alone_where_rapid_layout_requires_opencv_python_fails_pip_check(
+    here: DoctorReport,
+) -> None:
+    required_by = {"rapid-layout": "opencv-python", "rapidocr": "opencv-python-headless"}
+    (problem,) = diagnose(with_opencv(here, "opencv-python-headless", required_by=required_by))
+    assert problem.what == (
+        "rapid-layout requires opencv-python, which is not installed "
+        "(opencv-python-headless is): pip check fails"
+    )
+    assert problem.fix == OPENCV_FIX
+
+
+def test_a_cv2_missing_its_system_libraries_names_them(here: DoctorReport) -> None:
+    error = "ImportError: libGL.so.1: cannot open shared object file: No such file or directory"
+    report = with_opencv(here, "opencv-python", version="unknown", error=error)
+    (problem,) = diagnose(report)
+    assert problem.what == f"cv2 fails to import: {error}"
+    assert problem.fix == OPENCV_LIBS_FIX and "apt-get install -y libgl1" in problem.fix
+
+
+def test_opencv_facts_read_the_installed_requirements() -> None:
+    facts = opencv_facts()
+    for package, wheel in facts["required_by"].items():
+        requires = metadata.requires(package) or []
+        assert any(r.lower().replace("_", "-").startswith(wheel) for r in requires)
+    if importlib.util.find_spec("rapid_layout") is not None:
+        assert facts["required_by"]["rapid-layout"] == "opencv-python"
+    assert facts["error"] == "" and facts["version"] != "not installed"
 
 
 def with_gpus(report: DoctorReport, *gpus: GpuCheck, **changes: object) -> DoctorReport:

@@ -79,7 +79,7 @@ def render(report: DoctorReport) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from docfleet.engine.doctor import NOT_INSTALLED, OPENCV_WHEELS
+    from docfleet.engine.machine import NOT_INSTALLED, OPENCV_WHEELS
 
     console = Console()
     facts = Table(title=f"docfleet {report.docfleet} doctor", show_header=False)

@@ -2,25 +2,20 @@
 
 Everything here is safe in a parent process: GPUs are found through NVML or ``nvidia-smi``, and
 the allocation probe (``docfleet.engine.discovery.probe_gpu``) runs in a child process that sees
-one GPU,
-so CUDA is never initialised in the process that builds the report.
+one GPU, so CUDA is never initialised in the process that builds the report.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import platform
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from importlib import metadata
 from typing import Any
 
-from docfleet.engine.devices import DeviceError, available_cores, parse_devices
+from docfleet.engine.devices import DeviceError, parse_devices
 from docfleet.engine.discovery import (
     PROBE_BYTES,
     GpuDiscovery,
@@ -28,18 +23,25 @@ from docfleet.engine.discovery import (
     discover_gpus,
     probe_gpu,
 )
+from docfleet.engine.machine import (
+    NOT_INSTALLED,
+    OPENCV_WHEELS,
+    cpu_facts,
+    onnxruntime_facts,
+    opencv_facts,
+    package_versions,
+    torch_facts,
+)
 
 # fmt: off
-PACKAGES = (
-    "docfleet", "numpy", "pydantic", "nvidia-ml-py", "onnxruntime", "onnxruntime-gpu", "torch",
-    "transformers", "accelerate", "pypdfium2", "rapidocr", "rapid-layout", "ray", "fastapi",
-    "opencv-python", "opencv-python-headless", "onnx",
-)
-# fmt: on
-NOT_INSTALLED = "not installed"
 OPENCV_FIX = (
-    "pip uninstall -y opencv-python opencv-python-headless && pip install "
-    "opencv-python-headless (one cv2, without GUI libraries; both models work with it)"
+    'pip uninstall -y opencv-python opencv-python-headless && pip install "rapidocr>=3.9,<3.10" '
+    "opencv-python (rapid-layout and rapidocr 3.9 both require opencv-python, so pip check "
+    "passes with one cv2; rapidocr 3.10 requires opencv-python-headless instead)"
+)
+OPENCV_LIBS_FIX = (
+    "install the system libraries opencv-python links to: apt-get install -y libgl1 "
+    "libglib2.0-0 (Debian, Ubuntu) or dnf install -y mesa-libGL glib2 (Fedora, RHEL)"
 )
 ORT_FIX = (
     'pip uninstall -y onnxruntime onnxruntime-gpu && pip install "docfleet[gpu]" '
@@ -104,6 +106,7 @@ class DoctorReport:
     packages: dict[str, str]
     onnxruntime: dict[str, Any]  # version, providers, error
     torch: dict[str, Any]  # version, cuda (the CUDA build, None for CPU builds), error
+    opencv: dict[str, Any]  # version (cv2's), error, required_by (package -> the wheel it names)
     cpu: dict[str, int | None]
     discovery: dict[str, str | None]  # method, reason, cuda_visible_devices, cuda_device_order
     gpus: list[GpuCheck]
@@ -153,6 +156,7 @@ def build_report(
         packages=package_versions(),
         onnxruntime=onnxruntime_facts(),
         torch=torch_facts(),
+        opencv=opencv_facts(),
         cpu=cpu_facts(),
         discovery={
             "method": found.method,
@@ -215,15 +219,33 @@ def diagnose(report: DoctorReport) -> list[Problem]:
         elif gpu.free_bytes < gpu.total_bytes // 10:
             what = f"{where} has only {_gib(gpu.free_bytes)} free of {_gib(gpu.total_bytes)}"
             problems.append(Problem(what, "stop the processes holding it (see nvidia-smi)"))
-    if NOT_INSTALLED not in (
-        report.packages.get("opencv-python", NOT_INSTALLED),
-        report.packages.get("opencv-python-headless", NOT_INSTALLED),
-    ):
-        what = ("opencv-python and opencv-python-headless are both installed: two copies of "
-                "cv2, and whichever was installed last wins (rapid-layout asks for one, "
-                "rapidocr for the other)")  # fmt: skip
-        problems.append(Problem(what, OPENCV_FIX))
+    problems += _opencv_problems(report)
     return problems + (_runtime_problems(report) if report.gpus else [])
+
+
+def _opencv_problems(report: DoctorReport) -> list[Problem]:
+    """Both OpenCV wheels (one cv2 folder, the last installed wins), a wheel that a package
+    requires missing (``pip check`` fails), or a cv2 that does not import."""
+    installed = [w for w in OPENCV_WHEELS if report.packages.get(w, NOT_INSTALLED) != NOT_INSTALLED]
+    required_by = sorted(report.opencv["required_by"].items())
+    problems = []
+    if len(installed) > 1:
+        what = (
+            "opencv-python and opencv-python-headless are both installed: both write the one "
+            "cv2 folder, and whichever was installed last wins"
+        )
+        who = "; ".join(f"{package} requires {wheel}" for package, wheel in required_by)
+        problems.append(Problem(f"{what} ({who})" if who else what, OPENCV_FIX))
+    missing = [(package, wheel) for package, wheel in required_by if wheel not in installed]
+    if missing:
+        needs = "; ".join(f"{p} requires {w}, which is not installed" for p, w in missing)
+        there = f" ({installed[0]} is)" if installed else ""
+        problems.append(Problem(f"{needs}{there}: pip check fails", OPENCV_FIX))
+    if error := report.opencv["error"]:
+        libs = ".so" in error and "opencv-python" in installed  # the GUI build's system libraries
+        fix = OPENCV_LIBS_FIX if libs else OPENCV_FIX
+        problems.append(Problem(f"cv2 fails to import: {error}", fix))
+    return problems
 
 
 def gpu_backend(report: DoctorReport) -> str:
@@ -288,81 +310,6 @@ def _devices_fix(report: DoctorReport) -> str:
     if _hidden_by_cvd(report):
         return "use --devices cpu, or unset CUDA_VISIBLE_DEVICES (or list the GPUs in it)"
     return "use --devices cpu, or install the NVIDIA driver so that nvidia-smi lists the GPUs"
-
-
-def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
-    """Installed versions from package metadata, without importing the packages."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = NOT_INSTALLED
-    return versions
-
-
-def onnxruntime_facts() -> dict[str, Any]:
-    """ONNX Runtime's version and execution providers (listing them does not start CUDA)."""
-    ort, error = _import_quietly("onnxruntime")
-    if ort is None:
-        return {"version": "unknown" if error else NOT_INSTALLED, "providers": [], "error": error}
-    providers = list(ort.get_available_providers())
-    return {"version": str(ort.__version__), "providers": providers, "error": ""}
-
-
-def torch_facts() -> dict[str, Any]:
-    """torch's version and CUDA build; torch.cuda is never touched, so CUDA does not start."""
-    torch, error = _import_quietly("torch")
-    if torch is None:
-        return {"version": "unknown" if error else NOT_INSTALLED, "cuda": None, "error": error}
-    return {"version": str(torch.__version__), "cuda": torch.version.cuda, "error": ""}
-
-
-def _import_quietly(name: str) -> tuple[Any, str]:
-    """The module, or None and why ("" when it is not installed); warnings are not raised."""
-    if importlib.util.find_spec(name) is None:
-        return None, ""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return importlib.import_module(name), ""
-    except Exception as exc:  # a broken install must not stop the report
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-def cpu_facts() -> dict[str, int | None]:
-    """Logical and usable cores, and memory: total, available and any cgroup limit (bytes)."""
-    total, available = _meminfo()
-    return {
-        "logical_cores": os.cpu_count() or 1,
-        "usable_cores": available_cores(),
-        "memory_total_bytes": total,
-        "memory_available_bytes": available,
-        "memory_limit_bytes": _cgroup_memory_limit(),
-    }
-
-
-def _meminfo() -> tuple[int | None, int | None]:
-    try:
-        with open("/proc/meminfo") as fh:
-            kib = {k: int(v.split()[0]) for k, _, v in (line.partition(":") for line in fh) if v}
-        return kib["MemTotal"] * 1024, kib["MemAvailable"] * 1024
-    except (OSError, ValueError, KeyError, IndexError):
-        pass
-    try:
-        page = os.sysconf("SC_PAGE_SIZE")
-        return page * os.sysconf("SC_PHYS_PAGES"), page * os.sysconf("SC_AVPHYS_PAGES")
-    except (AttributeError, OSError, ValueError):
-        return None, None
-
-
-def _cgroup_memory_limit() -> int | None:
-    try:
-        with open("/sys/fs/cgroup/memory.max") as fh:
-            text = fh.read().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
 
 
 def _gib(n: int) -> str:

@@ -120,7 +120,7 @@ def plan_for_machine(
 
 
 def _available_host_memory() -> int:
-    from docfleet.engine.doctor import cpu_facts
+    from docfleet.engine.machine import cpu_facts
 
     facts = cpu_facts()
     known = [b for b in (facts["memory_available_bytes"], facts["memory_limit_bytes"]) if b]

@@ -52,7 +52,7 @@ def model_files(tier: Tier) -> ModelFiles:
 
         root = Path(rapidocr.__file__).resolve().parent / "models"
         files = ModelFiles(root / "PP-OCRv6_det_small.onnx", root / "PP-OCRv6_rec_small.onnx", None)
-        fix = "pip install 'rapidocr>=3.10' (it ships the PP-OCRv6 small models)"
+        fix = "pip install 'rapidocr>=3.9,<3.10' (it ships the PP-OCRv6 small models)"
     else:
         raise ValueError(f"unknown OCR model tier {tier!r}; use tiny or small")
     for path in (files.detector, files.recogniser, files.characters):
