@@ -1,10 +1,11 @@
 """Text fidelity on real PDFs: docfleet and its peers against poppler's pdftotext, same pages.
 
-    python benchmarks/accuracy.py [--corpus DIR] [--quick] [--ocr-pages N] [--json PATH] [--keep]
+    python benchmarks/accuracy.py [--corpus DIR] [--quick] [--ocr-pages N] [--json PATH]
+                                  [--markdown] [--keep]
 
 The corpus is benchmarks/real_corpus.py's (pages cut from PDFs in Debian documentation
 packages), built once into ~/.cache/docfleet-bench/real unless --corpus names a folder that
-has one. Per page, against pdftotext of the same page (see benchmarks/textfidelity.py):
+has one. Per page, against pdftotext of the same page (see benchmarks/common/textfidelity.py):
   words F1        F1 of the multisets of words, against ``pdftotext -layout``
   line integrity  share of ``pdftotext`` lines of 4+ words found whole in the system's text
 Systems: pdftotext itself (the ceiling, a self-check), pypdfium2, PyMuPDF and pdfminer.six
@@ -15,12 +16,8 @@ and RapidOCR's own loop. Figures and targets are described in benchmarks/README.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import shutil
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -28,22 +25,23 @@ from pathlib import Path
 from statistics import mean, median
 from typing import Any
 
-from extractors import (
-    Key,
-    Texts,
-    docfleet_texts,
+import real_corpus
+from common.corpora import REAL_CORPUS, Key, Texts, page_id, spread
+from common.docfleet_run import run_docfleet
+from common.machine import print_machine
+from common.pdfcut import cut
+from common.peers import (
     pdfminer_texts,
     pdftotext_texts,
     pymupdf_texts,
     pypdfium2_texts,
-    rapidocr_texts,
-    timed,
+    rapidocr_loop,
 )
-from real_corpus import build as build_corpus
-from real_corpus import cut
-from textfidelity import line_integrity, normalize_for_compare, pdftotext_page, words_f1
+from common.report import Column, Table, add_output_options, fmt, verdict, write_json
+from common.textfidelity import line_integrity, normalize_for_compare, pdftotext_page, words_f1
+from common.timing import add_rates, in_work_folder, timed
 
-DEFAULT_CORPUS = Path.home() / ".cache" / "docfleet-bench" / "real"
+OCR_DPI = 150  # docfleet's default rendering resolution
 QUICK_DOCUMENTS = 10  # spread over the list: about 40 pages
 TARGETS = {
     "words_f1_median": 0.999,
@@ -52,13 +50,6 @@ TARGETS = {
     "line_integrity_mean": 0.93,  # and above every peer's mean
 }
 PEERS = ("pypdfium2", "pymupdf", "pdfminer")
-
-
-def spread(items: list[Any], n: int) -> list[Any]:
-    """``n`` items evenly spaced over ``items`` (all of them when there are fewer)."""
-    if n >= len(items):
-        return list(items)
-    return [items[i * len(items) // n] for i in range(n)]
 
 
 def score(texts: Texts, refs: dict[Key, dict], keys: list[Key]) -> tuple[dict, dict]:
@@ -110,11 +101,8 @@ def measure(name: str, run: Callable[[], dict], refs: dict, keys: list[Key]) -> 
     if "texts" not in fig:
         return {"ok": False, **fig}, {}
     figures, pages = score(fig.pop("texts"), refs, keys)
-    fig = {"ok": True, **fig, **figures}
-    fig["pages_per_s"] = len(keys) / fig["wall_s"]
-    if "run_wall_s" in fig:
-        fig["run_pages_per_s"] = len(keys) / fig["run_wall_s"]
-    return fig, pages
+    fig = {**fig, "ok": True, **figures}
+    return add_rates(fig, len(keys)), pages
 
 
 def checks(systems: dict[str, dict]) -> dict[str, bool | None]:
@@ -168,6 +156,21 @@ def families(pages: dict[Key, dict], docs: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
+def text_layer(read: Callable[[Path, list[Key]], Texts], folder: Path, keys: list[Key]) -> dict:
+    """A peer reading the text layer of ``keys`` in this process, timed."""
+    texts, wall = timed(read, folder, keys)
+    return {"texts": texts, "wall_s": wall}
+
+
+def docfleet_texts(folder: Path, out: Path, options: list[str], timeout: float) -> dict:
+    """``docfleet run FOLDER`` as a subprocess: its pages' text, or why there is none."""
+    fig = run_docfleet([folder], out, options, timeout=timeout)
+    if fig["ok"] and not fig["texts"]:
+        error = f"no page came out (exit code {fig['returncode']})"
+        return {**{k: v for k, v in fig.items() if k != "texts"}, "ok": False, "error": error}
+    return fig
+
+
 def ocr_rows(folder: Path, keys: list[Key], refs: dict, work: Path, timeout: float) -> dict:
     """docfleet with ``--ocr always`` and RapidOCR's own loop on ``keys``, one PDF per page."""
     singles = {f"{Path(name).stem}--p{n}.pdf": (name, n) for name, n in keys}
@@ -176,26 +179,26 @@ def ocr_rows(folder: Path, keys: list[Key], refs: dict, work: Path, timeout: flo
 
     def docfleet_ocr() -> dict:
         options = ["--ocr", "always", "--pipeline", "layout+ocr", "--devices", "cpu"]
-        fig = docfleet_texts(
-            work / "ocr", work / "docfleet-ocr", [*options, "--no-progress"], timeout
-        )
+        fig = docfleet_texts(work / "ocr", work / "docfleet-ocr", [*options, "--no-progress"],
+                             timeout)  # fmt: skip
         if "texts" in fig:
             fig["texts"] = {singles[n]: t for (n, _), t in fig["texts"].items() if n in singles}
         return fig
 
-    ocr: dict[str, Any] = {"pages": [f"{name}#{n}" for name, n in keys]}
+    def rapidocr() -> dict:
+        pdfs = [folder / name for name in dict.fromkeys(name for name, _ in keys)]
+        return rapidocr_loop(pdfs, OCR_DPI, only=set(keys))
+
+    ocr: dict[str, Any] = {"pages": [page_id(key) for key in keys]}
     if keys:
         ocr["docfleet"], _ = measure("docfleet OCR", docfleet_ocr, refs, keys)
-        ocr["rapidocr"], _ = measure(
-            "rapidocr", lambda: timed(rapidocr_texts, folder, keys), refs, keys
-        )
+        ocr["rapidocr"], _ = measure("rapidocr", rapidocr, refs, keys)
     return ocr
 
 
 def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    root = Path(args.corpus) if args.corpus else DEFAULT_CORPUS
-    reused = (root / "manifest.json").exists()
-    manifest = json.loads((root / "manifest.json").read_text()) if reused else build_corpus(root)
+    root = Path(args.corpus) if args.corpus else REAL_CORPUS
+    manifest, reused = real_corpus.load(root)
     docs = {f["file"]: f for f in manifest["files"]}
     names = spread(sorted(docs), QUICK_DOCUMENTS) if args.quick else sorted(docs)
     folder = root / "text"
@@ -215,10 +218,10 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     }
     options = ["--devices", "cpu", "--no-progress"]
     runs = {
-        "pdftotext": lambda: timed(pdftotext_texts, folder, keys),
-        "pypdfium2": lambda: timed(pypdfium2_texts, folder, keys),
-        "pymupdf": lambda: timed(pymupdf_texts, folder, keys),
-        "pdfminer": lambda: timed(pdfminer_texts, folder, keys),
+        "pdftotext": lambda: text_layer(pdftotext_texts, folder, keys),
+        "pypdfium2": lambda: text_layer(pypdfium2_texts, folder, keys),
+        "pymupdf": lambda: text_layer(pymupdf_texts, folder, keys),
+        "pdfminer": lambda: text_layer(pdfminer_texts, folder, keys),
         "docfleet": lambda: docfleet_texts(
             folder, work / "docfleet", ["--ocr", "auto", *options], args.timeout
         ),
@@ -229,7 +232,6 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     ocr = ocr_rows(folder, spread(keys, args.ocr_pages), refs, work, args.timeout)
     return {
-        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
         "corpus": {
             "root": str(root),
             "reused": reused,
@@ -259,37 +261,44 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     }
 
 
-def fmt(value: float | None, digits: int = 4) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+SYSTEMS = (
+    Column("system", 14, "<"), Column("pages", 5), Column("words F1 med / mean", 19, "<", 3),
+    Column("lines med / mean", 16, "<", 3), Column("left out", 8, gap=3),
+    Column("pages/s", 7, gap=3),
+)  # fmt: skip
+FAMILIES = (
+    Column("docfleet by producer", 30, "<"), Column("pages", 5),
+    Column("words F1 med", 12, gap=3), Column("lines med / mean", 16, "<", 3),
+)  # fmt: skip
 
 
-def row(name: str, fig: dict) -> str:
+def add_row(table: Table, name: str, fig: dict) -> None:
     if not fig.get("ok"):
-        return f"{name:<14} {fig.get('error', 'failed')}"
+        table.note(name, fig.get("error", "failed"))
+        return
     speed = f"{fig['pages_per_s']:7.1f}"
     if "run_pages_per_s" in fig:
         speed += f" (run.json {fig['run_pages_per_s']:.1f})"
-    lost = f"  ({fig['missing_pages']} pages missing)" if fig["missing_pages"] else ""
-    left_out = f"{fig['pages_without_words']} / {fig['pages_without_lines']}"
-    return (
-        f"{name:<14} {fig['pages']:5d}   {fmt(fig['words_f1_median'])} / "
-        f"{fmt(fig['words_f1_mean'])}   {fmt(fig['line_integrity_median'])} / "
-        f"{fmt(fig['line_integrity_mean'])}   {left_out:>8}   {speed}{lost}"
-    )
+    if fig["missing_pages"]:
+        speed += f"  ({fig['missing_pages']} pages missing)"
+    table.add(name, str(fig["pages"]),
+              f"{fmt(fig['words_f1_median'])} / {fmt(fig['words_f1_mean'])}",
+              f"{fmt(fig['line_integrity_median'])} / {fmt(fig['line_integrity_mean'])}",
+              f"{fig['pages_without_words']} / {fig['pages_without_lines']}", speed)  # fmt: skip
 
 
-def report(figures: dict[str, Any]) -> None:
+def report(figures: dict[str, Any], markdown: bool = False) -> None:
     c = figures["corpus"]
     print(f"corpus  {c['documents']} documents, {c['pages']} pages in {c['root']}")
-    print("system         pages   words F1 med / mean   lines med / mean   left out   pages/s")
+    systems = Table(*SYSTEMS)
     for name, fig in figures["systems"].items():
-        print(row(name, fig))
+        add_row(systems, name, fig)
     for name in ("docfleet", "rapidocr"):
         if name in figures["ocr"]:
-            print(row(f"{name} OCR"[:14], figures["ocr"][name]))
+            add_row(systems, f"{name} OCR"[:14], figures["ocr"][name])
+    print(systems.render(markdown))
     print("(left out: pages where pdftotext has no word / no line of 4+ words)")
     d, ok = figures["systems"]["docfleet"], figures["checks"]
-    verdict = {True: "met", False: "MISSED", None: "not measured"}
     best = max(
         (p for p in PEERS if figures["systems"][p].get("ok")),
         key=lambda p: figures["systems"][p]["line_integrity_mean"] or 0,
@@ -304,7 +313,7 @@ def report(figures: dict[str, Any]) -> None:
     for key, target in TARGETS.items():
         label = key.replace("_", " ").replace("f1", "F1")
         print(
-            f"target  {label} {fmt(d.get(key))} >= {target}{extra.get(key, '')}: {verdict[ok[key]]}"
+            f"target  {label} {fmt(d.get(key))} >= {target}{extra.get(key, '')}: {verdict(ok[key])}"
         )
     if figures["worst"]:
         print("docfleet's worst pages by line integrity (a lost line, and how far it got):")
@@ -319,39 +328,33 @@ def report(figures: dict[str, Any]) -> None:
             has = "..." + has[-97:] if len(has) > 100 else has or "(not even its first word)"
             print(f"      has:  {has}")
     if figures["families"]:
-        print("docfleet by producer          pages  words F1 med  lines med / mean")
-    for family, f in figures["families"].items():
-        print(
-            f"  {family:<28} {f['pages']:4d}   {fmt(f['words_f1_median'])}      "
-            f"{fmt(f['line_integrity_median'])} / {fmt(f['line_integrity_mean'])}"
-        )
+        producers = Table(*FAMILIES)
+        for family, f in figures["families"].items():
+            producers.add(family, str(f["pages"]), fmt(f["words_f1_median"]),
+                          f"{fmt(f['line_integrity_median'])} / "
+                          f"{fmt(f['line_integrity_mean'])}")  # fmt: skip
+        print(producers.render(markdown))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", metavar="DIR", help=f"corpus folder ({DEFAULT_CORPUS})")
+    parser.add_argument("--corpus", metavar="DIR", help=f"corpus folder ({REAL_CORPUS})")
     parser.add_argument("--quick", action="store_true", help="10 documents, about 40 pages")
     parser.add_argument("--ocr-pages", type=int, help="pages for the OCR rows (12; --quick 4)")
-    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    add_output_options(parser)
     parser.add_argument("--keep", action="store_true", help="keep docfleet's output folders")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per docfleet run")
     args = parser.parse_args()
     if args.ocr_pages is None:
         args.ocr_pages = 4 if args.quick else 12
-    work = Path(tempfile.mkdtemp(prefix="docfleet-accuracy-"))
+    machine = print_machine()
     start = time.perf_counter()
-    try:
-        figures = run_all(args, work)
-    finally:
-        if args.keep:
-            print(f"outputs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    figures = {"machine": machine}
+    figures.update(in_work_folder("docfleet-accuracy-", args.keep, lambda w: run_all(args, w)))
     figures["wall_s"] = time.perf_counter() - start
-    report(figures)
+    report(figures, args.markdown)
     print(f"took {figures['wall_s']:.0f} s")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    write_json(figures, args.json)
 
 
 if __name__ == "__main__":

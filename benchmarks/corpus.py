@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import pypdfium2 as pdfium
+from common.corpora import write_jsonl
+from common.machine import print_machine
 from PIL import Image
 from reportlab.lib.pagesizes import LETTER
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -264,9 +266,7 @@ def build_corpus(
             {"set": "digital", "document": name, "page": n, "text": t}
             for n, t in enumerate(texts, 1)
         ]
-    with open(root / "truth.jsonl", "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_jsonl(root / "truth.jsonl", rows)
     manifest = {
         "root": str(root.resolve()),
         "scanned_dir": str((root / "scanned").resolve()),
@@ -285,14 +285,12 @@ def build_corpus(
     return {**manifest, "build_seconds": time.perf_counter() - start}
 
 
-def load_truth(corpus_dir: str | Path) -> dict[tuple[str, int], str]:
-    """The known text of every page, keyed by (document file name, 1-based page)."""
-    truth = {}
-    with open(Path(corpus_dir) / "truth.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            truth[row["document"], row["page"]] = row["text"]
-    return truth
+def load(root: Path, **sizes: int) -> dict[str, Any]:
+    """The manifest of the corpus in ``root`` with ``reused``; built there first (``sizes`` as
+    ``build_corpus`` takes them) when it has no corpus.json."""
+    if (root / "corpus.json").exists():
+        return {**json.loads((root / "corpus.json").read_text()), "reused": True}
+    return {**build_corpus(root, **sizes), "reused": False}
 
 
 def main() -> None:
@@ -304,6 +302,7 @@ def main() -> None:
     parser.add_argument("--digital-pages-per-doc", type=int, default=10, metavar="N")
     parser.add_argument("--seed", type=int, default=1234)
     args = parser.parse_args()
+    print_machine()
     info = build_corpus(
         args.out_dir,
         scanned_docs=args.scanned_docs,

@@ -8,24 +8,22 @@ Figures and targets are described in benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from common.machine import print_machine
+from common.report import add_output_options, write_json
+from common.timing import steady_seconds
+
 from docfleet import Device, Fleet
-from docfleet.engine.devices import available_cores
 from docfleet.stages.toy import IdentityStage, MatMulStage, SleepStage
 
 
 def steady_rate(stream: Any) -> tuple[float, float]:
     """Items/s after start-up (workers loaded) and the start-up time, for a finished stream."""
     stats = stream.stats
-    return stats.items / max(
-        1e-9, stats.wall_seconds - stats.startup_seconds
-    ), stats.startup_seconds
+    return stats.items / steady_seconds(stats), stats.startup_seconds
 
 
 def scaling(items: int) -> dict[str, Any]:
@@ -111,16 +109,12 @@ def balance(items: int, seconds: float) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    add_output_options(parser, markdown=False)
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     figures = {
-        "machine": {
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "usable_cores": available_cores(),
-        },
+        "machine": print_machine(10),
         "scaling": scaling(int(8000 * scale)),
         "overhead": overhead(int(200_000 * scale)),
         "balance": balance(int(200 * scale), 0.01),
@@ -136,9 +130,7 @@ def main() -> None:
           f"({b['engine_vs_ideal']:.2f}x ideal, target <= 1.10x)   static split "
           f"{b['static_split_s']:.2f} s ({b['static_vs_ideal']:.2f}x ideal)   "
           f"items per replica (slow, fast) {b['items_per_replica']}")  # fmt: skip
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(figures, fh, indent=2)
+    write_json(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,16 @@ Figures are described in benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common.machine import print_machine
+from common.report import add_output_options, write_json
+from common.timing import steady_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -69,7 +72,7 @@ def replicas(model_dir: Path, items: int, max_new_tokens: int) -> dict[str, Any]
         stream = fleet.map(stage, records)
         tokens = sum(r.value["tokens_out"] for r in stream if r.ok)
         stats = stream.stats
-        steady = max(1e-9, stats.wall_seconds - stats.startup_seconds)
+        steady = steady_seconds(stats)
         out[f"replicas_{count}_items_per_s"] = stats.items / steady
         out[f"replicas_{count}_tokens_per_s"] = tokens / steady
         out[f"replicas_{count}_startup_s"] = stats.startup_seconds
@@ -104,10 +107,11 @@ def vision(model_dir: Path, items: int, max_new_tokens: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    add_output_options(parser, markdown=False)
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
     parser.add_argument("--model", type=Path, help="a model folder (default: a tiny random one)")
     args = parser.parse_args()
+    machine = print_machine(12)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     items = 16 if args.quick else 64
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,6 +121,7 @@ def main() -> None:
 
             model_dir = tiny_causal_lm(Path(tmp) / "tiny", layers=4, hidden=256, heads=4)
         figures = {
+            "machine": machine,
             "model": str(args.model or "tiny random causal LM (4 layers, hidden 256)"),
             "generation": generation(model_dir, items, 32),
             "replicas": replicas(model_dir, items, 32),
@@ -138,8 +143,7 @@ def main() -> None:
         print(f"vision      one at a time {v['one_at_a_time_items_per_s']:8.1f} pages/s    "
               f"batched {v['batched_items_per_s']:8.1f} pages/s    "
               f"speedup {v['batched_speedup']:.2f}x")  # fmt: skip
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+    write_json(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python benchmarks/gpu.py [--quick] [--pages N] [--replicas-list 1,2,4] [--batch-sizes 8,32]
                              [--backend torch|onnxruntime|both] [--dtype float16] [--device cpu]
-                             [--pad-slack 0.25] [--corpus DIR]
+                             [--pad-slack 0.25] [--corpus DIR] [--markdown]
                              [--json PATH] [--allow-cpu-onnx] [--no-cpu] [--timeout S] [--keep]
 
 The GPUs are found with ``docfleet.engine.discovery.discover_gpus`` (NVML or nvidia-smi; CUDA is
@@ -20,19 +20,20 @@ test of the whole benchmark on a machine without GPUs). Figures: benchmarks/READ
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from scanned_corpus import DEFAULT_OUT as DEFAULT_CORPUS
-from scanned_corpus import build as build_corpus
-from scanned_text import Key, Texts, in_work_folder, load_truth, run_docfleet, score, write_json
+import scanned_corpus
+from common.corpora import SCANNED_CORPUS, Key, Texts
+from common.docfleet_run import read_run_json, run_docfleet
+from common.machine import print_machine
+from common.report import Column, Table, add_output_options, cell, write_json
+from common.textfidelity import score
+from common.timing import add_rates, in_work_folder
 
-from docfleet.engine.devices import available_cores
 from docfleet.engine.discovery import discover_gpus
 
 BASE = ["--ocr", "always", "--pipeline", "layout+ocr", "--no-progress", "--no-resume"]
@@ -75,22 +76,16 @@ def cycle_inputs(pdfs: list[Path], truth: Texts, pages: int, folder: Path) -> tu
     return copied, count
 
 
-def run_json(out: Path) -> dict[str, Any]:
-    try:
-        return json.loads((out / "run.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def one_run(name: str, inputs: Path, out: Path, options: list[str], truth: Texts,
             timeout: float) -> dict[str, Any]:  # fmt: skip
     """``docfleet run`` once: speeds, words F1/CER, per device and per GPU figures of run.json."""
     keys: list[Key] = sorted(truth)
-    fig = run_docfleet([inputs], out, [*BASE, *options], keys, timeout)
+    fig = run_docfleet([inputs], out, [*BASE, *options], timeout=timeout)
     texts = fig.pop("texts", None)
     if texts is not None:
+        add_rates(fig, len(keys))
         fig.update(score(texts, truth, keys))
-        stats = run_json(out).get("stats") or {}
+        stats = read_run_json(out).get("stats") or {}
         fig["devices"] = stats.get("devices") or []
         fig["gpu_stats"] = stats.get("gpus")  # None: run.json has no GPU figures
     return {"name": name, **fig}
@@ -144,38 +139,38 @@ def gpu_cell(run: dict[str, Any]) -> str:
     return ", ".join(one(g) for g in gpus)
 
 
-def row(run: dict[str, Any]) -> str:
+TABLE = (
+    Column("run", 16, "<"), Column("GPUs", 4), Column("R/dev", 5), Column("batch", 5),
+    Column("pages", 5), Column("wall s", 7), Column("pages/s", 7), Column("steady", 7),
+    Column("speed", 6), Column("eff.", 5), Column("eff.st", 6), Column("F1", 6),
+    Column("failed", 6), Column("GPU util mean/max, peak/total memory", align="<", gap=2),
+)  # fmt: skip
+
+
+def add_row(table: Table, run: dict[str, Any]) -> None:
     gpus = str(run["gpus"]) if run.get("gpus") else "cpu"
-    replicas = str(run.get("replicas") or "auto")
-    batch = str(run.get("batch") or "auto")
-    head = f"{run['name']:<16} {gpus:>4} {replicas:>5} {batch:>5}"
+    head = [run["name"], gpus, str(run.get("replicas") or "auto"), str(run.get("batch") or "auto")]
     if not run.get("ok"):
-        return f"{head}  ERROR {run.get('error')}"
-
-    def num(key: str, form: str) -> str:
-        return format(run[key], form) if key in run else "-"
-
+        table.note(*head, f"ERROR {run.get('error')}", gap=2)
+        return
     failed = run.get("pages_failed", 0) + run.get("missing_pages", 0)
-    return (
-        f"{head} {run['pages']:5d} {run['wall_s']:7.1f} {run['pages_per_s']:7.2f} "
-        f"{num('steady_pages_per_s', '.2f'):>7} {num('speedup', '.2f'):>6} "
-        f"{num('efficiency', '.0%'):>5} {num('efficiency_steady', '.0%'):>6} "
-        f"{run['words_f1_mean']:6.4f} {failed:6d}  {gpu_cell(run)}"
-    )
+    table.add(*head, str(run["pages"]), f"{run['wall_s']:.1f}", f"{run['pages_per_s']:.2f}",
+              cell(run, "steady_pages_per_s", ".2f"), cell(run, "speedup", ".2f"),
+              cell(run, "efficiency", ".0%"), cell(run, "efficiency_steady", ".0%"),
+              f"{run['words_f1_mean']:.4f}", str(failed), gpu_cell(run))  # fmt: skip
 
 
-def report(figures: dict[str, Any]) -> None:
+def report(figures: dict[str, Any], markdown: bool = False) -> None:
     c = figures["corpus"]
     print(f"corpus     {c['pages']} pages: {c['copies']} copies of {c['pdfs']} scanned PDFs "
           f"from {c['root']}")  # fmt: skip
     for gpu in figures["gpus"]:
         memory = gpu["memory_total_bytes"] / GIB
         print(f"gpu        cuda:{gpu['index']} {gpu['name']}, {memory:.0f} GiB")
-    print(f"{'run':<16} {'GPUs':>4} {'R/dev':>4} {'batch':>5} {'pages':>5} {'wall s':>7} "
-          f"{'pages/s':>7} {'steady':>7} {'speed':>6} {'eff.':>5} {'eff.st':>6} {'F1':>6} "
-          f"{'failed':>6}  GPU util mean/max, peak/total memory")  # fmt: skip
+    table = Table(*TABLE)
     for run in figures["runs"]:
-        print(row(run))
+        add_row(table, run)
+    print(table.render(markdown))
     acc = figures["accuracy"]
     if acc:
         low, high = acc["words_f1_mean_min"], acc["words_f1_mean_max"]
@@ -185,9 +180,7 @@ def report(figures: dict[str, Any]) -> None:
 
 def skip(reason: str, figures: dict[str, Any], json_path: str | None) -> None:
     print(reason)
-    if json_path:
-        with open(json_path, "w") as fh:
-            json.dump({**figures, "skipped": reason}, fh, indent=2)
+    write_json({**figures, "skipped": reason}, json_path)
 
 
 def usable_backends(args: argparse.Namespace) -> list[str]:
@@ -205,25 +198,16 @@ def usable_backends(args: argparse.Namespace) -> list[str]:
 
 
 def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) -> dict[str, Any]:
-    root = Path(args.corpus)
-    reused = (root / "manifest.json").exists()
-    build_corpus(root)
-    truth = load_truth(root / "truth.jsonl")
-    pdfs = sorted((root / "scanned").glob("*.pdf"))
+    corpus = scanned_corpus.load(Path(args.corpus))
     inputs = work / "input"
-    copied, copies = cycle_inputs(pdfs, truth, args.pages, inputs)
+    copied, copies = cycle_inputs(corpus.pdfs, corpus.truth, args.pages, inputs)
     figures: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "usable_cores": available_cores(),
-        },
         "gpus": gpus,
         "onnx_providers": onnx_providers(),
         "corpus": {
-            "root": str(root),
-            "reused": reused,
-            "pdfs": len(pdfs),
+            "root": str(corpus.root),
+            "reused": corpus.reused,
+            "pdfs": len(corpus.pdfs),
             "copies": copies,
             "pages": len(copied),
             "quick": args.quick,
@@ -259,9 +243,9 @@ def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    add_output_options(parser)
     parser.add_argument("--quick", action="store_true", help="64 pages, replicas 1,2")
-    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="scanned_corpus.py's folder")
+    parser.add_argument("--corpus", default=str(SCANNED_CORPUS), help="scanned_corpus.py's folder")
     parser.add_argument("--pages", type=int, help=f"pages per run ({DEFAULT_PAGES})")
     parser.add_argument("--replicas-list", metavar="R,R", help="replicas per GPU (1,2,4)")
     parser.add_argument("--batch-sizes", metavar="N,N", default="8,32",
@@ -299,24 +283,28 @@ def main() -> None:
     if args.pages < 1 or min(args.replicas_list) < 1 or min(args.batch_sizes) < 1:
         parser.error("--pages, every replica count and every batch size must be at least 1")
 
+    machine = print_machine(11)
     gpus: list[dict[str, Any]] = []
     if args.device == "gpu":
         found = discover_gpus()
         if not found.gpus:
             why = found.reason or f"{found.method} finds none"
             skip(f"no NVIDIA GPU, nothing to measure: {why} (--device cpu runs the plan on the "
-                 "CPU)", {"gpus": []}, args.json)  # fmt: skip
+                 "CPU)", {"machine": machine, "gpus": []}, args.json)  # fmt: skip
             return
         gpus = [{"index": g.index, "name": g.name, "uuid": g.uuid,
                  "memory_total_bytes": g.total_bytes} for g in found.gpus]  # fmt: skip
     args.backends = usable_backends(args)
     if not args.backends:
-        skip("nothing to measure: no backend asked for can use the GPUs", {"gpus": gpus},
-             args.json)  # fmt: skip
+        skip("nothing to measure: no backend asked for can use the GPUs",
+             {"machine": machine, "gpus": gpus}, args.json)  # fmt: skip
         return
 
-    figures = in_work_folder("docfleet-gpu-bench-", args.keep, lambda w: run_all(args, gpus, w))
-    report(figures)
+    figures = {"machine": machine}
+    figures.update(
+        in_work_folder("docfleet-gpu-bench-", args.keep, lambda w: run_all(args, gpus, w))
+    )
+    report(figures, args.markdown)
     write_json(figures, args.json)
 
 

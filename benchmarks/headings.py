@@ -1,7 +1,7 @@
 """Headings in the Markdown, against the PDFs' own outlines (bookmarks), beside PyMuPDF4LLM.
 
-    python benchmarks/headings.py [--pages-per-doc N] [--cache DIR] [--json PATH] [--keep]
-                                  [--no-peer] [--ocr]
+    python benchmarks/headings.py [--pages-per-doc N] [--cache DIR] [--json PATH] [--markdown]
+                                  [--keep] [--no-peer] [--ocr]
 
 The documents are benchmarks/real_corpus.py's sources (Debian documentation packages, cached in
 ``--cache``) that carry an outline. A heading is *on* a page when the outline points to that page
@@ -27,11 +27,8 @@ Headings inside fenced code blocks are not headings.
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import shutil
 import sys
-import tempfile
 import time
 import unicodedata
 from itertools import combinations
@@ -39,8 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import pypdfium2 as pdfium
-from extractors import docfleet_texts
-from real_corpus import DEFAULT_CACHE, SOURCES, cut, fetch, open_pdf, output_name
+from common.corpora import page_id
+from common.debian import open_pdf
+from common.docfleet_run import run_docfleet
+from common.machine import print_machine
+from common.pdfcut import cut
+from common.report import Column, Table, add_output_options, write_json
+from common.timing import in_work_folder
+from real_corpus import DEFAULT_CACHE, SOURCES, fetch, output_name
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$", re.M)
 LABEL = re.compile(r"^(?:chapter|part|appendix)\s+\S+\s+(?=\S)", re.I)
@@ -127,7 +130,7 @@ def score(truth: dict[Key, list[tuple[str, int]]], markdown: dict[Key, str]) -> 
             hit = next((i for i, (h, _) in enumerate(heads) if i not in used and same(h, title)),
                        None)  # fmt: skip
             if hit is None:
-                misses.append(f"{page_key[0]}#{page_key[1]}: {title}")
+                misses.append(f"{page_id(page_key)}: {title}")
                 continue
             used.add(hit)
             found += 1
@@ -136,7 +139,7 @@ def score(truth: dict[Key, list[tuple[str, int]]], markdown: dict[Key, str]) -> 
         for i, (text, _) in enumerate(heads):
             if i not in used and NOT_A_HEADING.search(text):
                 bad += 1
-                wrong.append(f"{page_key[0]}#{page_key[1]}: {text[:80]}")
+                wrong.append(f"{page_id(page_key)}: {text[:80]}")
     concordant = total = 0.0
     for levels in pairs.values():
         for (oa, ma), (ob, mb) in combinations(levels, 2):
@@ -175,62 +178,89 @@ def pymupdf4llm_markdown(folder: Path, keys: list[Key]) -> dict[str, Any]:
     return {"ok": True, "markdown": out, "wall_s": time.perf_counter() - start}
 
 
+def docfleet_markdown(folder: Path, out: Path, options: list[str], timeout: float) -> dict:
+    """``docfleet run FOLDER`` as a subprocess; the Markdown of its pages."""
+    fig = run_docfleet([folder], out, ["--no-progress", *options], timeout=timeout,
+                       field="markdown")  # fmt: skip
+    markdown = fig.pop("texts", {})
+    return {**fig, "markdown": markdown}
+
+
+def run_systems(args: argparse.Namespace, folder: Path, keys: list[Key], work: Path) -> dict:
+    """Each system's Markdown of the cut pages, one after the other."""
+    print("running docfleet ...", file=sys.stderr)
+    runs = {"docfleet": docfleet_markdown(folder, work / "docfleet", [], 1800)}
+    if args.ocr:
+        print("running docfleet --ocr always ...", file=sys.stderr)
+        runs["docfleet_ocr"] = docfleet_markdown(
+            folder, work / "docfleet-ocr", ["--ocr", "always"], 7200
+        )
+    if not args.no_peer:
+        print("running pymupdf4llm ...", file=sys.stderr)
+        runs["pymupdf4llm"] = pymupdf4llm_markdown(folder, keys)
+    return runs
+
+
+def measure(args: argparse.Namespace, machine: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Cut the pages, run the systems, score their headings against the outlines."""
+    folder = work / "pages"
+    print("cutting pages with outline headings ...", file=sys.stderr)
+    truth = build(args.cache, folder, args.pages_per_doc)
+    keys = sorted(truth)
+    runs = run_systems(args, folder, keys, work)
+    figures: dict[str, Any] = {
+        "machine": machine,
+        "documents": len({k[0] for k in keys}),
+        "pages": len(keys),
+        "headings": sum(len(v) for v in truth.values()),
+    }
+    for name, run in runs.items():
+        if not run.get("ok"):
+            figures[name] = {k: v for k, v in run.items() if k != "markdown"}
+            continue
+        figures[name] = {"ok": True, **score(truth, run["markdown"]),
+                         "pages_per_s": len(keys) / run["wall_s"]}  # fmt: skip
+    return figures
+
+
+def report(figures: dict[str, Any], markdown: bool = False) -> None:
+    systems = [k for k, v in figures.items() if isinstance(v, dict) and "ok" in v]
+    print(f"{figures['documents']} documents, {figures['pages']} pages with outline headings "
+          f"({figures['headings']} headings)")  # fmt: skip
+    table = Table(Column("system", 13, "<"), Column("recall", 7), Column("precision*", 10),
+                  Column("not headings", 13), Column("level order", 12),
+                  Column("pages/s", 8))  # fmt: skip
+    for name in systems:
+        fig = figures[name]
+        if not fig.get("ok"):
+            table.note(name, f"failed: {fig.get('error')}")
+            continue
+        table.add(name, f"{fig['recall']:.3f}", f"{fig['outline_precision']:.3f}",
+                  str(fig["not_headings"]), f"{fig['level_order'] or 0:.3f}",
+                  f"{fig['pages_per_s']:.1f}")  # fmt: skip
+    print(table.render(markdown))
+    print("* precision against the outline: real headings an outline leaves out count against it")
+    for name in systems:
+        for line in figures[name].get("not_heading_examples", [])[:8]:
+            print(f"  {name} not a heading: {line}")
+        for line in figures[name].get("missed", [])[:8]:
+            print(f"  {name} missed: {line}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages-per-doc", type=int, default=8)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument("--json", type=Path)
+    add_output_options(parser)
     parser.add_argument("--keep", action="store_true", help="keep the cut pages and outputs")
     parser.add_argument("--no-peer", action="store_true", help="skip PyMuPDF4LLM")
     parser.add_argument("--ocr", action="store_true",
                         help="also docfleet run --ocr always (the pages' pixels only)")  # fmt: skip
     args = parser.parse_args()
-
-    work = Path(tempfile.mkdtemp(prefix="docfleet-headings-"))
-    folder = work / "pages"
-    print("cutting pages with outline headings ...", file=sys.stderr)
-    truth = build(args.cache, folder, args.pages_per_doc)
-    keys = sorted(truth)
-    report: dict[str, Any] = {"documents": len({k[0] for k in keys}), "pages": len(keys)}
-    runs: dict[str, dict[str, Any]] = {}
-    print("running docfleet ...", file=sys.stderr)
-    fig = docfleet_texts(folder, work / "docfleet", ["--no-progress"], 1800, field="markdown")
-    runs["docfleet"] = {"ok": "texts" in fig, **fig, "markdown": fig.pop("texts", {})}
-    if args.ocr:
-        print("running docfleet --ocr always ...", file=sys.stderr)
-        options = ["--no-progress", "--ocr", "always"]
-        fig = docfleet_texts(folder, work / "docfleet-ocr", options, 7200, field="markdown")
-        runs["docfleet_ocr"] = {"ok": "texts" in fig, **fig, "markdown": fig.pop("texts", {})}
-    if not args.no_peer:
-        print("running pymupdf4llm ...", file=sys.stderr)
-        runs["pymupdf4llm"] = pymupdf4llm_markdown(folder, keys)
-    print(f"{report['documents']} documents, {len(keys)} pages with outline headings "
-          f"({sum(len(v) for v in truth.values())} headings)")  # fmt: skip
-    print(f"{'system':13} {'recall':>7} {'precision*':>10} {'not headings':>13} "
-          f"{'level order':>12} {'pages/s':>8}")  # fmt: skip
-    for name, run in runs.items():
-        if not run.get("ok"):
-            print(f"{name:13} failed: {run.get('error')}")
-            report[name] = {k: v for k, v in run.items() if k != "markdown"}
-            continue
-        figures = score(truth, run["markdown"])
-        figures["pages_per_s"] = len(keys) / run["wall_s"]
-        report[name] = figures
-        print(f"{name:13} {figures['recall']:7.3f} {figures['outline_precision']:10.3f} "
-              f"{figures['not_headings']:13d} {figures['level_order'] or 0:12.3f} "
-              f"{figures['pages_per_s']:8.1f}")  # fmt: skip
-    print("* precision against the outline: real headings an outline leaves out count against it")
-    for name in runs:
-        for line in report.get(name, {}).get("not_heading_examples", [])[:8]:
-            print(f"  {name} not a heading: {line}")
-        for line in report.get(name, {}).get("missed", [])[:8]:
-            print(f"  {name} missed: {line}")
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    if args.keep:
-        print(f"kept {work}", file=sys.stderr)
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    machine = print_machine()
+    figures = in_work_folder("docfleet-headings-", args.keep, lambda w: measure(args, machine, w))
+    report(figures, args.markdown)
+    write_json(figures, args.json)
 
 
 if __name__ == "__main__":

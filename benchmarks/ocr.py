@@ -1,6 +1,6 @@
 """OCR of real scanned pages: docfleet's OCR models against a RapidOCR loop and OCRmyPDF.
 
-    python benchmarks/ocr.py [--quick] [--only NAMES] [--corpus DIR] [--json PATH]
+    python benchmarks/ocr.py [--quick] [--only NAMES] [--corpus DIR] [--json PATH] [--markdown]
                              [--ocrmypdf PATH] [--timeout S] [--keep]
 
 Every variant reads the same pages of benchmarks/scanned_corpus.py's corpus (real pages
@@ -20,8 +20,6 @@ reason; the others still run. Figures and targets are described in benchmarks/RE
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -31,22 +29,14 @@ from pathlib import Path
 from statistics import mean, median
 from typing import Any
 
-import pypdfium2 as pdfium
-from scanned_corpus import DEFAULT_OUT as DEFAULT_CORPUS
-from scanned_corpus import build as build_corpus
-from scanned_text import (
-    Key,
-    Texts,
-    in_work_folder,
-    load_truth,
-    merge_flags,
-    run_docfleet,
-    score,
-    write_json,
-)
-from textfidelity import words_f1
-
-from docfleet.engine.devices import available_cores
+import scanned_corpus
+from common.corpora import SCANNED_CORPUS, Texts, load_truth, page_id
+from common.docfleet_run import merge_flags, run_docfleet
+from common.machine import print_machine
+from common.peers import rapidocr_loop
+from common.report import Column, Table, add_output_options, cell, verdict, write_json
+from common.textfidelity import score, words_f1
+from common.timing import add_rates, in_work_folder
 
 DPI = 200
 DOCFLEET_BASE = ["--ocr", "always", "--pipeline", "ocr", "--devices", "cpu", "--dpi", str(DPI),
@@ -70,40 +60,6 @@ TARGETS = {
     "tiny_pages_per_s": 50.0,
 }
 OCRMYPDF_VENV = Path("/work/ocrmypdf-venv/bin/ocrmypdf")
-
-
-def rapidocr_loop(pdfs: list[Path], keys: list[Key]) -> dict[str, Any]:
-    """The loop a user writes: render a page, OCR it, join the lines; one engine."""
-    start = time.perf_counter()
-    from rapidocr import RapidOCR  # the import is part of the start-up a user waits for
-
-    engine = RapidOCR(params={"Global.log_level": "warning"})  # default models and settings
-    startup = time.perf_counter() - start
-    texts: Texts = {}
-    render_s = ocr_s = 0.0
-    for path in pdfs:
-        document = pdfium.PdfDocument(path)
-        for number, page in enumerate(document, 1):
-            began = time.perf_counter()
-            image = page.render(scale=DPI / 72).to_numpy()
-            page.close()
-            rendered = time.perf_counter()
-            texts[path.name, number] = "\n".join(engine(image).txts or ())
-            render_s += rendered - began
-            ocr_s += time.perf_counter() - rendered
-        document.close()
-    wall = time.perf_counter() - start
-    pages = len(keys)
-    return {
-        "ok": True,
-        "pages": pages,
-        "wall_s": wall,
-        "pages_per_s": pages / wall,
-        "startup_s": startup,
-        "steady_pages_per_s": pages / (wall - startup),
-        "stage_seconds": {"render": render_s / len(texts), "ocr": ocr_s / len(texts)},
-        "texts": texts,
-    }
 
 
 def ocrmypdf(exe: str | None, pdfs: list[Path], work: Path, timeout: float) -> dict[str, Any]:
@@ -153,10 +109,11 @@ def ocrmypdf(exe: str | None, pdfs: list[Path], work: Path, timeout: float) -> d
 def tiny_pages(folder: Path, truth: Texts, work: Path, timeout: float) -> dict[str, Any]:
     """docfleet on the 2000 one-inch pages: pages/s, words F1 of the others, blanks empty."""
     keys = sorted(truth)
-    fig = run_docfleet([folder], work / "tiny_pages", TINY_OPTIONS, keys, timeout)
+    fig = run_docfleet([folder], work / "tiny_pages", TINY_OPTIONS, timeout=timeout)
     texts = fig.pop("texts", None)
     if texts is None:
         return fig
+    add_rates(fig, len(keys))
     blank = [key for key in keys if not truth[key].strip()]
     written = [key for key in keys if truth[key].strip()]
     f1 = [words_f1(texts.get(key, ""), truth[key]) for key in written]
@@ -166,7 +123,7 @@ def tiny_pages(folder: Path, truth: Texts, work: Path, timeout: float) -> dict[s
         missing_pages=sum(key not in texts for key in keys),
         blank_pages=len(blank),
         blank_pages_empty=sum(key in texts and not texts[key].strip() for key in blank),
-        blank_pages_with_text=[f"{k[0]}#{k[1]}" for k in blank if texts.get(k, "").strip()][:10],
+        blank_pages_with_text=[page_id(k) for k in blank if texts.get(k, "").strip()][:10],
     )
     return fig
 
@@ -211,66 +168,69 @@ def checks(figures: dict[str, Any]) -> dict[str, bool | None]:
     }
 
 
-def row(name: str, fig: dict[str, Any] | None) -> str:
-    """One printed line: speeds, words F1 and CER (median / mean), stage seconds per page."""
+TABLE = (
+    Column("variant", 17, "<"), Column("pages", 5), Column("pages/s", 7), Column("run.json", 8),
+    Column("steady", 7), Column("startup", 7), Column("F1 med", 6, gap=2), Column("mean", 6),
+    Column("CER med", 7, gap=2), Column("mean", 6),
+    Column("mean s/page by stage", align="<", gap=2),
+)  # fmt: skip
+
+
+def add_row(table: Table, name: str, fig: dict[str, Any] | None) -> None:
+    """One line: speeds, words F1 and CER (median / mean), stage seconds per page."""
     if fig is None:
-        return f"{name:<17} skipped"
+        table.note(name, "skipped")
+        return
     if not fig.get("ok"):
-        return f"{name:<17} ERROR {fig.get('error')}"
-
-    def rate(key: str, form: str = "7.2f") -> str:
-        return format(fig[key], form) if key in fig else f"{'-':>7}"
-
-    text = f"{name:<17} {fig['pages']:5d} {rate('pages_per_s')} {rate('run_pages_per_s')} "
-    text += f"{rate('steady_pages_per_s')} {rate('startup_s', '7.1f')}"
-    text += f"  {fig['words_f1_median']:6.3f} {fig['words_f1_mean']:6.3f}"
-    if "cer_mean" in fig:
-        text += f"  {fig['cer_median']:6.2%} {fig['cer_mean']:6.2%}"
+        table.note(name, f"ERROR {fig.get('error')}")
+        return
+    cer = [f"{fig['cer_median']:.2%}", f"{fig['cer_mean']:.2%}"] if "cer_mean" in fig else []
+    notes = []
     if "blank_pages" in fig:
-        text += f"  blank pages empty {fig['blank_pages_empty']}/{fig['blank_pages']}"
+        notes.append(f"blank pages empty {fig['blank_pages_empty']}/{fig['blank_pages']}")
     stages = fig.get("stage_seconds") or {}
-    text += "  " + " ".join(f"{stage} {secs:.3f}" for stage, secs in stages.items())
+    notes.append(" ".join(f"{stage} {secs:.3f}" for stage, secs in stages.items()))
     if fig.get("pages_failed") or fig.get("missing_pages") or fig.get("files_failed"):
-        text += f"  failed {fig.get('pages_failed', 0)}, missing {fig.get('missing_pages', 0)}"
-    return text
+        notes.append(f"failed {fig.get('pages_failed', 0)}, missing {fig.get('missing_pages', 0)}")
+    table.add(name, str(fig["pages"]), cell(fig, "pages_per_s", ".2f"),
+              cell(fig, "run_pages_per_s", ".2f"), cell(fig, "steady_pages_per_s", ".2f"),
+              cell(fig, "startup_s", ".1f"), f"{fig['words_f1_median']:.3f}",
+              f"{fig['words_f1_mean']:.3f}", *(cer or ["", ""]),
+              "  ".join(note for note in notes if note))  # fmt: skip
 
 
-def report(figures: dict[str, Any]) -> None:
+def report(figures: dict[str, Any], markdown: bool = False) -> None:
     c = figures["corpus"]
     print(f"corpus            {c['pages']} scanned pages in {c['pdfs']} PDFs, {c['root']}")
-    print(f"{'variant':<17} {'pages':>5} {'pages/s':>7} {'run.json':>7} {'steady':>7} "
-          f"{'startup':>7}  {'F1 med':>6} {'mean':>6}  {'CER med':>6} {'mean':>6}  "
-          "mean s/page by stage")  # fmt: skip
+    table = Table(*TABLE)
     for name in VARIANTS:
-        print(row(name, figures.get(name)))
+        add_row(table, name, figures.get(name))
+    print(table.render(markdown))
     r, ok = figures["ratios"], figures["checks"]
-
-    def verdict(key: str) -> str:
-        return {True: "met", False: "MISSED", None: "not measured"}[ok[key]]
 
     def show(key: str, form: str, unit: str = "") -> str:
         return format(r[key], form) + unit if key in r else "n/a"
 
     print(
         f"target            docfleet_default / ocrmypdf {show('default_vs_ocrmypdf', '.2f', 'x')}, "
-        f"target >= {TARGETS['default_vs_ocrmypdf']}x: {verdict('default_vs_ocrmypdf')}"
+        f"target >= {TARGETS['default_vs_ocrmypdf']}x: {verdict(ok['default_vs_ocrmypdf'])}"
     )
     print(
         f"target            words F1 docfleet_default - small_old "
         f"{show('default_f1_vs_small_old', '+.4f')}, target >= "
-        f"{TARGETS['default_f1_vs_small_old']}: {verdict('default_f1_vs_small_old')}"
+        f"{TARGETS['default_f1_vs_small_old']}: {verdict(ok['default_f1_vs_small_old'])}"
     )
     print(
         f"target            words F1 docfleet_default - rapidocr_loop "
         f"{show('default_f1_vs_rapidocr_loop', '+.4f')}, target > 0: "
-        f"{verdict('default_f1_vs_rapidocr_loop')}"
+        f"{verdict(ok['default_f1_vs_rapidocr_loop'])}"
     )
     tiny = figures.get("tiny_pages") or {}
     rate = f"{tiny['pages_per_s']:.1f} pages/s" if tiny.get("ok") else "n/a"
     print(
         f"target            tiny_pages {rate}, target >= {TARGETS['tiny_pages_per_s']:.0f}: "
-        f"{verdict('tiny_pages_per_s')}; blank pages empty: "
-        f"{verdict('tiny_blank_pages_empty')}"
+        f"{verdict(ok['tiny_pages_per_s'])}; blank pages empty: "
+        f"{verdict(ok['tiny_blank_pages_empty'])}"
     )
     print(f"ratio             docfleet_default / rapidocr_loop "
           f"{show('default_vs_rapidocr_loop', '.2f', 'x')} (after start-up "
@@ -278,35 +238,16 @@ def report(figures: dict[str, Any]) -> None:
 
 
 def run_all(args: argparse.Namespace, chosen: tuple[str, ...], work: Path) -> dict[str, Any]:
-    root = Path(args.corpus)
-    reused = (root / "manifest.json").exists()
-    manifest = build_corpus(root)
-    truth = load_truth(root / "truth.jsonl")
-    pdfs = sorted((root / "scanned").glob("*.pdf"))
-    if args.quick:
-        pdfs = pdfs[:QUICK_PDFS]
-    names = {pdf.name for pdf in pdfs}
-    keys = sorted(key for key in truth if key[0] in names)
+    corpus = scanned_corpus.load(Path(args.corpus), QUICK_PDFS if args.quick else None)
+    root, pdfs, truth, keys = corpus.root, corpus.pdfs, corpus.truth, corpus.keys
     inputs = pdfs if args.quick else [root / "scanned"]
     figures: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "usable_cores": available_cores(),
-        },
-        "corpus": {
-            "root": str(root),
-            "reused": reused,
-            "quick": args.quick,
-            "pdfs": len(pdfs),
-            "pages": len(keys),
-            "seed": manifest["scanned"]["seed"],
-        },
+        "corpus": {**corpus.figures(args.quick), "seed": corpus.manifest["scanned"]["seed"]},
     }
     exe = args.ocrmypdf or (str(OCRMYPDF_VENV) if OCRMYPDF_VENV.exists() else None)
     exe = exe or shutil.which("ocrmypdf")
     runs = {
-        "rapidocr_loop": lambda: rapidocr_loop(pdfs, keys),
+        "rapidocr_loop": lambda: rapidocr_loop(pdfs, DPI),
         "ocrmypdf": lambda: ocrmypdf(exe, pdfs, work, args.timeout),
         "tiny_pages": lambda: tiny_pages(
             root / "tiny", load_truth(root / "tiny-truth.jsonl"), work, args.timeout
@@ -314,7 +255,9 @@ def run_all(args: argparse.Namespace, chosen: tuple[str, ...], work: Path) -> di
     }
     for name, extra in DOCFLEET_VARIANTS.items():
         options = merge_flags(DOCFLEET_BASE, extra)
-        runs[name] = lambda n=name, o=options: run_docfleet(inputs, work / n, o, keys, args.timeout)
+        runs[name] = lambda n=name, o=options: run_docfleet(
+            inputs, work / n, o, timeout=args.timeout
+        )
     for name in chosen:
         if name == "tiny_pages" and args.quick:
             continue
@@ -325,8 +268,7 @@ def run_all(args: argparse.Namespace, chosen: tuple[str, ...], work: Path) -> di
             fig = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         if "texts" in fig:
             texts = fig.pop("texts")
-            fig.setdefault("pages", len(keys))
-            fig["pages_per_s"] = len(keys) / fig["wall_s"]
+            add_rates(fig, len(keys))
             fig.update(score(texts, truth, keys))
         figures[name] = fig
     figures["ratios"] = ratios(figures)
@@ -337,9 +279,9 @@ def run_all(args: argparse.Namespace, chosen: tuple[str, ...], work: Path) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    add_output_options(parser)
     parser.add_argument("--quick", action="store_true", help="first 8 pages, no tiny_pages")
-    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="scanned_corpus.py's folder")
+    parser.add_argument("--corpus", default=str(SCANNED_CORPUS), help="scanned_corpus.py's folder")
     parser.add_argument("--only", metavar="NAMES", help=f"comma-separated of {','.join(VARIANTS)}")
     parser.add_argument("--ocrmypdf", metavar="PATH", help=f"ocrmypdf to run ({OCRMYPDF_VENV})")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per command")
@@ -351,8 +293,12 @@ def main() -> None:
         parser.error(
             f"unknown variant(s) {', '.join(sorted(unknown))}; valid: {', '.join(VARIANTS)}"
         )
-    figures = in_work_folder("docfleet-ocr-bench-", args.keep, lambda w: run_all(args, chosen, w))
-    report(figures)
+    machine = print_machine(18)
+    figures = {"machine": machine}
+    figures.update(
+        in_work_folder("docfleet-ocr-bench-", args.keep, lambda w: run_all(args, chosen, w))
+    )
+    report(figures, args.markdown)
     write_json(figures, args.json)
 
 

@@ -1,6 +1,7 @@
 """Three models on CPU (layout, OCR, MiniLM embed): hand-written loops against docfleet's pools.
 
-    python benchmarks/pipeline.py [--quick] [--corpus DIR] [--json PATH] [--timeout S] [--keep]
+    python benchmarks/pipeline.py [--quick] [--corpus DIR] [--json PATH] [--markdown]
+                                  [--timeout S] [--keep]
 
 The same pages of benchmarks/scanned_corpus.py's corpus, rendered at 150 dpi for OCR, go
 through render, layout, ocr, assemble and embed four ways, one after the other:
@@ -19,15 +20,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from scanned_text import in_work_folder, read_pages, run_docfleet, tail, write_json
+import scanned_corpus
+from common.corpora import SCANNED_CORPUS
+from common.docfleet_run import run_docfleet, tail
+from common.machine import print_machine
+from common.report import Column, Table, add_output_options, cell, verdict, write_json
+from common.timing import add_rates, in_work_folder
 
 from docfleet.engine.devices import available_cores
 
@@ -56,13 +60,7 @@ PINNED_NOTE = ("pinned: the real use is one group per GPU ([layout, ocr] on cuda
                "embed] on cuda:1); on CPU both groups share the same cores, so the figure shows "
                "the cost of the hand-over (pages pickled between pools) and how evenly the "
                "groups split the work more than any gain")  # fmt: skip
-DEFAULT_CORPUS = Path.home() / ".cache" / "docfleet-bench" / "scanned"  # scanned_corpus.py's
 Pages = dict[str, dict[str, Any]]  # "scan-00.pdf#1" -> text, chunks, vector
-
-
-def select_pdfs(root: Path, quick: bool) -> list[Path]:
-    pdfs = sorted((root / "scanned").glob("*.pdf"))
-    return pdfs[:QUICK_PDFS] if quick else pdfs
 
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +142,7 @@ def run_command(name: str, inputs: list[Path], args: argparse.Namespace, work: P
         groups.write_text(GROUPS_YML.format(threads=max(1, available_cores() // 2)))
         options = [*COMMON, "--config", str(groups)]
     out = work / name
-    fig = run_docfleet(inputs, out, options, [], args.timeout)
+    fig = run_docfleet(inputs, out, options, timeout=args.timeout)
     fig.pop("texts", None)
     if not fig.get("ok"):
         return fig
@@ -154,14 +152,8 @@ def run_command(name: str, inputs: list[Path], args: argparse.Namespace, work: P
             row = json.loads(line)
             if row.get("status") == "ok":
                 records[f"{Path(row['document']).name}#{row['page']}"] = summary(row)
-    _, failed, stage_seconds = read_pages(out / "pages.jsonl")
-    n = failed + len(records)
-    fig.update(pages=n, pages_per_s=n / fig["wall_s"])
-    if "run_wall_s" in fig:
-        fig["run_pages_per_s"] = n / fig["run_wall_s"]
-    if "startup_s" in fig:
-        fig["steady_pages_per_s"] = n / max(1e-9, fig["run_wall_s"] - fig["startup_s"])
-    fig.update(stage_seconds=stage_seconds, records=records)
+    add_rates(fig, fig["pages_failed"] + len(records))
+    fig["records"] = records
     return fig
 
 
@@ -182,20 +174,11 @@ def compare(mine: Pages, base: Pages) -> dict[str, Any]:
             "same": not differ and worst <= VECTOR_TOLERANCE}  # fmt: skip
 
 
-def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from scanned_corpus import build as build_corpus
-
-    root = Path(args.corpus)
-    reused = (root / "manifest.json").exists()
-    build_corpus(root)
-    pdfs = select_pdfs(root, args.quick)
-    inputs = pdfs if args.quick else [root / "scanned"]
-    cores = available_cores()
-    figures: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
-                    "usable_cores": cores},
-        "corpus": {"root": str(root), "reused": reused, "quick": args.quick, "pdfs": len(pdfs)},
-    }  # fmt: skip
+def run_all(args: argparse.Namespace, machine: dict[str, Any], work: Path) -> dict[str, Any]:
+    corpus = scanned_corpus.load(Path(args.corpus), QUICK_PDFS if args.quick else None)
+    inputs = corpus.pdfs if args.quick else [corpus.root / "scanned"]
+    cores = machine["usable_cores"]
+    figures: dict[str, Any] = {"machine": machine, "corpus": corpus.figures(args.quick)}
     records: dict[str, Pages] = {}
     for name in VARIANTS:
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -230,75 +213,82 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return figures
 
 
-def report(figures: dict[str, Any]) -> None:
-    c, m = figures["corpus"], figures["machine"]
-    print(f"corpus      {c['pages']} scanned pages in {c['pdfs']} PDFs at {DPI} dpi, {c['root']}; "
-          f"{m['usable_cores']} usable cores")  # fmt: skip
-    print(
-        f"{'variant':<11} {'pages':>5} {'pages/s':>7} {'steady':>7} {'startup':>7}  "
-        + " ".join(f"{s:>8}" for s in STAGES)
-        + f"  {'vs seq':>6} {'steady':>6}  same as fused"
-    )
-    r = figures["ratios"]
+def same_as_fused(name: str, check: dict[str, Any] | None) -> str:
+    if name == "fused":
+        return "(reference)"
+    if not check:
+        return ""
+    if check["same"]:
+        return "yes"
+    return (f"NO: {check['pages_differing']} pages differ {check['differing'][:3]}, "
+            f"max vector diff {check['max_vector_diff']:.1e}")  # fmt: skip
+
+
+def table(figures: dict[str, Any]) -> Table:
+    """One line per variant: speeds, mean seconds per page by stage, ratios, same as fused."""
+    columns = [Column("variant", 11, "<"), Column("pages", 5), Column("pages/s", 7),
+               Column("steady", 7), Column("startup", 7),
+               *(Column(s, 8, gap=2 if s == STAGES[0] else 1) for s in STAGES),
+               Column("vs seq", 6, gap=2), Column("steady", 6),
+               Column("same as fused", align="<", gap=2)]  # fmt: skip
+    out, r = Table(*columns), figures["ratios"]
     for name in VARIANTS:
         fig = figures[name]
         if not fig.get("ok"):
-            print(f"{name:<11} ERROR {fig.get('error')}")
+            out.note(name, f"ERROR {fig.get('error')}")
             continue
-        steady = fig.get("steady_pages_per_s")
-        text = f"{name:<11} {fig['pages']:5d} {fig['pages_per_s']:7.2f} "
-        text += f"{steady:7.2f} " if steady else f"{'-':>7} "
-        text += f"{fig['startup_s']:7.1f}  " if "startup_s" in fig else f"{'-':>7}  "
         stages = fig.get("stage_seconds") or {}
-        text += " ".join(f"{stages[s]:8.3f}" if s in stages else f"{'-':>8}" for s in STAGES)
-        ratio, steady_ratio = r.get(f"{name}_vs_sequential"), r.get(f"{name}_vs_sequential_steady")
-        text += f"  {ratio:5.2f}x" if ratio else f"  {'-':>6}"
-        text += f" {steady_ratio:5.2f}x" if steady_ratio else f" {'-':>6}"
-        check = fig.get("check")
-        if name == "fused":
-            text += "  (reference)"
-        elif check:
-            text += "  yes" if check["same"] else "  NO: "
-            if not check["same"]:
-                text += f"{check['pages_differing']} pages differ {check['differing'][:3]}, "
-                text += f"max vector diff {check['max_vector_diff']:.1e}"
-        print(text)
+        ratios = [r.get(f"{name}_vs_sequential"), r.get(f"{name}_vs_sequential_steady")]
+        out.add(name, str(fig["pages"]), f"{fig['pages_per_s']:.2f}",
+                f"{fig['steady_pages_per_s']:.2f}" if fig.get("steady_pages_per_s") else "-",
+                cell(fig, "startup_s", ".1f"), *(cell(stages, s, ".3f") for s in STAGES),
+                *(f"{x:5.2f}x" if x else "-" for x in ratios),
+                same_as_fused(name, fig.get("check")))  # fmt: skip
+    return out
+
+
+def report(figures: dict[str, Any], markdown: bool = False) -> None:
+    c, m = figures["corpus"], figures["machine"]
+    print(f"corpus      {c['pages']} scanned pages in {c['pdfs']} PDFs at {DPI} dpi, {c['root']}; "
+          f"{m['usable_cores']} usable cores")  # fmt: skip
+    print(table(figures).render(markdown))
     print(
         "            stage columns: mean seconds per page (docfleet: pages.jsonl; loops: timed "
         "around each stage call)"
     )
     print(f"note        {PINNED_NOTE}")
-    ok = figures["checks"]
-    verdict = {True: "met", False: "MISSED", None: "not measured"}
-    speed = r.get("fused_vs_sequential")
+    ok, speed = figures["checks"], figures["ratios"].get("fused_vs_sequential")
     print(
         f"target      fused / sequential {f'{speed:.2f}x' if speed else 'n/a'}, target >= "
-        f"{TARGETS['fused_vs_sequential']}x on 2+ cores: {verdict[ok['fused_vs_sequential']]}"
+        f"{TARGETS['fused_vs_sequential']}x on 2+ cores: {verdict(ok['fused_vs_sequential'])}"
     )
     print(
         f"check       same texts, chunk counts and first vectors (within {VECTOR_TOLERANCE}) "
-        f"as fused everywhere: {verdict[ok['same_output']]}"
+        f"as fused everywhere: {verdict(ok['same_output'])}"
     )
-    print(f"check       every variant ran, no page failed: {verdict[ok['all_pages_ok']]}")
+    print(f"check       every variant ran, no page failed: {verdict(ok['all_pages_ok'])}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    add_output_options(parser)
     parser.add_argument("--quick", action="store_true", help="the first 8 pages only")
-    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="scanned_corpus.py's folder")
+    parser.add_argument("--corpus", default=str(SCANNED_CORPUS), help="scanned_corpus.py's folder")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per variant")
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
     parser.add_argument("--loop", choices=("sequential", "batched"), help=argparse.SUPPRESS)
     parser.add_argument("--loop-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loop:  # one loop variant, in the fresh process run_loop started
-        pdfs = select_pdfs(Path(args.corpus), args.quick)
-        fig = loop(pdfs, 1 if args.loop == "sequential" else BATCH)
+        corpus = scanned_corpus.load(Path(args.corpus), QUICK_PDFS if args.quick else None)
+        fig = loop(corpus.pdfs, 1 if args.loop == "sequential" else BATCH)
         Path(args.loop_out).write_text(json.dumps(fig))
         return
-    figures = in_work_folder("docfleet-pipeline-bench-", args.keep, lambda w: run_all(args, w))
-    report(figures)
+    machine = print_machine(12)
+    figures = in_work_folder(
+        "docfleet-pipeline-bench-", args.keep, lambda w: run_all(args, machine, w)
+    )
+    report(figures, args.markdown)
     write_json(figures, args.json)
 
 

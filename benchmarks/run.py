@@ -17,23 +17,21 @@ described in benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from statistics import mean, median
 from typing import Any
 
+import corpus as synthetic
 import pypdfium2 as pdfium
-from corpus import build_corpus, load_truth
-
-from docfleet.engine.devices import available_cores
-from docfleet.page.metrics import cer
+from common.corpora import Texts, load_truth
+from common.docfleet_run import run_docfleet
+from common.machine import print_machine
+from common.peers import rapidocr_loop
+from common.report import add_output_options, verdict, write_json
+from common.textfidelity import cer_figures
+from common.timing import add_rates, in_work_folder
 
 DPI = 150
 VARIANTS = ("render_only", "naive", "replicas_1", "replicas_2", "digital", "ray")
@@ -46,8 +44,6 @@ TARGETS = {
 FULL = {"scanned_docs": 10, "pages_per_doc": 4, "digital_docs": 10}
 QUICK = {"scanned_docs": 3, "pages_per_doc": 4, "digital_docs": 3}
 
-Texts = dict[tuple[str, int], str]
-
 
 def documents(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.pdf"))
@@ -58,13 +54,10 @@ def score(texts: Texts, truth: Texts, names: set[str]) -> dict[str, Any]:
     keys = sorted(key for key in truth if key[0] in names)
     if not keys:
         raise ValueError(f"truth.jsonl has no pages for {sorted(names) or 'an empty folder'}")
-    rates = [cer(truth[key], texts.get(key, "")) for key in keys]
-    worst = max(range(len(keys)), key=rates.__getitem__)
+    figures = cer_figures(texts, truth, keys)
     return {
-        "cer": mean(rates),
-        "cer_median": median(rates),
-        "cer_max": rates[worst],
-        "cer_max_page": f"{keys[worst][0]}#{keys[worst][1]}",
+        "cer": figures.pop("cer_mean"),
+        **figures,
         "missing_pages": sum(key not in texts for key in keys),
     }
 
@@ -86,31 +79,10 @@ def render_only(folder: Path) -> dict[str, Any]:
 
 def naive(folder: Path, truth: Texts) -> dict[str, Any]:
     """The loop a team writes by hand: render a page, OCR it, join the lines; one engine."""
-    start = time.perf_counter()
-    from rapidocr import RapidOCR  # the import is part of the start-up a user waits for
-
-    engine = RapidOCR(params={"Global.log_level": "warning"})  # default models and settings
-    startup = time.perf_counter() - start
-    texts: Texts = {}
-    for path in documents(folder):
-        document = pdfium.PdfDocument(path)
-        for number, page in enumerate(document, 1):
-            image = page.render(scale=DPI / 72).to_numpy()
-            result = engine(image)
-            texts[path.name, number] = "\n".join(result.txts or ())
-            page.close()
-        document.close()
-    wall = time.perf_counter() - start
-    pages = len(texts)
-    return {
-        "ok": True,
-        "pages": pages,
-        "wall_s": wall,
-        "startup_s": startup,
-        "pages_per_s": pages / wall,
-        "steady_pages_per_s": pages / (wall - startup),
-        **score(texts, truth, {path.name for path in documents(folder)}),
-    }
+    fig = rapidocr_loop(documents(folder), DPI)
+    texts = fig.pop("texts")
+    add_rates(fig, len(texts))
+    return {**fig, **score(texts, truth, {path.name for path in documents(folder)})}
 
 
 def docfleet_run(
@@ -122,56 +94,16 @@ def docfleet_run(
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Time ``docfleet run`` as a subprocess and score its pages.jsonl against the truth."""
-    command = [sys.executable, "-m", "docfleet", "run", str(folder), "-o", str(out), *options]
-    shown = "docfleet run " + " ".join(command[4:])
+    fig = run_docfleet([folder], out, options, timeout=timeout, env=env)
+    texts = fig.pop("texts", None)
+    if texts is None:
+        return fig
+    if "startup_s" not in fig:
+        error = fig.get("run_json_error", "no stats.startup_seconds")
+        return {**fig, "ok": False, "error": f"unreadable run.json in {out}: {error}"}
     names = {path.name for path in documents(folder)}
-    pages = sum(1 for key in truth if key[0] in names)
-    log = out.with_suffix(".log")
-    start = time.perf_counter()
-    try:
-        with open(log, "w") as fh:
-            proc = subprocess.run(
-                command, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout, env=env
-            )
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "command": shown, "error": f"timed out after {timeout:.0f} s"}
-    wall = time.perf_counter() - start
-    failure = {"ok": False, "command": shown, "returncode": proc.returncode, "wall_s": wall}
-    if not (out / "pages.jsonl").exists() or not (out / "run.json").exists():
-        tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-5:])
-        failure["error"] = f"exit code {proc.returncode}, no pages.jsonl or run.json: {tail}"
-        return failure
-    try:
-        texts: Texts = {}
-        failed = 0
-        with open(out / "pages.jsonl", encoding="utf-8") as fh:
-            for raw in fh:
-                row = json.loads(raw)
-                if row["status"] == "ok":
-                    texts[Path(row["document"]).name, int(row["page"])] = row.get("text") or ""
-                else:
-                    failed += 1
-        run = json.loads((out / "run.json").read_text())
-        run_wall = float(run["wall_seconds"])
-        startup = float(run["stats"]["startup_seconds"])
-    except (KeyError, TypeError, ValueError) as exc:
-        failure["error"] = f"unreadable output in {out}: {exc!r}"
-        return failure
-    return {
-        "ok": True,
-        "command": shown,
-        "engine": run.get("engine", "local"),
-        "returncode": proc.returncode,
-        "pages": pages,
-        "pages_failed": failed,
-        "wall_s": wall,
-        "pages_per_s": pages / wall,
-        "run_wall_s": run_wall,
-        "startup_s": startup,
-        "run_pages_per_s": pages / run_wall,
-        "steady_pages_per_s": pages / max(1e-9, run_wall - startup),
-        **score(texts, truth, names),
-    }
+    add_rates(fig, sum(1 for key in truth if key[0] in names))
+    return {**fig, **score(texts, truth, names)}
 
 
 def ray_run(
@@ -260,9 +192,6 @@ def report(figures: dict[str, Any]) -> None:
         print(summary(name, figures.get(name)))
     r, ok = figures["ratios"], figures["checks"]
 
-    def verdict(key: str) -> str:
-        return {True: "met", False: "MISSED", None: "not measured"}[ok[key]]
-
     def ratio(key: str) -> str:
         return f"{r[key]:.2f}x" if key in r else "n/a"
 
@@ -271,16 +200,17 @@ def report(figures: dict[str, Any]) -> None:
 
     print(f"target       replicas_2 / naive {ratio('replicas_2_vs_naive')} (after start-up "
           f"{ratio('replicas_2_vs_naive_steady')}), target >= {TARGETS['replicas_2_vs_naive']}x: "
-          f"{verdict('replicas_2_speedup')}; CER {delta('replicas_2_cer_delta')} vs naive, "
-          f"target <= +{TARGETS['cer_delta']:.2%}: {verdict('replicas_2_same_cer')}")  # fmt: skip
+          f"{verdict(ok['replicas_2_speedup'])}; CER {delta('replicas_2_cer_delta')} vs naive, "
+          f"target <= +{TARGETS['cer_delta']:.2%}: "
+          f"{verdict(ok['replicas_2_same_cer'])}")  # fmt: skip
     print(f"target       replicas_1 / naive {ratio('replicas_1_vs_naive')} (after start-up "
           f"{ratio('replicas_1_vs_naive_steady')}), target >= {TARGETS['replicas_1_vs_naive']}x: "
-          f"{verdict('replicas_1_not_slower')}; CER {delta('replicas_1_cer_delta')} vs naive: "
-          f"{verdict('replicas_1_same_cer')}")  # fmt: skip
+          f"{verdict(ok['replicas_1_not_slower'])}; CER {delta('replicas_1_cer_delta')} vs naive: "
+          f"{verdict(ok['replicas_1_same_cer'])}")  # fmt: skip
     digital = figures.get("digital") or {}
     rate = f"{digital['pages_per_s']:.1f} pages/s" if digital.get("ok") else "n/a"
     print(f"target       digital {rate}, target >= {TARGETS['digital_pages_per_s']:.0f} pages/s: "
-          f"{verdict('digital_pages_per_s')}")  # fmt: skip
+          f"{verdict(ok['digital_pages_per_s'])}")  # fmt: skip
     if "ray_vs_replicas_2" in r:
         startup = figures["ray"]["startup_s"]
         print(f"ray          ray / replicas_2 {ratio('ray_vs_replicas_2')} (after start-up "
@@ -293,7 +223,7 @@ def report(figures: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    add_output_options(parser, markdown=False)
     parser.add_argument("--quick", action="store_true", help="a smaller corpus (a smoke test)")
     parser.add_argument(
         "--corpus", metavar="DIR", help="use (or build once into) DIR instead of a temp dir"
@@ -310,38 +240,20 @@ def main() -> None:
         parser.error(
             f"unknown variant(s) {', '.join(sorted(unknown))}; valid: {', '.join(VARIANTS)}"
         )
-
-    work = Path(tempfile.mkdtemp(prefix="docfleet-bench-"))
-    try:
-        figures = run_all(args, chosen, work)
-    finally:
-        if args.keep:
-            print(f"outputs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    machine = print_machine(13)
+    figures = {"machine": machine}
+    figures.update(in_work_folder("docfleet-bench-", args.keep, lambda w: run_all(args, chosen, w)))
     report(figures)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(figures, fh, indent=2)
+    write_json(figures, args.json)
 
 
 def run_all(args: argparse.Namespace, chosen: tuple[str, ...], work: Path) -> dict[str, Any]:
     sizes = QUICK if args.quick else FULL
     root = Path(args.corpus) if args.corpus else work / "corpus"
-    if (root / "corpus.json").exists():
-        corpus = {**json.loads((root / "corpus.json").read_text()), "reused": True}
-    else:
-        corpus = {**build_corpus(root, **sizes), "reused": False}
-    truth = load_truth(root)
+    corpus = synthetic.load(root, **sizes)
+    truth = load_truth(root / "truth.jsonl")
     scanned, digital = root / "scanned", root / "digital"
-    figures: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "usable_cores": available_cores(),
-        },
-        "corpus": corpus,
-    }
+    figures: dict[str, Any] = {"corpus": corpus}
     common = ["--devices", "cpu", "--no-progress"]
     scanned_options = ["--ocr", "always", "--pipeline", "ocr", *common]
     runs = {

@@ -30,6 +30,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,14 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 sys.path.insert(0, str(Path(__file__).parent))
+import real_corpus
+from common.corpora import REAL_CORPUS, SCANNED_CORPUS, Key, Texts, load_truth, write_jsonl
+from common.machine import print_machine
+from common.textfidelity import pdftotext_page
 from corpus import WORDS, assert_no_text_layer
-from real_corpus import build as build_real
-from textfidelity import pdftotext_page
 
-DEFAULT_OUT = Path.home() / ".cache" / "docfleet-bench" / "scanned"
-DEFAULT_REAL = Path.home() / ".cache" / "docfleet-bench" / "real"
+DEFAULT_OUT = SCANNED_CORPUS
+DEFAULT_REAL = REAL_CORPUS
 SEED = 2024
 PAGES = 32
 PAGES_PER_PDF = 2
@@ -154,18 +157,9 @@ def save_pdf(path: Path, images: list[Image.Image]) -> None:
     assert_no_text_layer(path)
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def build_scanned(out: Path, real: Path) -> dict[str, Any]:
     """Draw, render and degrade the pages; write scanned/, truth.jsonl; return the manifest."""
-    if not (real / "manifest.json").exists():
-        print(f"building the real corpus into {real} ...", file=sys.stderr, flush=True)
-        build_real(real)
-    manifest = json.loads((real / "manifest.json").read_text())
+    manifest, _ = real_corpus.load(real)
     docs = {entry["file"]: entry for entry in manifest["files"]}
     picks = choose(docs, candidates(real, manifest), random.Random(SEED))
     truth, pages, images = [], [], []
@@ -270,12 +264,44 @@ def build(out: Path = DEFAULT_OUT, real: Path = DEFAULT_REAL, rebuild: bool = Fa
     return manifest
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """A built scanned corpus: its folder, whether it was there already, manifest, truth, PDFs."""
+
+    root: Path
+    reused: bool
+    manifest: dict[str, Any]
+    truth: Texts
+    pdfs: list[Path]
+
+    @property
+    def keys(self) -> list[Key]:
+        """The truth's pages of ``pdfs``, sorted."""
+        names = {pdf.name for pdf in self.pdfs}
+        return sorted(key for key in self.truth if key[0] in names)
+
+    def figures(self, quick: bool) -> dict[str, Any]:
+        """The ``corpus`` entry of a benchmark's figures."""
+        return {"root": str(self.root), "reused": self.reused, "quick": quick,
+                "pdfs": len(self.pdfs), "pages": len(self.keys)}  # fmt: skip
+
+
+def load(root: Path = DEFAULT_OUT, first: int | None = None) -> Corpus:
+    """The corpus in ``root`` (built there first when missing) with its first ``first`` PDFs
+    of scanned pages (all of them without)."""
+    reused = (root / "manifest.json").exists()
+    manifest = build(root)
+    pdfs = sorted((root / "scanned").glob("*.pdf"))[:first]
+    return Corpus(root, reused, manifest, load_truth(root / "truth.jsonl"), pdfs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(DEFAULT_OUT), help=f"corpus folder ({DEFAULT_OUT})")
     parser.add_argument("--real", default=str(DEFAULT_REAL), help="real_corpus.py's folder")
     parser.add_argument("--rebuild", action="store_true", help="build again what exists")
     args = parser.parse_args()
+    print_machine()
     start = time.perf_counter()
     manifest = build(Path(args.out), Path(args.real), args.rebuild)
     scanned, tiny = manifest["scanned"], manifest["tiny"]

@@ -1,7 +1,7 @@
 """docfleet serve against docfleet run: the HTTP layer's cost, small requests beside a large job.
 
     python benchmarks/serve.py [--quick] [--corpus DIR] [--requests N] [--copies K] [--json PATH]
-                               [--timeout S] [--keep]
+                               [--markdown] [--timeout S] [--keep]
 
 One sitting, one server at a time, the pages of benchmarks/scanned_corpus.py's corpus (8 with
 --quick): ``docfleet run`` on them; ``docfleet serve`` with the same settings, the same PDFs as
@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import signal
 import socket
 import subprocess
@@ -27,20 +25,12 @@ from statistics import mean, median
 from typing import Any
 
 import requests
-from scanned_corpus import DEFAULT_OUT as DEFAULT_CORPUS
-from scanned_corpus import build as build_corpus
-from scanned_text import (
-    Key,
-    Texts,
-    docfleet_executable,
-    in_work_folder,
-    load_truth,
-    run_docfleet,
-    tail,
-    write_json,
-)
-
-from docfleet.engine.devices import available_cores
+import scanned_corpus
+from common.corpora import SCANNED_CORPUS, Key, Texts
+from common.docfleet_run import docfleet_executable, run_docfleet, tail
+from common.machine import print_machine
+from common.report import Column, Table, add_output_options, verdict, write_json
+from common.timing import add_rates, in_work_folder
 
 PAGE_OPTIONS = ["--devices", "cpu", "--ocr", "always", "--pipeline", "ocr"]
 RUN_OPTIONS = [*PAGE_OPTIONS, "--no-progress", "--no-resume"]
@@ -168,22 +158,17 @@ def converts(server: Server, pdf: Path, count: int, busy_job: str | None) -> dic
     return {"requests": len(times), "errors": errors, **(latencies(times) if times else {})}
 
 
-def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    root = Path(args.corpus)
-    reused = (root / "manifest.json").exists()
-    build_corpus(root)
-    truth = load_truth(root / "truth.jsonl")
-    pdfs = sorted((root / "scanned").glob("*.pdf"))[: QUICK_PDFS if args.quick else None]
-    keys = sorted(k for k in truth if k[0] in {p.name for p in pdfs})
+def measure(args: argparse.Namespace, machine: dict[str, Any], work: Path) -> dict[str, Any]:
+    corpus = scanned_corpus.load(Path(args.corpus), QUICK_PDFS if args.quick else None)
+    pdfs, keys = corpus.pdfs, corpus.keys
     n = len(keys)
     count = args.requests or (5 if args.quick else 10)
-    machine = {"python": platform.python_version(), "cpu_count": os.cpu_count(),
-               "usable_cores": available_cores()}  # fmt: skip
-    corpus = dict(root=str(root), reused=reused, quick=args.quick, pdfs=len(pdfs), pages=n)
-    fig: dict[str, Any] = {"machine": machine, "corpus": corpus}
+    fig: dict[str, Any] = {"machine": machine, "corpus": corpus.figures(args.quick)}
     print("running docfleet run ...", file=sys.stderr, flush=True)
-    run = run_docfleet(pdfs, work / "run", RUN_OPTIONS, keys, args.timeout)
+    run = run_docfleet(pdfs, work / "run", RUN_OPTIONS, timeout=args.timeout)
     local = run.pop("texts", {})
+    if run["ok"]:
+        add_rates(run, n)
     run["missing_pages"] = sum(k not in local for k in keys)
     fig["run"] = run
     server = Server(work / "data", work / "server.log", args.timeout)
@@ -251,62 +236,69 @@ def done_of(job: dict[str, Any]) -> str:
     return f"done {p['done']}/{p['total']}, failed {p['failed']}"
 
 
-def report(fig: dict[str, Any]) -> None:
+def report(fig: dict[str, Any], markdown: bool = False) -> None:
     c, run, ok = fig["corpus"], fig["run"], fig["checks"]
     serve, fair, r = fig.get("serve"), fig.get("fairness"), fig["ratios"]
-
-    def verdict(key: str) -> str:
-        return {True: "met", False: "MISSED", None: "not measured"}[ok[key]]
-
     print(f"corpus        {c['pages']} scanned pages in {c['pdfs']} PDFs, {c['root']}")
-    print(f"{'':<13} {'pages':>5} {'wall s':>7} {'pages/s':>7} {'steady':>7} {'startup':>7}")
+    speeds = Table(Column("", 13, "<"), Column("pages", 5), Column("wall s", 7),
+                   Column("pages/s", 7), Column("steady", 7), Column("startup", 7),
+                   Column("", align="<", gap=2))  # fmt: skip
     if run.get("ok"):
-        print(f"{'run':<13} {run['pages']:5d} {run['wall_s']:7.1f} {run['pages_per_s']:7.2f} "
-              f"{run.get('steady_pages_per_s', 0):7.2f} {run.get('startup_s', 0):7.1f}"
-              f"  failed {run['pages_failed']}, missing {run['missing_pages']}")  # fmt: skip
+        speeds.add("run", str(run["pages"]), f"{run['wall_s']:.1f}", f"{run['pages_per_s']:.2f}",
+                   f"{run.get('steady_pages_per_s', 0):.2f}", f"{run.get('startup_s', 0):.1f}",
+                   f"failed {run['pages_failed']}, missing {run['missing_pages']}")  # fmt: skip
     else:
-        print(f"{'run':<13} ERROR {run.get('error')}")
+        speeds.note("run", f"ERROR {run.get('error')}")
     if serve:
-        print(f"{'serve':<13} {serve['pages']:5d} {serve['wall_s']:7.1f} "
-              f"{serve['pages_per_s']:7.2f} {'-':>7} {fig['server']['ready_s']:7.1f}  "
-              f"{done_of(serve)}, mismatched texts {serve['mismatches']}")  # fmt: skip
+        speeds.add("serve", str(serve["pages"]), f"{serve['wall_s']:.1f}",
+                   f"{serve['pages_per_s']:.2f}", "-", f"{fig['server']['ready_s']:.1f}",
+                   f"{done_of(serve)}, mismatched texts {serve['mismatches']}")  # fmt: skip
+    print(speeds.render(markdown))
     if fair:
-        print(f"{'convert':<13} {'reqs':>5} {'p50 s':>7} {'p99 s':>7} {'max s':>7}")
+        latency = Table(Column("convert", 13, "<"), Column("reqs", 5), Column("p50 s", 7),
+                        Column("p99 s", 7), Column("max s", 7),
+                        Column("", align="<", gap=2))  # fmt: skip
         for name in ("idle", "busy"):
             f = fair[name]
-            times = " ".join(f"{f.get(k, 0):7.2f}" for k in ("p50_s", "p99_s", "max_s"))
-            print(f"{name:<13} {f['requests']:5d} {times}  errors {len(f['errors'])}")
+            times = [f"{f.get(k, 0):.2f}" for k in ("p50_s", "p99_s", "max_s")]
+            latency.add(name, str(f["requests"]), *times, f"errors {len(f['errors'])}")
         big = fair["large_job"]
-        print(f"{'large job':<13} {big['job_pages']['total']:5d}  {fair['copies']} copies, "
-              f"{big['status']} after {big['job_s'] or 0:.0f} s, {done_of(big)}, one page "
-              f"{fair['one_page_s'] or 0:.2f} s, mismatched texts {big['mismatches']}")  # fmt: skip
+        latency.note("large job", str(big["job_pages"]["total"]),
+                     f"{fair['copies']} copies, {big['status']} after {big['job_s'] or 0:.0f} s, "
+                     f"{done_of(big)}, one page {fair['one_page_s'] or 0:.2f} s, "
+                     f"mismatched texts {big['mismatches']}", gap=2)  # fmt: skip
+        print(latency.render(markdown))
     if "error" in fig:
         print(f"ERROR         {fig['error']}")
     if "http_overhead" in r:
         print(f"target        HTTP cost 1 - serve / run steady = {r['http_overhead']:+.1%}, "
-              f"target < {TARGETS['http_overhead']:.0%}: {verdict('http_overhead')}")  # fmt: skip
+              f"target < {TARGETS['http_overhead']:.0%}: "
+              f"{verdict(ok['http_overhead'])}")  # fmt: skip
     if fair and "target_p50_s" in fair:
         print(f"target        busy p50 {fair['busy']['p50_s']:.2f} s < idle p50 + one page = "
-              f"{fair['target_p50_s']:.2f} s: {verdict('fairness_p50')} (busy / idle p50 "
+              f"{fair['target_p50_s']:.2f} s: {verdict(ok['fairness_p50'])} (busy / idle p50 "
               f"{r['busy_vs_idle_p50']:.2f}x, p99 {r['busy_vs_idle_p99']:.2f}x)")  # fmt: skip
-    print(f"check         every request under load: {verdict('fairness_under_load')}; every "
-          f"page done: {verdict('all_pages_done')}; served texts = run's: "
-          f"{verdict('same_texts')}")  # fmt: skip
+    print(f"check         every request under load: {verdict(ok['fairness_under_load'])}; every "
+          f"page done: {verdict(ok['all_pages_done'])}; served texts = run's: "
+          f"{verdict(ok['same_texts'])}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", metavar="PATH", help="write the figures here as one JSON object")
+    add_output_options(parser)
     parser.add_argument("--quick", action="store_true", help="8 pages, 5 requests per phase")
-    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="scanned_corpus.py's folder")
+    parser.add_argument("--corpus", default=str(SCANNED_CORPUS), help="scanned_corpus.py's folder")
     parser.add_argument("--requests", type=int, help="convert requests per phase (10; 5 quick)")
     parser.add_argument("--copies", type=int, help="copies of the PDFs in the large job")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per command or job")
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
     args = parser.parse_args()
-    figures = in_work_folder("docfleet-serve-bench-", args.keep, lambda w: measure(args, w))
+    machine = print_machine(14)
+    figures = in_work_folder(
+        "docfleet-serve-bench-", args.keep, lambda w: measure(args, machine, w)
+    )
     checks(figures)
-    report(figures)
+    report(figures, args.markdown)
     write_json(figures, args.json)
 
 

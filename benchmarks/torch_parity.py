@@ -2,7 +2,7 @@
 inputs.
 
     python benchmarks/torch_parity.py [--pages N] [--dpi DPI] [--repeat R] [--device DEV]
-                                      [--dtype DTYPE] [--threads T]
+                                      [--dtype DTYPE] [--threads T] [--markdown]
 
 On the first pages of the real PDFs in tests/data/real, per model (PP-OCRv6 tiny and small
 detector and recogniser, the CDLA layout model), the network's own input as docfleet builds it
@@ -16,14 +16,15 @@ to and from it, as ``TorchSession.run`` makes them).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from statistics import median
-from typing import Any
 
 import numpy as np
+from common.machine import print_machine
+from common.report import Column, Table
+from common.timing import median_seconds
 
 from docfleet.documents.pdf import render_pdf_page
 from docfleet.engine.devices import Device
@@ -35,17 +36,6 @@ from docfleet.runtimes.torchnets import torch_session
 from docfleet.runtimes.torchnets.layout import layout_model_path
 
 REAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "real"
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[Any, float]:
-    """``fn()``'s result and its median seconds over ``repeat`` calls after a warm-up call."""
-    result = fn()
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        seconds.append(time.perf_counter() - start)
-    return result, median(seconds)
 
 
 def model_inputs(pages: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
@@ -81,7 +71,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="torch's device (default cpu)")
     parser.add_argument("--dtype", default="float32", help="float32, float16 or bfloat16")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: the default)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args()
+    print_machine()
 
     import onnxruntime as ort
     import torch
@@ -98,16 +90,20 @@ def main() -> None:
     options = ort.SessionOptions()
     if args.threads:
         options.intra_op_num_threads = args.threads
-    print(f"{'model':<10} {'max |diff|':>11} {'ort s':>8} {'torch s':>8} {'torch/ort':>9}")
+    table = Table(Column("model", 10, "<"), Column("max |diff|", 11), Column("ort s", 8),
+                  Column("torch s", 8), Column("torch/ort", 9))  # fmt: skip
     for name, batches in model_inputs(pages).items():
+        print(f"running {name} ...", file=sys.stderr, flush=True)
         reference = ort.InferenceSession(str(paths[name]), options, ["CPUExecutionProvider"])
         session = torch_session(paths[name], args.device, args.dtype)
         key = reference.get_inputs()[0].name
         # all ORT calls, then all torch calls: each library's idle threads spin for a while
         # after a call, and on a small machine they would slow down the other's next call
-        want = [timed(partial(reference.run, None, {key: b}), args.repeat) for b in batches]
+        want = [median_seconds(partial(reference.run, None, {key: b}), args.repeat)
+                for b in batches]  # fmt: skip
         time.sleep(0.5)
-        got = [timed(partial(session.run, None, {key: b}), args.repeat) for b in batches]
+        got = [median_seconds(partial(session.run, None, {key: b}), args.repeat)
+               for b in batches]  # fmt: skip
         time.sleep(0.5)
         diff = max(
             float(np.abs(w - g).max())
@@ -116,7 +112,8 @@ def main() -> None:
         )
         ort_s, torch_s = [s for _, s in want], [s for _, s in got]
         o, t = sum(ort_s) / len(ort_s), sum(torch_s) / len(torch_s)
-        print(f"{name:<10} {diff:>11.2e} {o:>8.3f} {t:>8.3f} {t / o:>9.2f}")
+        table.add(name, f"{diff:.2e}", f"{o:.3f}", f"{t:.3f}", f"{t / o:.2f}")
+    print(table.render(args.markdown))
 
 
 if __name__ == "__main__":

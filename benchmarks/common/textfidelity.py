@@ -1,4 +1,7 @@
-"""Text fidelity against poppler's pdftotext: normalisation, words F1 and line integrity.
+"""Text against its truth: normalisation, words F1, line integrity, and CER over a set of pages.
+
+Words F1 and line integrity compare with poppler's pdftotext (or any truth text); CER is
+``docfleet.page.metrics.cer``.
 
 >>> normalize_for_compare("Intro\ufb01le . . . . . . 3\\n  next")
 'Introfile 3 next'
@@ -17,6 +20,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import mean, median
+from typing import Any
+
+from docfleet.page.metrics import cer
+
+from .corpora import Key, Texts, page_id
 
 MIN_LINE_WORDS = 4  # shorter lines (headings, page numbers) say little about reading order
 _LEADERS = re.compile(r"(?:\.\s*){3,}\.")  # four or more dots, spaces between allowed
@@ -72,3 +81,26 @@ def pdftotext_page(path: str | Path, page: int, layout: bool = False) -> str:
         command.append("-layout")
     out = subprocess.run([*command, str(path), "-"], capture_output=True, check=True)
     return out.stdout.decode("utf-8", errors="replace").replace("\f", "")
+
+
+def cer_figures(texts: Texts, truth: Texts, keys: list[Key]) -> dict[str, Any]:
+    """CER over ``keys``: median, mean, the worst page and its CER; a missing page is empty."""
+    rates = [cer(truth[key], texts.get(key, "")) for key in keys]
+    worst = max(range(len(keys)), key=rates.__getitem__)
+    return {
+        "cer_median": median(rates),
+        "cer_mean": mean(rates),
+        "cer_max": rates[worst],
+        "cer_max_page": page_id(keys[worst]),
+    }
+
+
+def score(texts: Texts, truth: Texts, keys: list[Key]) -> dict[str, Any]:
+    """Words F1 and CER over ``keys``, median and mean; a missing page counts as empty text."""
+    f1 = [words_f1(texts.get(key, ""), truth[key]) for key in keys]
+    return {
+        "words_f1_median": median(f1),
+        "words_f1_mean": mean(f1),
+        **cer_figures(texts, truth, keys),
+        "missing_pages": sum(key not in texts for key in keys),
+    }
