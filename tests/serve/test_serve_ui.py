@@ -1,0 +1,160 @@
+"""The page at ``/`` of ``docfleet serve`` in a real headless Chromium, against a real server.
+
+Needs Selenium and Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``,
+``/usr/bin/chromedriver``); the browser tests skip without them. The driver is never downloaded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+pytest.importorskip("multipart")
+requests = pytest.importorskip("requests")
+
+from docs_factory import one_column_page, reportlab_pdf  # noqa: E402
+
+KEY = "test-key-0123"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+WAIT = 120
+
+
+@pytest.fixture(scope="module")
+def server(serve_process, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    root = tmp_path_factory.mktemp("serve-ui")
+    srv = serve_process(root / "data", "--api-key", KEY, "--max-pages", "20").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads: Path) -> Iterator[object]:
+    pytest.importorskip("selenium")
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not path.exists():
+            pytest.skip(f"{path} is missing (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1000", "--no-first-run"):  # fmt: skip
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_experimental_option("prefs", {
+        "download.default_directory": str(downloads), "download.prompt_for_download": False,
+    })  # fmt: skip
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def test_the_page_loads_without_the_key_and_allows_only_itself(server) -> None:
+    r = requests.get(f"{server.url}/", timeout=10)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    policy = r.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'sha256-" in policy
+    for tag in ('id="files"', 'id="upload"', 'id="markdown"', 'id="api-key"'):
+        assert tag in r.text
+    assert "http://" not in r.text and "https://" not in r.text  # nothing from elsewhere
+    assert requests.get(f"{server.url}/v1/jobs", timeout=10).status_code == 401
+
+
+def _enter_key(driver, key: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    field = WebDriverWait(driver, 30).until(ec.visibility_of_element_located((By.ID, "api-key")))
+    field.send_keys(key)
+    driver.find_element(By.ID, "key-save").click()
+    WebDriverWait(driver, 30).until(ec.invisibility_of_element_located((By.ID, "key-form")))
+
+
+def test_upload_watch_read_and_download(browser, server, downloads: Path,
+                                        tmp_path: Path) -> None:  # fmt: skip
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    pdf = reportlab_pdf(tmp_path / "report.pdf", [one_column_page()])
+    driver.get(f"{server.url}/")
+    _enter_key(driver, KEY)  # the API answered 401, so the page asks
+    assert driver.execute_script("return sessionStorage.getItem('docfleet.apiKey')") == KEY
+
+    driver.find_element(By.ID, "files").send_keys(str(pdf))
+    driver.find_element(By.ID, "upload").click()
+    row = WebDriverWait(driver, 30).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#jobs > li[data-job-id]"))
+    )
+    job_id = row.get_attribute("data-job-id")
+    selector = f'#jobs > li[data-job-id="{job_id}"]'
+
+    def finished(d) -> bool:
+        row = d.find_element(By.CSS_SELECTOR, selector)
+        status = row.find_element(By.CSS_SELECTOR, "[data-job-status]").text
+        bar = row.find_element(By.CSS_SELECTOR, "progress[data-job-progress]")
+        assert status not in ("failed", "cancelled"), status
+        full = float(bar.get_attribute("value")) == float(bar.get_attribute("max"))
+        return status == "done" and full
+
+    WebDriverWait(driver, WAIT, poll_frequency=0.25).until(finished)
+    job = requests.get(f"{server.url}/v1/jobs/{job_id}", headers={"X-Api-Key": KEY},
+                       timeout=10).json()  # fmt: skip
+    assert job["status"] == "done" and job["pages"]["done"] == 1
+
+    row = driver.find_element(By.CSS_SELECTOR, selector)
+    row.find_element(By.CSS_SELECTOR, '[data-markdown-link][data-file="report.pdf"]').click()
+    WebDriverWait(driver, 30).until(
+        lambda d: "Annual Report 2024" in d.find_element(By.ID, "markdown").text
+    )
+    assert driver.find_element(By.ID, "markdown").is_displayed()
+
+    link = row.find_element(By.CSS_SELECTOR, '[data-download-link][data-file="report.pdf"]')
+    assert link.get_attribute("download") == "report.pdf.md"
+    assert link.get_attribute("href").endswith(f"/v1/jobs/{job_id}/documents/report.pdf.md")
+    link.click()  # fetched with the key, saved from a blob
+    saved = downloads / "report.pdf.md"
+    deadline = time.monotonic() + 30
+    while not saved.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "Annual Report 2024" in saved.read_text(encoding="utf-8")
+
+    shot = tmp_path / "serve-ui.png"
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 0
+    assert not driver.find_element(By.ID, "message").is_displayed()
+    console = [entry["message"] for entry in driver.get_log("browser")]
+    assert not [m for m in console if "Content Security Policy" in m or "Uncaught" in m]
+
+
+def test_refusals_show_in_the_message_area(browser, server, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    driver.get(f"{server.url}/")
+    if driver.execute_script("return sessionStorage.getItem('docfleet.apiKey')") != KEY:
+        _enter_key(driver, KEY)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("just some words, not a document\n")
+    driver.find_element(By.ID, "files").send_keys(str(notes))
+    driver.find_element(By.ID, "upload").click()
+    message = WebDriverWait(driver, 30).until(ec.visibility_of_element_located((By.ID, "message")))
+    WebDriverWait(driver, 30).until(lambda d: "415" in message.text)
+    assert "notes.txt" in message.text
+    driver.save_screenshot(str(tmp_path / "serve-ui-415.png"))
