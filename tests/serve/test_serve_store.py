@@ -217,6 +217,9 @@ def test_status_changes_stamp_times_and_reject_unknown_states(tmp_path):
     assert failed.ended is not None and failed.error == "the models did not load"
     assert [j.id for j in store.jobs(["failed"])] == [job.id]
     assert store.jobs(["queued", "running"]) == [] and store.jobs([]) == []
+    cancelled = store.set_status(new_job(store, tmp_path, {"b.pdf": 1}).id, "cancelled")
+    late = store.set_status(cancelled.id, "running")  # a page that finished after the cancel
+    assert late.status == "cancelled" and late.ended == cancelled.ended
     with pytest.raises(ValueError, match="valid: queued, running"):
         store.set_status(job.id, "paused")
     with pytest.raises(KeyError):

@@ -172,11 +172,14 @@ class JobStore:
         return self._select(f"{where} ORDER BY created, rowid", args)
 
     def set_status(self, job_id: str, status: str, *, error: str = "") -> Job:
-        """Move a job to ``status``: running stamps ``started`` once, an end stamps ``ended``."""
+        """Move a job to ``status``: running stamps ``started`` once, an end stamps ``ended``; a job
+        that ended is not running again."""
         if status not in JOB_STATES:
             raise ValueError(f"unknown job status {status!r}; valid: {', '.join(JOB_STATES)}")
         with self._lock:
             job = self._require(job_id)
+            if status == "running" and job.status in ENDED_STATES:
+                return job  # a page finishing after a cancel does not bring its job back
             now = time.time()
             if status == "running" and job.started is None:
                 job.started = now
