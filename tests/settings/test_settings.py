@@ -41,7 +41,7 @@ NOT_SETTINGS = {
     "doctor": {"json", "devices", "ray_address"},  # what to check, not how to run
 }  # fmt: skip
 #: Settings reached through YAML (and, for stages, ``--set``) but not a flag of their own.
-YAML_ONLY = {"run": {"stages"}, "serve": {"stages"}}
+YAML_ONLY = {"run": {"stages"}, "serve": {"stages", "resume", "format", "progress"}}
 #: Names that mean different things in different models, each declared where it belongs.
 HOMONYMS = {
     "model",  # the OCR tier (ocr stage), a Hugging Face folder (extract, plan, caption, clip)

@@ -33,8 +33,10 @@ exit codes: 0 stopped cleanly, 2 usage error (a bad setting, the port in use).
 """
 
 #: The service's settings (fields of ``ServeConfig``) shown as flags; --help, choices and limits
-#: come from the fields. Stage options go in the --config file (``stages:``).
-SETTINGS = tuple(name for name in ServeConfig.model_fields if name != "stages")  # YAML: stages
+#: come from the fields. Stage options go in the --config file (``stages:``); resuming, the
+#: chunks' format and a progress bar are for ``docfleet run`` (the service keeps every job).
+NOT_FLAGS = ("stages", "resume", "format", "progress")
+SETTINGS = tuple(name for name in ServeConfig.model_fields if name not in NOT_FLAGS)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

@@ -82,8 +82,12 @@ def _help(field: Any) -> str:
     text = (field.description or "").rstrip(".")
     default = field.default
     if not field.is_required() and default not in (None, False, "", [], {}):
-        shown = default if not isinstance(default, float) or not default.is_integer() else int(
-            default)  # fmt: skip
+        if default is True:
+            shown: Any = "on"
+        elif isinstance(default, float) and default.is_integer():
+            shown = int(default)
+        else:
+            shown = default
         text += f" (default: {shown})"
     return text.replace("%", "%%")
 
