@@ -64,14 +64,7 @@ def env_settings(environ: Mapping[str, str], model: type[BaseModel]) -> dict[str
 
 def yaml_settings(path: str | Path, model: type[BaseModel]) -> dict[str, Any]:
     """The settings in a YAML file; keys may use dashes or underscores."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    data = read_yaml(path, "config file")
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -83,6 +76,19 @@ def yaml_settings(path: str | Path, model: type[BaseModel]) -> dict[str, Any]:
         named = ", ".join(_with_hint(key, model) for key in unknown)
         raise ConfigError(f"unknown key(s) in {path}: {named}; valid keys: {valid}")
     return settings
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """The YAML document in ``path``, or a :class:`ConfigError` naming ``what`` it is (a config
+    file, a bins file) and why it cannot be read."""
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
 
 
 def _with_hint(key: str, model: type[BaseModel]) -> str:

@@ -244,14 +244,12 @@ def parse_bins(
 
 def load_bins(path: str | Path, region_kinds: Collection[str] = DEFAULT_KINDS) -> Bins:
     """Read and check a ``bins.yml``, compiling every rule, so a bad file stops a run at start."""
-    import yaml
+    from docfleet.settings.cascade import ConfigError, read_yaml
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BinsError(f"cannot read bins file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise BinsError(f"bins file {path} is not valid YAML: {exc}") from None
+        data = read_yaml(path, "bins file")
+    except ConfigError as exc:
+        raise BinsError(str(exc)) from None
     return parse_bins(data, region_kinds, source=str(path))
 
 
