@@ -11,4 +11,6 @@
 - ``peers``: the tools docfleet is measured against (pdftotext, PDFium, PyMuPDF, pdfminer.six,
   a hand-written RapidOCR loop).
 - ``report``: tables as aligned plain text or Markdown, verdicts, the ``--json`` file.
+- ``structure_metrics``: tables as HTML and TEDS; body text, fuzzy finding and reading order
+  against annotated page elements.
 """

@@ -23,6 +23,7 @@ BUILTIN_STAGES: Mapping[str, str] = {
     "render": "docfleet.stages.render:RenderStage",
     "layout": "docfleet.stages.layout:LayoutStage",
     "ocr": "docfleet.stages.ocr:OcrStage",
+    "tables": "docfleet.stages.tables:TablesStage",
     "assemble": "docfleet.stages.assemble:AssembleStage",
     "caption": "docfleet.stages.caption:CaptionStage",
     "clip": "docfleet.stages.clip:ClipStage",

@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from docfleet.page.columns import by_column, gutters
 from docfleet.page.geometry import area, intersection, union
-from docfleet.page.types import BBox, Region, TextLine
+from docfleet.page.types import BBox, Region, Table, TextLine
 
 PARA_GAP = 0.8  # a vertical gap wider than this many line heights ends a paragraph
 SIZE_STEP = 1.08  # text-layer lines whose font sizes differ more than this are not one block
@@ -48,6 +48,7 @@ class Block:
     lines: list[TextLine] = field(default_factory=list)
     level: int = 0
     cells: list[list[str]] | None = None  # a table's rows of cells, when built from its header
+    table: Table | None = None  # the table's structure, when the table model read it
 
     def add(self, line: TextLine) -> None:
         self.lines.append(line)

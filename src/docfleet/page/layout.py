@@ -9,7 +9,8 @@ from docfleet.page.header_tables import header_tables
 from docfleet.page.line_joins import merge_rows, split_gutters
 from docfleet.page.reading_order import reading_order
 from docfleet.page.roles import assign_roles
-from docfleet.page.types import Region, TextLine
+from docfleet.page.tables import table_blocks
+from docfleet.page.types import Region, Table, TextLine
 
 _FIRST = ("header",)
 _LAST = ("footnote", "footer")
@@ -25,10 +26,19 @@ def text_layer_blocks(lines: Sequence[TextLine], width: float, height: float) ->
 
 
 def ocr_blocks(
-    lines: Sequence[TextLine], regions: Sequence[Region], width: float, height: float
+    lines: Sequence[TextLine],
+    regions: Sequence[Region],
+    width: float,
+    height: float,
+    tables: Sequence[Table] = (),
 ) -> list[Block]:
-    """Blocks of an OCR page: lines in the layout model's regions (when it ran), in order."""
-    blocks = blocks_from_regions(regions, lines) if regions else paragraphs(lines)
+    """Blocks of an OCR page: lines in the layout model's regions (when it ran), in order; a
+    table region the table model read is one block of its cells, its lines used by no other."""
+    if tables:
+        found, lines, others = table_blocks(tables, lines, regions)
+        blocks = found + (blocks_from_regions(others, lines) if regions else paragraphs(lines))
+    else:
+        blocks = blocks_from_regions(regions, lines) if regions else paragraphs(lines)
     assign_roles(blocks, width, height)
     return order_blocks(blocks)
 

@@ -165,6 +165,8 @@ def _table(block: Block) -> str:
     """A GitHub table: cells placed in the columns that the fullest rows span (centred and
     right-aligned columns too), else by where they start (or as the table's header placed
     them)."""
+    if block.table is not None and block.table.spans:
+        return block.table.html  # a pipe table has no spans
     if block.cells is not None:
         return _github([[_cell(c) for c in row] for row in block.cells])
     cells = [[c for ln in row for c in (ln.parts or (ln,))] for row in rows(block.lines)]

@@ -57,7 +57,7 @@ def body_size(blocks: Sequence[Block]) -> float:
 def assign_roles(blocks: list[Block], width: float, height: float) -> None:
     """Set each text block's ``type`` (and heading ``level``) in place."""
     for block in blocks:
-        if block.type == "table" and _contents(block.rows()):
+        if block.type == "table" and block.table is None and _contents(block.rows()):
             block.type = "toc"  # titles and page numbers: contents set without leaders
     textual = [b for b in blocks if b.lines and b.type in _TEXTUAL]
     if not textual:

@@ -73,6 +73,44 @@ class Region:
 
 
 @dataclass
+class TableCell:
+    """A cell of a structured table: its place in the grid, its box and the text read in it."""
+
+    row: int  # 0-based, the cell's first row
+    col: int  # 0-based, the cell's first column
+    row_span: int = 1
+    col_span: int = 1
+    bbox: BBox = (0.0, 0.0, 0.0, 0.0)
+    text: str = ""
+    header: bool = False  # in the table's header rows
+    lines: tuple[int, ...] = ()  # indices into the page's ``ocr_lines`` read into the cell
+
+
+@dataclass
+class Table:
+    """A table region's structure as the table model read it (rows, columns, spans, cells).
+
+    ``bbox`` is the layout region's box; ``lines`` are the indices of the page's ``ocr_lines``
+    that went into its cells (so assembly does not repeat them as loose text).
+    """
+
+    bbox: BBox
+    score: float  # the layout region's score
+    rows: int
+    cols: int
+    cells: list[TableCell] = field(default_factory=list)
+    header_rows: int = 0
+    html: str = ""
+    structure_score: float = 0.0  # the table model's mean confidence in its tokens
+    lines: tuple[int, ...] = ()
+
+    @property
+    def spans(self) -> bool:
+        """Whether a cell spans several rows or columns."""
+        return any(c.row_span > 1 or c.col_span > 1 for c in self.cells)
+
+
+@dataclass
 class RenderedPage:
     """A page after rendering: pixels (when needed) and its text layer (when it has one).
 
@@ -92,5 +130,6 @@ class RenderedPage:
     text_source: Literal["text-layer", "ocr", "blank", "none"] = "ocr"
     regions: list[Region] = field(default_factory=list)
     ocr_lines: list[TextLine] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)  # structured tables (the tables stage)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     ocr_info: dict[str, Any] | None = None  # models and seconds per OCR step, when OCR ran

@@ -8,7 +8,8 @@ from typing import Any
 from docfleet.engine.stage import Stage
 from docfleet.page.layout import ocr_blocks, text_layer_blocks
 from docfleet.page.markdown import page_markdown, page_text
-from docfleet.page.types import RenderedPage
+from docfleet.page.tables import cell_record
+from docfleet.page.types import RenderedPage, Table
 
 
 class AssembleStage(Stage):
@@ -31,7 +32,9 @@ def page_record(page: RenderedPage) -> dict[str, Any]:
     if page.text_source == "text-layer":
         blocks = text_layer_blocks(page.text_lines or [], page.width, page.height)
     else:
-        blocks = ocr_blocks(page.ocr_lines or [], page.regions, page.width, page.height)
+        blocks = ocr_blocks(
+            page.ocr_lines or [], page.regions, page.width, page.height, page.tables
+        )
     texts = [b.text() for b in blocks]
     text, markdown = page_text(blocks), page_markdown(blocks)
     page.seconds["assemble"] = time.perf_counter() - start
@@ -50,9 +53,15 @@ def page_record(page: RenderedPage) -> dict[str, Any]:
                 "score": round(b.score, 3),
             }
             | ({"level": b.level} if b.level else {})
+            | (_structure(b.table) if b.table is not None else {})
             for b, t in zip(blocks, texts, strict=True)
         ],
         "text": text,
         "markdown": markdown,
         "seconds": {k: round(v, 4) for k, v in page.seconds.items()},
     } | ({"ocr": page.ocr_info} if page.ocr_info else {})
+
+
+def _structure(table: Table) -> dict[str, Any]:
+    """What a table block adds when the table model read it: its cells and its HTML."""
+    return {"cells": [cell_record(c) for c in table.cells], "html": table.html}

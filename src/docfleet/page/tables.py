@@ -1,0 +1,118 @@
+"""Structured tables (cells from the table model) filled with a page's OCR lines, as HTML, as a
+grid of texts, and as the page's table blocks. Pure functions on boxes and text."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Collection, Sequence
+
+from docfleet.page.blocks import Block, rows
+from docfleet.page.geometry import area
+from docfleet.page.types import BBox, Region, Table, TableCell, TextLine
+
+
+def lines_in(box: BBox, lines: Sequence[TextLine], taken: Collection[int] = ()) -> list[int]:
+    """Indices of the lines whose centre falls in ``box`` (those in ``taken`` left out)."""
+    return [i for i, ln in enumerate(lines) if i not in taken and _inside(_centre(ln.bbox), box)]
+
+
+def fill_cells(cells: list[TableCell], lines: Sequence[TextLine], indices: Sequence[int]) -> None:
+    """Give each line (of ``indices``) to the cell its centre falls in (the smallest, where
+    predicted cells overlap), else to the nearest cell: cell boxes are predictions and a line
+    just outside every one is still the table's. A cell's lines are read top to bottom, left
+    to right, joined with a space."""
+    if not cells:
+        return
+    owned: list[list[int]] = [[] for _ in cells]
+    for i in indices:
+        centre = _centre(lines[i].bbox)
+        holding = [k for k, c in enumerate(cells) if _inside(centre, c.bbox)]
+        if holding:
+            best = min(holding, key=lambda k: area(cells[k].bbox))
+        else:
+            best = min(range(len(cells)), key=lambda k: _distance(centre, cells[k].bbox))
+        owned[best].append(i)
+    for cell, mine in zip(cells, owned, strict=True):
+        index = {id(lines[i]): i for i in mine}
+        ordered = [ln for row in rows([lines[i] for i in mine]) for ln in row]
+        cell.lines = tuple(index[id(ln)] for ln in ordered)
+        cell.text = " ".join(t for t in (ln.text.strip() for ln in ordered) if t)
+
+
+def table_html(table: Table) -> str:
+    """The table as HTML: header rows in ``<thead>`` as ``<th>`` cells, spans as attributes.
+
+    >>> cells = [TableCell(0, 0, col_span=2, text="A & B", header=True), TableCell(1, 0, text="1"),
+    ...          TableCell(1, 1, text="2")]
+    >>> table = Table((0, 0, 9, 9), 1.0, rows=2, cols=2, cells=cells, header_rows=1)
+    >>> print(table_html(table).replace("><tr>", ">\\n<tr>"))
+    <table><thead>
+    <tr><th colspan="2">A &amp; B</th></tr></thead><tbody>
+    <tr><td>1</td><td>2</td></tr></tbody></table>
+    """
+    parts = ["<table>"]
+    for r in range(table.rows):
+        if r == 0 and table.header_rows:
+            parts.append("<thead>")
+        if r == table.header_rows:
+            parts.append("<tbody>")
+        parts.append("<tr>")
+        for cell in sorted((c for c in table.cells if c.row == r), key=lambda c: c.col):
+            tag = "th" if r < table.header_rows else "td"
+            pairs = (("rowspan", cell.row_span), ("colspan", cell.col_span))
+            spans = "".join(f' {name}="{n}"' for name, n in pairs if n > 1)
+            parts.append(f"<{tag}{spans}>{html.escape(cell.text, quote=False)}</{tag}>")
+        parts.append("</tr>")
+        if r == table.header_rows - 1:
+            parts.append("</thead>")
+    if table.rows > table.header_rows:
+        parts.append("</tbody>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def table_grid(table: Table) -> list[list[str]]:
+    """Rows of cell texts, one column per grid column; a spanning cell's text stands in its
+    first row and column, the places it covers besides are empty."""
+    grid = [[""] * table.cols for _ in range(table.rows)]
+    for cell in table.cells:
+        grid[cell.row][cell.col] = cell.text
+    return grid
+
+
+def table_blocks(
+    tables: Sequence[Table], lines: Sequence[TextLine], regions: Sequence[Region]
+) -> tuple[list[Block], list[TextLine], list[Region]]:
+    """One ``table`` block per structured table (its cells' lines as the block's lines), and
+    the lines and regions left for the rest of the page."""
+    taken = {i for table in tables for i in table.lines}
+    blocks = []
+    for table in tables:
+        mine = [lines[i] for i in table.lines]
+        ordered = [ln for row in rows(mine) for ln in row]
+        blocks.append(Block("table", table.bbox, table.score, ordered, cells=table_grid(table),
+                            table=table))  # fmt: skip
+    boxes = {t.bbox for t in tables}
+    rest = [r for r in regions if not (r.type == "table" and r.bbox in boxes)]
+    return blocks, [ln for i, ln in enumerate(lines) if i not in taken], rest
+
+
+def cell_record(cell: TableCell) -> dict[str, object]:
+    """A cell as the page record carries it."""
+    return {"row": cell.row, "col": cell.col, "row_span": cell.row_span,
+            "col_span": cell.col_span, "text": cell.text,
+            "bbox": [round(v, 1) for v in cell.bbox]}  # fmt: skip
+
+
+def _centre(box: BBox) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def _inside(point: tuple[float, float], box: BBox) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+def _distance(point: tuple[float, float], box: BBox) -> float:
+    dx = max(box[0] - point[0], 0.0, point[0] - box[2])
+    dy = max(box[1] - point[1], 0.0, point[1] - box[3])
+    return dx * dx + dy * dy

