@@ -75,7 +75,9 @@ def test_a_drawn_table_becomes_rows_and_columns_of_its_words(stage: TablesStage)
     record = page_record(page)
     [block] = [b for b in record["blocks"] if b["type"] == "table"]
     assert len(block["cells"]) == 9 and block["html"].startswith("<table>")
-    assert {"row", "col", "row_span", "col_span", "text", "bbox"} == set(block["cells"][0])
+    keys = {"row", "col", "row_span", "col_span", "header", "text", "bbox"}
+    assert keys == set(block["cells"][0])
+    assert (block["rows"], block["cols"]) == (3, 3)
     assert block["text"].splitlines() == ["\t".join(row) for row in WORDS]
     markdown = record["markdown"]
     assert "| Name | Count | Price |\n| --- | --- | --- |\n| apple | 12 | 0.50 |" in markdown
@@ -185,8 +187,9 @@ def test_tokens_with_spans_give_the_grid_and_the_markdown_keeps_the_html() -> No
     assert record["markdown"].startswith(table.html)
     assert record["markdown"].count("north") == 1 and "Notes under the table" in record["markdown"]
     [block] = [b for b in record["blocks"] if b["type"] == "table"]
-    assert block["cells"][2] == {"row": 1, "col": 0, "row_span": 2, "col_span": 1,
+    assert block["cells"][2] == {"row": 1, "col": 0, "row_span": 2, "col_span": 1, "header": False,
                                  "text": "north", "bbox": [0, 20, 50, 60]}  # fmt: skip
+    assert block["header_rows"] == table.header_rows == 1 and block["cells"][0]["header"]
 
 
 def test_tables_runs_after_ocr_in_a_document_pipeline() -> None:

@@ -100,7 +100,7 @@ def table_blocks(
 def cell_record(cell: TableCell) -> dict[str, object]:
     """A cell as the page record carries it."""
     return {"row": cell.row, "col": cell.col, "row_span": cell.row_span,
-            "col_span": cell.col_span, "text": cell.text,
+            "col_span": cell.col_span, "header": cell.header, "text": cell.text,
             "bbox": [round(v, 1) for v in cell.bbox]}  # fmt: skip
 
 

@@ -63,5 +63,7 @@ def page_record(page: RenderedPage) -> dict[str, Any]:
 
 
 def _structure(table: Table) -> dict[str, Any]:
-    """What a table block adds when the table model read it: its cells and its HTML."""
-    return {"cells": [cell_record(c) for c in table.cells], "html": table.html}
+    """What a table block adds when the table model read it: its grid's size, its header rows,
+    its cells and its HTML."""
+    return {"rows": table.rows, "cols": table.cols, "header_rows": table.header_rows,
+            "cells": [cell_record(c) for c in table.cells], "html": table.html}  # fmt: skip
