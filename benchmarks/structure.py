@@ -25,7 +25,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -161,16 +161,8 @@ def pubtabnet(root: Path, quick: bool, work: Path, timeout: float) -> dict[str, 
     records = spread(records, QUICK["pubtabnet"]) if quick else records
     refs = {r["filename"]: pubtabnet_html(r["html"]) for r in records}
     images = [root / name for name in refs]
-    has_tables, why = tables_stage()
     systems: dict[str, Any] = {}
-    variants = {"docfleet": (DOCFLEET, False)}
-    if has_tables:
-        variants["docfleet+tables"] = ([*DOCFLEET, *TABLES_PIPELINE], True)
-    else:
-        systems["docfleet+tables"] = {"ok": False, "skipped": True, "error": f"skipped: {why}"}
-    for name, (options, use_html) in variants.items():
-        fig = measure(name, lambda o=options, n=name: run_pages(images, work / f"ptn-{n}", o,
-                                                                  timeout))  # fmt: skip
+    for name, fig, use_html in docfleet_variants(images, work / "ptn", timeout, systems):
         if fig.get("ok"):
             rows = fig.pop("rows")
             made = {n: region_html(r["blocks"], None, 1.0, use_html) for n, r in rows.items()}
@@ -261,16 +253,8 @@ def omnidocbench(root: Path, quick: bool, work: Path, timeout: float) -> dict[st
     pages = spread(pages, QUICK["omnidocbench"]) if quick else pages
     images = [root / "images" / p["page_info"]["image_path"] for p in pages]
     widths = [image_width(image) for image in images]
-    has_tables, why = tables_stage()
     systems: dict[str, Any] = {}
-    variants = {"docfleet": (DOCFLEET, False)}
-    if has_tables:
-        variants["docfleet+tables"] = ([*DOCFLEET, *TABLES_PIPELINE], True)
-    else:
-        systems["docfleet+tables"] = {"ok": False, "skipped": True, "error": f"skipped: {why}"}
-    for name, (options, use_html) in variants.items():
-        fig = measure(name, lambda o=options, n=name: run_pages(images, work / f"odb-{n}", o,
-                                                                  timeout))  # fmt: skip
+    for name, fig, use_html in docfleet_variants(images, work / "odb", timeout, systems):
         if fig.get("ok"):
             rows = fig.pop("rows")
             scored = [score_page(p, rows.get(p["page_info"]["image_path"]), use_html, w)
@@ -278,6 +262,24 @@ def omnidocbench(root: Path, quick: bool, work: Path, timeout: float) -> dict[st
             fig.update(summarise(scored), pages=scored)
         systems[name] = fig
     return {"root": str(root), "pages": len(pages), "systems": systems}
+
+
+def docfleet_variants(
+    images: list[Path], work: Path, timeout: float, systems: dict[str, Any]
+) -> Iterator[tuple[str, dict[str, Any], bool]]:
+    """docfleet as a user runs it today, then with the tables stage where it is registered
+    (else its row in ``systems`` says why not): each variant's name, figures (with its page
+    records) and whether its tables' own HTML is scored."""
+    has_tables, why = tables_stage()
+    variants = {"docfleet": (DOCFLEET, False)}
+    if has_tables:
+        variants["docfleet+tables"] = ([*DOCFLEET, *TABLES_PIPELINE], True)
+    else:
+        systems["docfleet+tables"] = {"ok": False, "skipped": True, "error": f"skipped: {why}"}
+    for name, (options, use_html) in variants.items():
+        out = work.parent / f"{work.name}-{name}"
+        fig = measure(name, lambda o=options, d=out: run_pages(images, d, o, timeout))
+        yield name, fig, use_html
 
 
 def best_docfleet(systems: dict[str, Any]) -> str:
