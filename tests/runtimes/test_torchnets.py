@@ -1,6 +1,5 @@
 """The OCR and layout models in PyTorch (docfleet.runtimes.torchnets) against ONNX Runtime, on real
-pages:
-the same probabilities, the same boxes, the same text, batches as pages alone; the converted
+pages: the same probabilities, the same boxes, the same text, batches as pages alone; the converted
 graph's disk cache; the GPU and half precision where a GPU is present."""
 
 from __future__ import annotations

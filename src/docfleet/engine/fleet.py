@@ -24,11 +24,10 @@ class Fleet:
     """Runs stages as replicas on a machine's devices; every item yields exactly one Result.
 
     Settings are the fields of :class:`~docfleet.settings.engine.EngineOptions`: ``devices``
-    ("auto",
-    "cpu", "cuda", "cuda:0,cuda:2", ...), ``num_gpus``, ``workers`` ("process" or "thread"),
-    ``replicas`` per device, ``cpu_threads`` per replica, ``batch_size``, ``max_attempts``,
-    ``item_timeout``, ``ordered``, ``prefetch``, ``max_in_flight``, ``shutdown_grace`` and
-    ``progress``.
+    ("auto", "cpu", "cuda", "cuda:0,cuda:2", ...), ``num_gpus``, ``workers`` ("process" or
+    "thread"), ``replicas`` per device, ``cpu_threads`` per replica, ``batch_size``,
+    ``max_attempts``, ``item_timeout``, ``ordered``, ``prefetch``, ``max_in_flight``,
+    ``shutdown_grace`` and ``progress``.
 
     >>> from docfleet import Fleet
     >>> fleet = Fleet(devices="cpu", replicas=2, batch_size=4, progress=False)

@@ -39,8 +39,7 @@ class Stage:
     #: worker (CPU work such as rendering overlaps the next stages' inference).
     runs_ahead: ClassVar[bool] = False
     #: Its place in a document pipeline (see :mod:`docfleet.jobs.run.pipeline_spec`): ``source``
-    #: (page
-    #: task -> rendered page), ``page`` (works on a rendered page), ``assemble`` (page -> its
+    #: (page task -> rendered page), ``page`` (works on a rendered page), ``assemble`` (page -> its
     #: record), ``record`` (works on a page record); empty for stages of other jobs.
     role: ClassVar[str] = ""
 

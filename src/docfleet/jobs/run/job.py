@@ -65,8 +65,7 @@ def map_documents(
     """Run the document pipeline over files, folders and globs on ``fleet``: one Result per page.
 
     ``settings`` are :class:`~docfleet.jobs.run.config.DocumentOptions` fields (``pipeline``,
-    ``ocr``,
-    ``dpi``, ``max_pixels``, ``password``); each ``Result.value`` is the page record that
+    ``ocr``, ``dpi``, ``max_pixels``, ``password``); each ``Result.value`` is the page record that
     ``docfleet run`` writes to ``pages.jsonl`` (a document that cannot be opened yields
     one failed Result). Nothing is written to disk; use ``docfleet run`` for files and resume.
 

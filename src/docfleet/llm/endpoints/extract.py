@@ -1,10 +1,9 @@
 """``docfleet extract --endpoint``: each record's conversation with OpenAI-compatible servers.
 
 The conversations are the local model's (:mod:`docfleet.llm.generation.conversation`): the same
-prompts,
-turns, answer checks and repair turns, a repair sending the conversation so far with it. The
-requests go through one :class:`~docfleet.llm.endpoints.pool.EndpointPool` that every server pulls
-from; the final turn asks for the schema as ``response_format`` (a server that refuses it is
+prompts, turns, answer checks and repair turns, a repair sending the conversation so far with it.
+The requests go through one :class:`~docfleet.llm.endpoints.pool.EndpointPool` that every server
+pulls from; the final turn asks for the schema as ``response_format`` (a server that refuses it is
 asked without). Answers are greedy (temperature 0), so a rerun gives the same lines.
 
 Records run as conversations on threads, each blocking on its next answer; the lines come back

@@ -39,8 +39,7 @@ def load_for_generation(
     """The model (in eval mode) and its tokenizer (left padding, a pad token) for generation.
 
     A vision-language model (see :func:`~docfleet.llm.generation.vision.is_vision_language`) comes
-    with
-    its processor instead of the tokenizer; the processor's tokenizer is set up the same way.
+    with its processor instead of the tokenizer; the processor's tokenizer is set up the same way.
 
     ``plan`` (or ``placement``, the same as :meth:`Plan.to_dict` gives it) decides the dtype and
     the device map of replica ``replica``; by default the replica placed on ``device``, else

@@ -161,8 +161,7 @@ def torch_session(
     in TF32 unless ``torch.backends.cudnn.allow_tf32`` is False (a process-wide switch, left to
     the caller). With ``cache``, the converted graph is kept under
     ``cache_dir`` (default: :func:`~docfleet.runtimes.torchnets.cache.default_cache_dir`) by the
-    file's
-    SHA-256, and later loads skip the conversion. ``fuse`` folds batch norms and biases into
+    file's SHA-256, and later loads skip the conversion. ``fuse`` folds batch norms and biases into
     convolutions and runs activations as single kernels (see
     :mod:`docfleet.runtimes.torchnets.fuse`).
 
