@@ -84,7 +84,7 @@ def _import_quietly(name: str) -> tuple[Any, str]:
 
 def cpu_facts() -> dict[str, int | None]:
     """Logical and usable cores, and memory: total, available and any cgroup limit (bytes)."""
-    total, available = _meminfo()
+    total, available = meminfo()
     return {
         "logical_cores": os.cpu_count() or 1,
         "usable_cores": available_cores(),
@@ -94,7 +94,8 @@ def cpu_facts() -> dict[str, int | None]:
     }
 
 
-def _meminfo() -> tuple[int | None, int | None]:
+def meminfo() -> tuple[int | None, int | None]:
+    """This machine's total and available memory in bytes (``None`` where unknown)."""
     try:
         with open("/proc/meminfo") as fh:
             kib = {k: int(v.split()[0]) for k, _, v in (line.partition(":") for line in fh) if v}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docfleet.engine.devices import available_cores
+from docfleet.engine.machine import meminfo
 from docfleet.settings.engine import EngineOptions, EngineSettings
 
 
@@ -87,10 +88,7 @@ class AutoSizes:
 
     def cpu_replicas(self) -> int:
         """One replica per usable core, as far as memory allows."""
-        try:
-            free = _available_memory()
-        except OSError:
-            free = None
+        free = meminfo()[1]
         by_memory = max(1, free // self.cpu_replica_bytes) if free else available_cores()
         return max(1, min(available_cores(), by_memory))
 
@@ -121,10 +119,3 @@ class JobEngine:
                 values.update(self.auto.resolve(sized, machine or Machine.of(settings)))
         return settings.engine_options(**{**values, **self.chosen})
 
-
-def _available_memory() -> int | None:
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return None
