@@ -4,27 +4,24 @@ The network reads a table crop resized to 488 px on its longer side and padded t
 and emits HTML structure tokens (``<tr>``, ``<td></td>``, ``<td`` `` colspan="2"`` ``>``, ...)
 with, for each cell token, the cell's box as four corners relative to the padded square. The
 pre-processing and decoding follow rapid-table's ``table_structure`` (BGR input, ImageNet
-mean and deviation); the session is built from :func:`docfleet.runtimes.onnx.ort_engine_config`.
+mean and deviation); the session is built as the OCR models' are
+(:func:`docfleet.runtimes.ocr.models.ort_session`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from docfleet.engine.devices import Device
-from docfleet.runtimes.onnx import ort_engine_config
+from docfleet.runtimes.ocr.models import ort_session
 
 SIDE = 488  # the network's input square, px
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 CELL_TOKENS = ("<td>", "<td", "<td></td>")  # the tokens that open a cell and carry its box
-#: CUDA provider settings: one algorithm pick per input shape at once (EXHAUSTIVE, ONNX
-#: Runtime's default, benchmarks every convolution algorithm again for each batch size).
-_CUDA = {"cudnn_conv_algo_search": "HEURISTIC", "arena_extend_strategy": "kSameAsRequested"}
 
 
 @dataclass(frozen=True)
@@ -56,24 +53,6 @@ def shipped_model() -> Path:
     return path
 
 
-def table_session(path: Path, device: Device) -> Any:
-    """An ONNX Runtime session for ``path`` with the replica's engine settings."""
-    import onnxruntime as ort
-
-    config = ort_engine_config(device)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.enable_cpu_mem_arena = bool(config["enable_cpu_mem_arena"])
-    threads = int(config["intra_op_num_threads"])  # type: ignore[call-overload]
-    if threads > 0:
-        options.intra_op_num_threads = threads
-    providers: list[Any] = ["CPUExecutionProvider"]
-    if config.get("use_cuda"):
-        cuda = {**_CUDA, **config["cuda_ep_cfg"]}  # type: ignore[dict-item]
-        providers = [("CUDAExecutionProvider", cuda), "CPUExecutionProvider"]
-    return ort.InferenceSession(str(path), sess_options=options, providers=providers)
-
-
 class SlanetTables:
     """Reads the structure of table crops (RGB ``uint8`` arrays), several per session run.
 
@@ -83,7 +62,7 @@ class SlanetTables:
     """
 
     def __init__(self, path: Path, device: Device, *, per_run: int = 8) -> None:
-        self.session = table_session(path, device)
+        self.session = ort_session(path, device)  # as the OCR models' sessions
         self.per_run = per_run
         meta = self.session.get_modelmeta().custom_metadata_map
         vocabulary = [t for t in meta["character"].splitlines() if t != "<td>"]
