@@ -88,12 +88,7 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
     ``ordered`` lines (a text layer, in content order) join the paragraph before them when they
     continue it; unordered ones (OCR) are sorted top to bottom and join any paragraph above.
     """
-    tables: list[Block] = []
-    rest: list[TextLine] = []
-    for column in by_column(lines, gutters(lines)):  # tables never span a column gutter
-        found, others = _tables(column)
-        tables += found
-        rest += others
+    tables, rest = table_runs(lines)
     blocks: list[Block] = list(tables)
     if not ordered:
         rest = sorted(rest, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
@@ -111,6 +106,18 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
         else:
             home.add(line)
     return blocks
+
+
+def table_runs(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
+    """Runs of rows of aligned cells as ``table`` blocks, found column by column (a table
+    never spans a column gutter), and the lines left out of them."""
+    tables: list[Block] = []
+    rest: list[TextLine] = []
+    for column in by_column(lines, gutters(lines)):
+        found, others = _tables(column)
+        tables += found
+        rest += others
+    return tables, rest
 
 
 def _continues(block: Block, line: TextLine) -> bool:
@@ -180,7 +187,7 @@ def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
         if row and is_row(row) and (not run or _adjacent(run[-1], row)):
             run.append(row)
             continue
-        if len(run) >= 2 and _aligned(run):
+        if len(run) >= 2 and aligned(run):
             block = Block("table", run[0][0].bbox, 1.0)
             for member in (ln for r in run for ln in r):
                 block.add(member)
@@ -197,7 +204,7 @@ def _cells(row: list[TextLine]) -> list[TextLine]:
     return [cell for line in row for cell in (line.parts or (line,))]
 
 
-def _aligned(run: list[list[TextLine]]) -> bool:
+def aligned(run: Sequence[Sequence[TextLine]]) -> bool:
     """Most rows share two cell starts or ends with the row above (columns line up)."""
     hits = 0
     for upper, lower in pairwise(run):

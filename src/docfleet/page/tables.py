@@ -6,9 +6,87 @@ from __future__ import annotations
 import html
 from collections.abc import Collection, Sequence
 
-from docfleet.page.blocks import Block, rows
-from docfleet.page.geometry import area
+from docfleet.page.blocks import TEXTUAL_REGIONS, Block, aligned, rows, table_runs
+from docfleet.page.geometry import area, intersection
 from docfleet.page.types import BBox, Region, Table, TableCell, TextLine
+
+TABULAR_SHARE = 0.6  # a figure region is read as a table when this share of its lines is in rows
+PAGE_TABLE_SHARE = 0.8  # a page is one table when this share of its lines is in no text region
+SAME_BOX = 0.8  # a region this much inside a table's box is that table
+
+
+def table_candidates(
+    lines: Sequence[TextLine], regions: Sequence[Region], min_score: float
+) -> list[Region]:
+    """The regions of a page to read as tables, in this order: the layout model's ``table``
+    regions scored ``min_score`` or more (best first); its ``figure`` regions whose lines
+    stand in rows of aligned cells (a table it took for a picture); the whole page when its
+    lines do and the model found no text on it (an image of a table); runs of such rows in no
+    region (what it left out). Each grows by the rows of cells just above or below it that the
+    model cut off; one that repeats an earlier one is left out."""
+    found = sorted((r for r in regions if r.type == "table" and r.score >= min_score),
+                   key=lambda r: -r.score)  # fmt: skip
+    for region in regions:
+        if region.type == "figure" and _tabular([lines[i] for i in lines_in(region.bbox, lines)]):
+            found.append(Region("table", region.bbox, region.score))
+    texts = [r for r in regions if r.type in TEXTUAL_REGIONS]
+    held = [*texts, *(r for r in regions if r.type in ("table", "figure"))]
+    loose = [ln for ln in lines if not any(_inside(_centre(ln.bbox), r.bbox) for r in held)]
+    outside_text = [ln for ln in lines if not any(_inside(_centre(ln.bbox), r.bbox) for r in texts)]
+    if len(outside_text) >= PAGE_TABLE_SHARE * len(lines) and _tabular(lines):
+        box = (min(ln.bbox[0] for ln in lines), min(ln.bbox[1] for ln in lines),
+               max(ln.bbox[2] for ln in lines), max(ln.bbox[3] for ln in lines))  # fmt: skip
+        found.append(Region("table", box, 0.0))
+    for block in table_runs(loose)[0]:
+        if len(rows(block.lines)) >= 3:
+            found.append(Region("table", block.bbox, 0.0))
+    kept: list[Region] = []
+    for region in found:
+        region = _grown(region, lines, texts)
+        if area(region.bbox) >= 1 and not any(same_box(region.bbox, k.bbox) for k in kept):
+            kept.append(region)
+    return kept
+
+
+def same_box(a: BBox, b: BBox) -> bool:
+    """The smaller box lies mostly (:data:`SAME_BOX`) inside the larger."""
+    return intersection(a, b) / max(min(area(a), area(b)), 1e-6) >= SAME_BOX
+
+
+def _tabular(lines: Sequence[TextLine]) -> bool:
+    """Enough lines, most of them in three or more rows of two or more cells (or two rows of
+    three or more) whose columns line up (a chart's labels are a few; a cell's text may wrap
+    onto lines of its own)."""
+    if len(lines) < 6:
+        return False
+    multi = [row for row in rows(lines) if len(row) >= 2]
+    held = sum(len(row) for row in multi)
+    enough = len(multi) >= 3 or (len(multi) == 2 and min(map(len, multi)) >= 3)
+    return enough and held >= TABULAR_SHARE * len(lines) and aligned(multi)
+
+
+def _grown(region: Region, lines: Sequence[TextLine], texts: Sequence[Region]) -> Region:
+    """The region with the rows of two or more cells just above or below it that it left out
+    (a header row the layout model cut off), lines of text regions (a caption) excepted."""
+    box = region.bbox
+    free = [ln for ln in lines if not any(_inside(_centre(ln.bbox), r.bbox) for r in texts)]
+    grown = True
+    while grown:
+        grown = False
+        outside = [ln for ln in free if not _inside(_centre(ln.bbox), box)
+                   and min(ln.bbox[2], box[2]) - max(ln.bbox[0], box[0]) > 0]  # fmt: skip
+        for row in rows(outside):
+            top, bottom = min(ln.bbox[1] for ln in row), max(ln.bbox[3] for ln in row)
+            height = bottom - top
+            near = box[1] - bottom < 1.5 * height if bottom <= box[1] + 0.5 * height else (
+                top - box[3] < 1.5 * height and top >= box[3] - 0.5 * height)  # fmt: skip
+            if len(row) >= 2 and near:
+                box = (min(box[0], *(ln.bbox[0] for ln in row)), min(box[1], top),
+                       max(box[2], *(ln.bbox[2] for ln in row)), max(box[3], bottom))  # fmt: skip
+                grown = True
+                break
+    return Region(region.type, box, region.score)
+
 
 
 def lines_in(box: BBox, lines: Sequence[TextLine], taken: Collection[int] = ()) -> list[int]:
@@ -92,8 +170,7 @@ def table_blocks(
         ordered = [ln for row in rows(mine) for ln in row]
         blocks.append(Block("table", table.bbox, table.score, ordered, cells=table_grid(table),
                             table=table))  # fmt: skip
-    boxes = {t.bbox for t in tables}
-    rest = [r for r in regions if not (r.type == "table" and r.bbox in boxes)]
+    rest = [r for r in regions if not any(same_box(r.bbox, t.bbox) for t in tables)]
     return blocks, [ln for i, ln in enumerate(lines) if i not in taken], rest
 
 

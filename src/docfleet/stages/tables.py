@@ -13,13 +13,11 @@ from pydantic import Field
 
 from docfleet.engine.devices import Device
 from docfleet.engine.stage import Stage, StageOptions
-from docfleet.page.geometry import area, intersection
-from docfleet.page.tables import fill_cells, lines_in, table_html
+from docfleet.page.tables import fill_cells, lines_in, table_candidates, table_html
 from docfleet.page.types import BBox, Region, RenderedPage, Table, TableCell
 from docfleet.runtimes.warm import WarmModel
 
 Crop = tuple[int, int, int, int]  # a region's crop: x0, y0, x1, y1 in whole page pixels
-DUPLICATE_OVERLAP = 0.8  # a table region this much inside a better one is the same table
 
 
 class TablesOptions(StageOptions):
@@ -127,20 +125,13 @@ class TablesStage(Stage):
 
     def _regions(self, page: Any) -> list[Region]:
         """The page's table regions to read, best first, duplicates left out."""
-        if not (isinstance(page, RenderedPage) and page.image is not None and page.regions):
+        if not (isinstance(page, RenderedPage) and page.image is not None and page.ocr_lines):
             return []
         if page.text_source != "ocr":
             return []  # assembly reads a text layer's tables from its lines
         if "tables" not in page.task.option("pipeline", "tables").split("+"):
             return []
-        kept: list[Region] = []
-        ranked = sorted(page.regions, key=lambda r: -r.score)
-        for region in ranked:
-            if region.type != "table" or region.score < self.options.min_region_score:
-                continue
-            if area(region.bbox) >= 1 and not any(_same(region.bbox, k.bbox) for k in kept):
-                kept.append(region)
-        return kept
+        return table_candidates(page.ocr_lines, page.regions, self.options.min_region_score)
 
     def close(self) -> None:
         self._model.close()
@@ -154,7 +145,3 @@ def _padded(box: BBox, margin: int, width: int, height: int) -> Crop:
 
 def _shift(box: tuple[float, float, float, float], dx: int, dy: int) -> BBox:
     return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
-
-
-def _same(a: BBox, b: BBox) -> bool:
-    return intersection(a, b) / max(min(area(a), area(b)), 1e-6) >= DUPLICATE_OVERLAP
