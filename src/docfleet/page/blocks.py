@@ -90,21 +90,26 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
     """
     tables, rest = table_runs(lines)
     blocks: list[Block] = list(tables)
-    if not ordered:
-        rest = sorted(rest, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
-    else:
+    if ordered:
         order = {id(ln): i for i, ln in enumerate(lines)}
-        rest = sorted(rest, key=lambda ln: order[id(ln)])
-    for line in rest:
-        candidates = reversed(blocks[-4:] if ordered else blocks)
-        home = next((b for b in candidates if b.type != "table" and _continues(b, line)), None)
-        if home is None:
-            item = _ITEM.match(line.text) and (not blocks or _item_starts(blocks[-1], line))
-            block = Block("list_item" if item else "text", line.bbox, line.score)
-            block.add(line)
-            blocks.append(block)
-        else:
-            home.add(line)
+        groups = [sorted(rest, key=lambda ln: order[id(ln)])]
+    else:  # a paragraph never spans a column gutter (its lines' order says nothing of that)
+        groups = [sorted(column, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+                  for column in by_column(rest, gutters(rest))]  # fmt: skip
+    for group in groups:
+        own: list[Block] = []
+        for line in group:
+            candidates = reversed(own[-4:] if ordered else own)
+            home = next((b for b in candidates if _continues(b, line)), None)
+            if home is None:
+                last = own[-1] if own else (blocks[-1] if blocks else None)
+                item = _ITEM.match(line.text) and (last is None or _item_starts(last, line))
+                block = Block("list_item" if item else "text", line.bbox, line.score)
+                block.add(line)
+                own.append(block)
+            else:
+                home.add(line)
+        blocks += own
     return blocks
 
 
@@ -187,7 +192,7 @@ def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
         if row and is_row(row) and (not run or _adjacent(run[-1], row)):
             run.append(row)
             continue
-        if len(run) >= 2 and aligned(run):
+        if len(run) >= 2 and aligned(run) and prose_share([ln for r in run for ln in r]) < 0.5:
             block = Block("table", run[0][0].bbox, 1.0)
             for member in (ln for r in run for ln in r):
                 block.add(member)
@@ -198,6 +203,47 @@ def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
         if row and not is_row(row):
             rest.extend(row)
     return tables, rest
+
+
+def prose_share(lines: Sequence[TextLine]) -> float:
+    """The share of ``lines`` in columns of body text: columns (lines starting at one x) of
+    four or more lines of which most are words set to the column's full width (justified
+    text ends each line at one x; a table's cells end where their text does, and numbers
+    are not words) or sentences set ragged. Multi-column prose has rows of aligned "cells"
+    too; this tells it apart.
+    """
+    if len(lines) < 4:
+        return 0.0
+    height = sorted(ln.bbox[3] - ln.bbox[1] for ln in lines)[len(lines) // 2]
+    columns: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda ln: ln.bbox[0]):
+        if columns and line.bbox[0] - columns[-1][-1].bbox[0] <= 0.8 * height:
+            columns[-1].append(line)
+        else:
+            columns.append([line])
+    prose = 0
+    for column in columns:
+        if len(column) < 4:
+            continue
+        ends = sorted(ln.bbox[2] for ln in column)
+        right = ends[int(0.8 * (len(ends) - 1))]
+        full = sum(
+            _wordy(ln.text, 6) and (ln.bbox[2] >= right - 0.35 * height or _sentence(ln.text))
+            for ln in column
+        )
+        prose += len(column) if full >= 0.6 * len(column) else 0
+    return prose / len(lines)
+
+
+def _wordy(text: str, least: int) -> bool:
+    """``least`` characters or more, mostly letters (CJK characters are letters)."""
+    chars = [c for c in text if not c.isspace()]
+    return len(chars) >= least and sum(c.isalpha() for c in chars) >= 0.6 * len(chars)
+
+
+def _sentence(text: str) -> bool:
+    """A line of running text set ragged: five words or more, twenty-five letters or more."""
+    return len(text.split()) >= 5 and _wordy(text, 25)
 
 
 def _cells(row: list[TextLine]) -> list[TextLine]:
@@ -241,12 +287,15 @@ def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) ->
         else:
             orphans.append(line)
     orphans = [ln for ln in orphans if not _joins_a_row(ln, blocks)]
+    misread: set[int] = set()
     for block in blocks:
         if block.type not in TEXTUAL_REGIONS and _prose(block.lines):
             orphans += block.lines  # text the model took for a figure: read it as text
             block.lines = []
+            misread.add(id(block))
         block.lines = [ln for row in rows(block.lines) for ln in row]
-    blocks = [b for b in blocks if b.lines or b.type not in TEXTUAL_REGIONS]
+    blocks = [b for b in blocks
+              if b.lines or (b.type not in TEXTUAL_REGIONS and id(b) not in misread)]  # fmt: skip
     blocks = [part for b in blocks for part in (_list_items(b) if b.type == "text" else [b])]
     return blocks + paragraphs(orphans)
 
@@ -270,7 +319,10 @@ def _list_items(block: Block) -> list[Block]:
 
 def _joins_a_row(line: TextLine, blocks: list[Block]) -> bool:
     """A line just beside a region's line on the same row (a page number the region left out
-    of its contents entry) joins that region."""
+    of its contents entry) joins that region; other text beside a region (a caption at the
+    top of the next column) stays apart."""
+    if not PAGE_REF.match(line.text.strip(" .")):
+        return False
     height = line.bbox[3] - line.bbox[1]
     for block in blocks:
         if block.type not in TEXTUAL_REGIONS:

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from docfleet.page.types import BBox
 
+BAND_OVERLAP = 0.2  # blocks overlapping by less than this share of a block's height are bands
+
 
 def reading_order(boxes: Sequence[BBox]) -> list[int]:
     """Indices of ``boxes`` in reading order: columns left to right, each top to bottom.
@@ -49,7 +51,9 @@ def _split(idx: list[int], boxes: Sequence[BBox], axis: int) -> list[list[int]]:
     groups: list[list[int]] = [[order[0]]]
     end = boxes[order[0]][axis + 2]
     for i in order[1:]:
-        if boxes[i][axis] >= end - 1.0:  # a gap (or a touch) along this axis
+        # a gap (or a touch) along this axis; rows may overlap by a sliver of a line
+        slack = 1.0 if axis == 0 else max(1.0, BAND_OVERLAP * (boxes[i][3] - boxes[i][1]))
+        if boxes[i][axis] >= end - slack:
             groups.append([i])
         else:
             groups[-1].append(i)

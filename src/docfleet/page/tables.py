@@ -6,12 +6,16 @@ from __future__ import annotations
 import html
 from collections.abc import Collection, Sequence
 
-from docfleet.page.blocks import TEXTUAL_REGIONS, Block, aligned, rows, table_runs
+from docfleet.page.blocks import TEXTUAL_REGIONS, Block, aligned, prose_share, rows, table_runs
 from docfleet.page.geometry import area, intersection
 from docfleet.page.types import BBox, Region, Table, TableCell, TextLine
 
 TABULAR_SHARE = 0.6  # a figure region is read as a table when this share of its lines is in rows
 PAGE_TABLE_SHARE = 0.8  # a page is one table when this share of its lines is in no text region
+TABULAR = "tabular"  # the type of a candidate found from its lines, not by the layout model
+MAX_EMPTY = 0.5  # such a candidate's reading is a table with at most this share of empty cells
+MAX_WRAPPED = 0.3  # and at most this share of cells of several lines
+PROSE_SHARE = 0.5  # a region with this share of its lines in columns of body text is no table
 SAME_BOX = 0.8  # a region this much inside a table's box is that table
 
 
@@ -28,7 +32,7 @@ def table_candidates(
                    key=lambda r: -r.score)  # fmt: skip
     for region in regions:
         if region.type == "figure" and _tabular([lines[i] for i in lines_in(region.bbox, lines)]):
-            found.append(Region("table", region.bbox, region.score))
+            found.append(Region(TABULAR, region.bbox, region.score))
     texts = [r for r in regions if r.type in TEXTUAL_REGIONS]
     held = [*texts, *(r for r in regions if r.type in ("table", "figure"))]
     loose = [ln for ln in lines if not any(_inside(_centre(ln.bbox), r.bbox) for r in held)]
@@ -36,16 +40,33 @@ def table_candidates(
     if len(outside_text) >= PAGE_TABLE_SHARE * len(lines) and _tabular(lines):
         box = (min(ln.bbox[0] for ln in lines), min(ln.bbox[1] for ln in lines),
                max(ln.bbox[2] for ln in lines), max(ln.bbox[3] for ln in lines))  # fmt: skip
-        found.append(Region("table", box, 0.0))
+        found.append(Region(TABULAR, box, 0.0))
     for block in table_runs(loose)[0]:
         if len(rows(block.lines)) >= 3:
-            found.append(Region("table", block.bbox, 0.0))
+            found.append(Region(TABULAR, block.bbox, 0.0))
     kept: list[Region] = []
     for region in found:
         region = _grown(region, lines, texts)
-        if area(region.bbox) >= 1 and not any(same_box(region.bbox, k.bbox) for k in kept):
-            kept.append(region)
+        if area(region.bbox) < 1 or any(same_box(region.bbox, k.bbox) for k in kept):
+            continue
+        if prose_share([lines[i] for i in lines_in(region.bbox, lines)]) < PROSE_SHARE:
+            kept.append(region)  # columns of body text are not a table, whatever looks so
     return kept
+
+
+def plausible(table: Table, region: Region) -> bool:
+    """Whether the table model's filled reading of a region is a table: two rows and two
+    columns or more; for a region found from its lines (:data:`TABULAR`), also few empty
+    cells and few cells of several lines (an exercise sheet, a block of equations or a
+    chart read as a grid has many of either)."""
+    if table.rows < 2 or table.cols < 2:
+        return False
+    if region.type != TABULAR:
+        return True
+    cells = max(len(table.cells), 1)
+    empty = sum(not c.text for c in table.cells) / cells
+    wrapped = sum(len(c.lines) > 1 for c in table.cells) / cells
+    return empty <= MAX_EMPTY and wrapped <= MAX_WRAPPED
 
 
 def same_box(a: BBox, b: BBox) -> bool:
@@ -86,7 +107,6 @@ def _grown(region: Region, lines: Sequence[TextLine], texts: Sequence[Region]) -
                 grown = True
                 break
     return Region(region.type, box, region.score)
-
 
 
 def lines_in(box: BBox, lines: Sequence[TextLine], taken: Collection[int] = ()) -> list[int]:

@@ -13,7 +13,13 @@ from pydantic import Field
 
 from docfleet.engine.devices import Device
 from docfleet.engine.stage import Stage, StageOptions
-from docfleet.page.tables import fill_cells, lines_in, table_candidates, table_html
+from docfleet.page.tables import (
+    fill_cells,
+    lines_in,
+    plausible,
+    table_candidates,
+    table_html,
+)
 from docfleet.page.types import BBox, Region, RenderedPage, Table, TableCell
 from docfleet.runtimes.warm import WarmModel
 
@@ -114,12 +120,14 @@ class TablesStage(Stage):
         ]  # fmt: skip
         mine = lines_in(region.bbox, page.ocr_lines, taken)
         fill_cells(cells, page.ocr_lines, mine)
-        taken.update(mine)
         rows = max((c.row + c.row_span for c in cells), default=0)
         cols = max((c.col + c.col_span for c in cells), default=0)
         header = max((c.row + c.row_span for c in cells if c.header), default=0)
         table = Table(region.bbox, region.score, rows, cols, cells, header_rows=header,
                       structure_score=found.score, lines=tuple(mine))  # fmt: skip
+        if not plausible(table, region):
+            return None
+        taken.update(mine)
         table.html = table_html(table)
         return table
 
