@@ -289,7 +289,7 @@ def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) ->
     orphans = [ln for ln in orphans if not _joins_a_row(ln, blocks)]
     misread: set[int] = set()
     for block in blocks:
-        if block.type not in TEXTUAL_REGIONS and _prose(block.lines):
+        if block.type not in TEXTUAL_REGIONS and prose(block.lines):
             orphans += block.lines  # text the model took for a figure: read it as text
             block.lines = []
             misread.add(id(block))
@@ -334,7 +334,7 @@ def _joins_a_row(line: TextLine, blocks: list[Block]) -> bool:
     return False
 
 
-def _prose(lines: Sequence[TextLine]) -> bool:
+def prose(lines: Sequence[TextLine]) -> bool:
     """Enough words to be text rather than a figure's labels (a chart has a few)."""
     words = sum(any(c.isalpha() for c in w) for ln in lines for w in ln.text.split())
     return len(lines) >= 5 and words >= 30

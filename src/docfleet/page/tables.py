@@ -4,9 +4,18 @@ grid of texts, and as the page's table blocks. Pure functions on boxes and text.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Collection, Sequence
 
-from docfleet.page.blocks import TEXTUAL_REGIONS, Block, aligned, prose_share, rows, table_runs
+from docfleet.page.blocks import (
+    TEXTUAL_REGIONS,
+    Block,
+    aligned,
+    prose,
+    prose_share,
+    rows,
+    table_runs,
+)
 from docfleet.page.geometry import area, intersection
 from docfleet.page.types import BBox, Region, Table, TableCell, TextLine
 
@@ -16,6 +25,8 @@ TABULAR = "tabular"  # the type of a candidate found from its lines, not by the 
 MAX_EMPTY = 0.5  # such a candidate's reading is a table with at most this share of empty cells
 MAX_WRAPPED = 0.3  # and at most this share of cells of several lines
 PROSE_SHARE = 0.5  # a region with this share of its lines in columns of body text is no table
+SPILL = 1.3  # a line this much wider than the cell it centres in may run across cells
+FIGURES_SHARE = 0.25  # body rows with this share of cells holding digits are rows of figures
 SAME_BOX = 0.8  # a region this much inside a table's box is that table
 
 
@@ -34,7 +45,8 @@ def table_candidates(
         if region.type == "figure" and _tabular([lines[i] for i in lines_in(region.bbox, lines)]):
             found.append(Region(TABULAR, region.bbox, region.score))
     texts = [r for r in regions if r.type in TEXTUAL_REGIONS]
-    held = [*texts, *(r for r in regions if r.type in ("table", "figure"))]
+    held = [*texts, *(r for r in regions if r.type == "table"),
+            *(r for r in regions if r.type == "figure" and not _prose_in(r, lines))]  # fmt: skip
     loose = [ln for ln in lines if not any(_inside(_centre(ln.bbox), r.bbox) for r in held)]
     outside_text = [ln for ln in lines if not any(_inside(_centre(ln.bbox), r.bbox) for r in texts)]
     if len(outside_text) >= PAGE_TABLE_SHARE * len(lines) and _tabular(lines):
@@ -67,6 +79,11 @@ def plausible(table: Table, region: Region) -> bool:
     empty = sum(not c.text for c in table.cells) / cells
     wrapped = sum(len(c.lines) > 1 for c in table.cells) / cells
     return empty <= MAX_EMPTY and wrapped <= MAX_WRAPPED
+
+
+def _prose_in(region: Region, lines: Sequence[TextLine]) -> bool:
+    """The region holds running text (a page the layout model took for a picture)."""
+    return prose([lines[i] for i in lines_in(region.bbox, lines)])
 
 
 def same_box(a: BBox, b: BBox) -> bool:
@@ -117,24 +134,67 @@ def lines_in(box: BBox, lines: Sequence[TextLine], taken: Collection[int] = ()) 
 def fill_cells(cells: list[TableCell], lines: Sequence[TextLine], indices: Sequence[int]) -> None:
     """Give each line (of ``indices``) to the cell its centre falls in (the smallest, where
     predicted cells overlap), else to the nearest cell: cell boxes are predictions and a line
-    just outside every one is still the table's. A cell's lines are read top to bottom, left
-    to right, joined with a space."""
+    just outside every one is still the table's. A line that runs across cells (OCR reads
+    "55.3 40.0" as one line) is cut into its words, each placed by where it stands in the
+    line. A cell's pieces are read top to bottom, left to right, joined with a space."""
     if not cells:
         return
-    owned: list[list[int]] = [[] for _ in cells]
+    owned: list[list[tuple[int, TextLine]]] = [[] for _ in cells]
     for i in indices:
-        centre = _centre(lines[i].bbox)
-        holding = [k for k, c in enumerate(cells) if _inside(centre, c.bbox)]
-        if holding:
-            best = min(holding, key=lambda k: area(cells[k].bbox))
-        else:
-            best = min(range(len(cells)), key=lambda k: _distance(centre, cells[k].bbox))
-        owned[best].append(i)
+        whole = lines[i]
+        home = _home(cells, whole.bbox)
+        pieces = [whole]
+        if whole.bbox[2] - whole.bbox[0] > SPILL * max(
+            cells[home].bbox[2] - cells[home].bbox[0], 1
+        ):
+            pieces = _words(whole)
+        by_cell: dict[int, list[TextLine]] = {}
+        for piece in pieces:
+            by_cell.setdefault(_home(cells, piece.bbox), []).append(piece)
+        if len(by_cell) == 1:
+            by_cell = {next(iter(by_cell)): [whole]}
+        for k, mine in by_cell.items():
+            text = " ".join(p.text for p in mine)
+            box = (mine[0].bbox[0], whole.bbox[1], mine[-1].bbox[2], whole.bbox[3])
+            owned[k].append((i, TextLine(text, box, whole.score)))
     for cell, mine in zip(cells, owned, strict=True):
-        index = {id(lines[i]): i for i in mine}
-        ordered = [ln for row in rows([lines[i] for i in mine]) for ln in row]
-        cell.lines = tuple(index[id(ln)] for ln in ordered)
+        index = {id(piece): i for i, piece in mine}
+        ordered = [ln for row in rows([piece for _, piece in mine]) for ln in row]
+        cell.lines = tuple(dict.fromkeys(index[id(ln)] for ln in ordered))
         cell.text = " ".join(t for t in (ln.text.strip() for ln in ordered) if t)
+
+
+def _home(cells: Sequence[TableCell], box: BBox) -> int:
+    """The cell a box's centre falls in (the smallest of several), else the nearest."""
+    centre = _centre(box)
+    holding = [k for k, c in enumerate(cells) if _inside(centre, c.bbox)]
+    if holding:
+        return min(holding, key=lambda k: area(cells[k].bbox))
+    return min(range(len(cells)), key=lambda k: _distance(centre, cells[k].bbox))
+
+
+def _words(line: TextLine) -> list[TextLine]:
+    """The line's words with the boxes their characters take if all were equally wide."""
+    step = (line.bbox[2] - line.bbox[0]) / max(len(line.text), 1)
+    x0, y0, _, y1 = line.bbox
+    return [
+        TextLine(m.group(), (x0 + m.start() * step, y0, x0 + m.end() * step, y1), line.score)
+        for m in re.finditer(r"\S+", line.text)
+    ]
+
+
+def first_row_header(cells: Sequence[TableCell]) -> bool:
+    """Where the table model marks no header row: whether the first row reads as one (words
+    without digits above rows of figures), to be set as the header. Rows of figures under a
+    row of labels is what a table's header is nearly always; the model misses it on tables
+    drawn without a rule under the header."""
+    first = [c for c in cells if c.row == 0]
+    rest = [c for c in cells if c.row >= 1 and c.text]
+    if not first or not rest or any(c.header for c in cells) or any(c.row_span > 1 for c in first):
+        return False
+    words = all(c.text and not any(ch.isdigit() for ch in c.text) for c in first)
+    figures = sum(any(ch.isdigit() for ch in c.text) for c in rest)
+    return words and figures >= FIGURES_SHARE * len(rest)
 
 
 def table_html(table: Table) -> str:

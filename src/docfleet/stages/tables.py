@@ -15,6 +15,7 @@ from docfleet.engine.devices import Device
 from docfleet.engine.stage import Stage, StageOptions
 from docfleet.page.tables import (
     fill_cells,
+    first_row_header,
     lines_in,
     plausible,
     table_candidates,
@@ -122,6 +123,9 @@ class TablesStage(Stage):
         fill_cells(cells, page.ocr_lines, mine)
         rows = max((c.row + c.row_span for c in cells), default=0)
         cols = max((c.col + c.col_span for c in cells), default=0)
+        if first_row_header(cells):
+            for cell in cells:
+                cell.header = cell.row == 0
         header = max((c.row + c.row_span for c in cells if c.header), default=0)
         table = Table(region.bbox, region.score, rows, cols, cells, header_rows=header,
                       structure_score=found.score, lines=tuple(mine))  # fmt: skip
