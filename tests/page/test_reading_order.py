@@ -98,3 +98,12 @@ def test_page_numbers_left_outside_a_contents_region_join_their_entries():
     ]
     (block,) = blocks_from_regions([region], lines)
     assert block.text() == "1.1 Console basics\n1\n1.2 The shell prompt\n3"
+
+
+def test_a_title_touching_the_line_beside_it_is_still_read_first():
+    # a notes page: the title, then a heading below it and to the left whose box overlaps the
+    # title's by a sliver (2 of 24 px): rows, not two columns side by side
+    title = (180, 115, 311, 138)
+    heading = (46, 136, 124, 162)
+    body = (53, 170, 470, 250)
+    assert reading_order([heading, title, body]) == [1, 0, 2]

@@ -196,3 +196,13 @@ def test_tables_runs_after_ocr_in_a_document_pipeline() -> None:
     from docfleet.jobs.run.pipeline_spec import document_stages
 
     assert document_stages("tables+ocr+layout") == ["render", "layout", "ocr", "tables", "assemble"]
+
+
+def test_a_table_the_layout_model_missed_is_read_from_its_rows(stage: TablesStage) -> None:
+    page = drawn_table()
+    page.regions = []  # an image of a table: the layout model found nothing on it
+    stage([page])
+    [table] = page.tables
+    assert (table.rows, table.cols) == (3, 3)
+    assert {(c.row, c.col): c.text for c in table.cells}[(1, 0)] == "apple"
+    assert "| apple | 12 | 0.50 |" in page_record(page)["markdown"]

@@ -35,8 +35,8 @@ def table_candidates(
 ) -> list[Region]:
     """The regions of a page to read as tables, in this order: the layout model's ``table``
     regions scored ``min_score`` or more (best first); its ``figure`` regions whose lines
-    stand in rows of aligned cells (a table it took for a picture); the whole page when its
-    lines do and the model found no text on it (an image of a table); runs of such rows in no
+    stand in rows of aligned cells (a table it took for a picture); else the whole page when
+    its lines do and the model found no text on it (an image of a table); runs of such rows in no
     region (what it left out). Each grows by the rows of cells just above or below it that the
     model cut off; one that repeats an earlier one is left out."""
     found = sorted((r for r in regions if r.type == "table" and r.score >= min_score),
@@ -49,9 +49,10 @@ def table_candidates(
             *(r for r in regions if r.type == "figure" and not _prose_in(r, lines))]  # fmt: skip
     loose = [ln for ln in lines if not any(_inside(_centre(ln.bbox), r.bbox) for r in held)]
     outside_text = [ln for ln in lines if not any(_inside(_centre(ln.bbox), r.bbox) for r in texts)]
-    if len(outside_text) >= PAGE_TABLE_SHARE * len(lines) and _tabular(lines):
-        box = (min(ln.bbox[0] for ln in lines), min(ln.bbox[1] for ln in lines),
-               max(ln.bbox[2] for ln in lines), max(ln.bbox[3] for ln in lines))  # fmt: skip
+    if not found and len(outside_text) >= PAGE_TABLE_SHARE * len(lines) and _tabular(lines):
+        cells = [ln for row in rows(lines) if len(row) >= 2 for ln in row]  # not a title
+        box = (min(ln.bbox[0] for ln in cells), min(ln.bbox[1] for ln in cells),
+               max(ln.bbox[2] for ln in cells), max(ln.bbox[3] for ln in cells))  # fmt: skip
         found.append(Region(TABULAR, box, 0.0))
     for block in table_runs(loose)[0]:
         if len(rows(block.lines)) >= 3:
