@@ -188,13 +188,17 @@ def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
     tables: list[Block] = []
     rest: list[TextLine] = []
     run: list[list[TextLine]] = []
+    prose: set[int] | None = None  # the lines in rows of body text, found when first needed
     for row in [*grouped, []]:
         if row and is_row(row) and (not run or _adjacent(run[-1], row)):
             run.append(row)
             continue
-        if len(run) >= 2 and aligned(run) and prose_share([ln for r in run for ln in r]) < 0.5:
+        members = [ln for r in run for ln in r]
+        if len(run) >= 2 and aligned(run):
+            prose = prose_lines(lines) if prose is None else prose  # once, when needed
+        if len(run) >= 2 and aligned(run) and _share(members, prose) < 0.5:
             block = Block("table", run[0][0].bbox, 1.0)
-            for member in (ln for r in run for ln in r):
+            for member in members:
                 block.add(member)
             tables.append(block)
         else:
@@ -205,34 +209,48 @@ def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
     return tables, rest
 
 
-def prose_share(lines: Sequence[TextLine]) -> float:
-    """The share of ``lines`` in columns of body text: columns (lines starting at one x) of
-    four or more lines of which most are words set to the column's full width (justified
-    text ends each line at one x; a table's cells end where their text does, and numbers
-    are not words) or sentences set ragged. Multi-column prose has rows of aligned "cells"
-    too; this tells it apart.
+def prose_share(lines: Sequence[TextLine], context: Sequence[TextLine] | None = None) -> float:
+    """The share of ``lines`` in rows of body text (:func:`prose_lines` of ``context``, the
+    page's lines around them; ``lines`` themselves by default)."""
+    return _share(lines, prose_lines(lines if context is None else context))
+
+
+def _share(lines: Sequence[TextLine], ids: set[int] | None) -> float:
+    return sum(id(ln) in ids for ln in lines) / len(lines) if lines and ids else 0.0
+
+
+def prose_lines(lines: Sequence[TextLine]) -> set[int]:
+    """The ids of ``lines`` in rows of body text set in columns: most lines of the row in a
+    column of body text, i.e. a column (lines starting at one x) of four or more lines of
+    which most are words set to the column's full width (justified text ends each line at
+    one x; a table's cells end where their text does, and numbers are not words) or
+    sentences set ragged. Multi-column prose has rows of aligned "cells" too; this tells it
+    apart, while a row that pairs a term with its description is a table's row.
     """
     if len(lines) < 4:
-        return 0.0
+        return set()
     height = sorted(ln.bbox[3] - ln.bbox[1] for ln in lines)[len(lines) // 2]
     columns: list[list[TextLine]] = []
     for line in sorted(lines, key=lambda ln: ln.bbox[0]):
-        if columns and line.bbox[0] - columns[-1][-1].bbox[0] <= 0.8 * height:
+        if columns and line.bbox[0] - columns[-1][0].bbox[0] <= 0.8 * height:  # no drift
             columns[-1].append(line)
         else:
             columns.append([line])
-    prose = 0
+    prose: set[int] = set()
     for column in columns:
         if len(column) < 4:
             continue
-        ends = sorted(ln.bbox[2] for ln in column)
-        right = ends[int(0.8 * (len(ends) - 1))]
+        ends = [ln.bbox[2] for ln in column]
         full = sum(
-            _wordy(ln.text, 6) and (ln.bbox[2] >= right - 0.35 * height or _sentence(ln.text))
+            _wordy(ln.text, 6)
+            and (sum(abs(ln.bbox[2] - e) <= 0.35 * height for e in ends) >= 4 or _sentence(ln.text))
             for ln in column
-        )
-        prose += len(column) if full >= 0.6 * len(column) else 0
-    return prose / len(lines)
+        )  # justified: the line ends where three others of its column do (a column's sections
+        # may differ in width: a newspaper's articles)
+        if full >= 0.6 * len(column):
+            prose.update(id(ln) for ln in column)
+    return {id(ln) for row in rows(lines)
+            if sum(id(ln) in prose for ln in row) >= 0.6 * len(row) for ln in row}  # fmt: skip
 
 
 def _wordy(text: str, least: int) -> bool:

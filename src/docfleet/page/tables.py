@@ -62,7 +62,7 @@ def table_candidates(
         region = _grown(region, lines, texts)
         if area(region.bbox) < 1 or any(same_box(region.bbox, k.bbox) for k in kept):
             continue
-        if prose_share([lines[i] for i in lines_in(region.bbox, lines)]) < PROSE_SHARE:
+        if prose_share([lines[i] for i in lines_in(region.bbox, lines)], lines) < PROSE_SHARE:
             kept.append(region)  # columns of body text are not a table, whatever looks so
     return kept
 
