@@ -106,4 +106,5 @@ def test_a_title_touching_the_line_beside_it_is_still_read_first():
     title = (180, 115, 311, 138)
     heading = (46, 136, 124, 162)
     body = (53, 170, 470, 250)
-    assert reading_order([heading, title, body]) == [1, 0, 2]
+    assert reading_order([heading, title, body], band_overlap=0.2) == [1, 0, 2]
+    assert reading_order([heading, title, body]) == [0, 1, 2]  # a text layer's boxes: columns

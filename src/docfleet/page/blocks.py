@@ -220,37 +220,43 @@ def _share(lines: Sequence[TextLine], ids: set[int] | None) -> float:
 
 
 def prose_lines(lines: Sequence[TextLine]) -> set[int]:
-    """The ids of ``lines`` in rows of body text set in columns: most lines of the row in a
-    column of body text, i.e. a column (lines starting at one x) of four or more lines of
+    """The ids of ``lines`` in rows of body text set in columns: most cells of the row (lines,
+    or a text layer's parts of lines) in a column of body text, i.e. a column (cells starting
+    at one x) of four or more of
     which most are words set to the column's full width (justified text ends each line at
     one x; a table's cells end where their text does, and numbers are not words) or
     sentences set ragged. Multi-column prose has rows of aligned "cells" too; this tells it
     apart, while a row that pairs a term with its description is a table's row.
     """
-    if len(lines) < 4:
+    cells = [cell for line in lines for cell in (line.parts or (line,))]  # text-layer cells
+    if len(cells) < 4:
         return set()
-    height = sorted(ln.bbox[3] - ln.bbox[1] for ln in lines)[len(lines) // 2]
+    height = sorted(c.bbox[3] - c.bbox[1] for c in cells)[len(cells) // 2]
     columns: list[list[TextLine]] = []
-    for line in sorted(lines, key=lambda ln: ln.bbox[0]):
-        if columns and line.bbox[0] - columns[-1][0].bbox[0] <= 0.8 * height:  # no drift
-            columns[-1].append(line)
+    for cell in sorted(cells, key=lambda c: c.bbox[0]):
+        if columns and cell.bbox[0] - columns[-1][0].bbox[0] <= 0.8 * height:  # no drift
+            columns[-1].append(cell)
         else:
-            columns.append([line])
+            columns.append([cell])
     prose: set[int] = set()
     for column in columns:
         if len(column) < 4:
             continue
-        ends = [ln.bbox[2] for ln in column]
+        ends = [c.bbox[2] for c in column]
         full = sum(
-            _wordy(ln.text, 6)
-            and (sum(abs(ln.bbox[2] - e) <= 0.35 * height for e in ends) >= 4 or _sentence(ln.text))
-            for ln in column
+            _wordy(c.text, 6)
+            and (sum(abs(c.bbox[2] - e) <= 0.35 * height for e in ends) >= 4 or _sentence(c.text))
+            for c in column
         )  # justified: the line ends where three others of its column do (a column's sections
         # may differ in width: a newspaper's articles)
         if full >= 0.6 * len(column):
-            prose.update(id(ln) for ln in column)
-    return {id(ln) for row in rows(lines)
-            if sum(id(ln) in prose for ln in row) >= 0.6 * len(row) for ln in row}  # fmt: skip
+            prose.update(id(c) for c in column)
+    return {
+        id(line)
+        for row in rows(lines)
+        if sum(id(c) in prose for c in _cells(row)) >= 0.6 * len(_cells(row))
+        for line in row
+    }
 
 
 def _wordy(text: str, least: int) -> bool:

@@ -12,6 +12,7 @@ from docfleet.page.roles import assign_roles
 from docfleet.page.tables import table_blocks
 from docfleet.page.types import Region, Table, TextLine
 
+OCR_BAND_OVERLAP = 0.2  # OCR boxes overlapping by less than this share of a height are bands
 _FIRST = ("header",)
 _LAST = ("footnote", "footer")
 
@@ -40,10 +41,10 @@ def ocr_blocks(
     else:
         blocks = blocks_from_regions(regions, lines) if regions else paragraphs(lines)
     assign_roles(blocks, width, height)
-    return order_blocks(blocks)
+    return order_blocks(blocks, OCR_BAND_OVERLAP)
 
 
-def order_blocks(blocks: Sequence[Block]) -> list[Block]:
+def order_blocks(blocks: Sequence[Block], band_overlap: float = 0.0) -> list[Block]:
     """Running headers first, then the body (columns left to right, each top to bottom),
     then footnotes, then footers and page numbers."""
     groups = [
@@ -51,4 +52,5 @@ def order_blocks(blocks: Sequence[Block]) -> list[Block]:
         [b for b in blocks if b.type not in _FIRST + _LAST],
         *([b for b in blocks if b.type == kind] for kind in _LAST),
     ]
-    return [group[i] for group in groups for i in reading_order([b.bbox for b in group])]
+    return [group[i] for group in groups
+            for i in reading_order([b.bbox for b in group], band_overlap)]  # fmt: skip

@@ -9,25 +9,25 @@ from collections.abc import Sequence
 
 from docfleet.page.types import BBox
 
-BAND_OVERLAP = 0.2  # blocks overlapping by less than this share of a block's height are bands
 
-
-def reading_order(boxes: Sequence[BBox]) -> list[int]:
+def reading_order(boxes: Sequence[BBox], band_overlap: float = 0.0) -> list[int]:
     """Indices of ``boxes`` in reading order: columns left to right, each top to bottom.
 
     A recursive XY-cut that prefers vertical cuts, so full-width titles and footers separate
-    bands, and a band of columns is read column by column.
+    bands, and a band of columns is read column by column. Boxes that overlap vertically by
+    less than ``band_overlap`` of a box's height still make two bands (OCR boxes of a title
+    and the line below it may touch).
     """
-    return _xy_cut(list(range(len(boxes))), boxes)
+    return _xy_cut(list(range(len(boxes))), boxes, band_overlap)
 
 
-def _xy_cut(idx: list[int], boxes: Sequence[BBox]) -> list[int]:
+def _xy_cut(idx: list[int], boxes: Sequence[BBox], slack: float) -> list[int]:
     if len(idx) <= 1:
         return idx
-    columns = _split(idx, boxes, 0)
+    columns = _split(idx, boxes, 0, 0.0)
     if len(columns) > 1:  # a vertical gap: read column by column
-        return [i for group in columns for i in _xy_cut(group, boxes)]
-    bands = _split(idx, boxes, 1)
+        return [i for group in columns for i in _xy_cut(group, boxes, slack)]
+    bands = _split(idx, boxes, 1, slack)
     if len(bands) == 1:
         return sorted(idx, key=lambda i: (boxes[i][1], boxes[i][0]))
     # consecutive bands that are each split into columns are one multi-column section: their
@@ -39,21 +39,20 @@ def _xy_cut(idx: list[int], boxes: Sequence[BBox]) -> list[int]:
         else:
             merged.append(band)
     groups = merged if len(merged) > 1 else bands
-    return [i for group in groups for i in _xy_cut(group, boxes)]
+    return [i for group in groups for i in _xy_cut(group, boxes, slack)]
 
 
 def _has_columns(idx: list[int], boxes: Sequence[BBox]) -> bool:
-    return len(_split(idx, boxes, 0)) > 1
+    return len(_split(idx, boxes, 0, 0.0)) > 1
 
 
-def _split(idx: list[int], boxes: Sequence[BBox], axis: int) -> list[list[int]]:
+def _split(idx: list[int], boxes: Sequence[BBox], axis: int, slack: float) -> list[list[int]]:
     order = sorted(idx, key=lambda i: boxes[i][axis])
     groups: list[list[int]] = [[order[0]]]
     end = boxes[order[0]][axis + 2]
     for i in order[1:]:
-        # a gap (or a touch) along this axis; rows may overlap by a sliver of a line
-        slack = 1.0 if axis == 0 else max(1.0, BAND_OVERLAP * (boxes[i][3] - boxes[i][1]))
-        if boxes[i][axis] >= end - slack:
+        # a gap (or a touch) along this axis; bands may overlap by ``slack`` of a box's height
+        if boxes[i][axis] >= end - max(1.0, slack * (boxes[i][3] - boxes[i][1])):
             groups.append([i])
         else:
             groups[-1].append(i)
