@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from docfleet.page.blocks import paragraphs, prose_share
 from docfleet.page.layout import ocr_blocks
-from docfleet.page.tables import (
-    TABULAR,
-    fill_cells,
-    first_row_header,
-    plausible,
-    table_candidates,
-)
+from docfleet.page.table_regions import TABULAR, plausible, table_candidates
+from docfleet.page.tables import fill_cells, first_row_header
 from docfleet.page.types import Region, Table, TableCell, TextLine
 
 SENTENCES = [

@@ -13,14 +13,8 @@ from pydantic import Field
 
 from docfleet.engine.devices import Device
 from docfleet.engine.stage import Stage, StageOptions
-from docfleet.page.tables import (
-    fill_cells,
-    first_row_header,
-    lines_in,
-    plausible,
-    table_candidates,
-    table_html,
-)
+from docfleet.page.table_regions import plausible, table_candidates
+from docfleet.page.tables import fill_cells, first_row_header, lines_in, table_html
 from docfleet.page.types import BBox, Region, RenderedPage, Table, TableCell
 from docfleet.runtimes.warm import WarmModel
 

@@ -1,0 +1,112 @@
+"""Where a page's tables are: the layout model's table regions, and the tables it missed
+(figures, pages and runs of lines that stand in rows of aligned cells), never columns of body
+text; and whether the table model's reading of a region found from its lines is a table.
+Pure functions on boxes and text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from docfleet.page.blocks import TEXTUAL_REGIONS, aligned, prose, prose_share, rows, table_runs
+from docfleet.page.geometry import area
+from docfleet.page.tables import centre, inside, lines_in, same_box
+from docfleet.page.types import Region, Table, TextLine
+
+TABULAR_SHARE = 0.6  # a figure region is read as a table when this share of its lines is in rows
+PAGE_TABLE_SHARE = 0.8  # a page is one table when this share of its lines is in no text region
+TABULAR = "tabular"  # the type of a candidate found from its lines, not by the layout model
+MAX_EMPTY = 0.5  # such a candidate's reading is a table with at most this share of empty cells
+MAX_WRAPPED = 0.3  # and at most this share of cells of several lines
+PROSE_SHARE = 0.5  # a region with this share of its lines in columns of body text is no table
+
+
+def table_candidates(
+    lines: Sequence[TextLine], regions: Sequence[Region], min_score: float
+) -> list[Region]:
+    """The regions of a page to read as tables, in this order: the layout model's ``table``
+    regions scored ``min_score`` or more (best first); its ``figure`` regions whose lines
+    stand in rows of aligned cells (a table it took for a picture); else the whole page when
+    its lines do and the model found no text on it (an image of a table); runs of such rows in no
+    region (what it left out). Each grows by the rows of cells just above or below it that the
+    model cut off; one that repeats an earlier one is left out."""
+    found = sorted((r for r in regions if r.type == "table" and r.score >= min_score),
+                   key=lambda r: -r.score)  # fmt: skip
+    for region in regions:
+        if region.type == "figure" and _tabular([lines[i] for i in lines_in(region.bbox, lines)]):
+            found.append(Region(TABULAR, region.bbox, region.score))
+    texts = [r for r in regions if r.type in TEXTUAL_REGIONS]
+    held = [*texts, *(r for r in regions if r.type == "table"),
+            *(r for r in regions if r.type == "figure" and not _prose_in(r, lines))]  # fmt: skip
+    loose = [ln for ln in lines if not any(inside(centre(ln.bbox), r.bbox) for r in held)]
+    outside_text = [ln for ln in lines if not any(inside(centre(ln.bbox), r.bbox) for r in texts)]
+    if not found and len(outside_text) >= PAGE_TABLE_SHARE * len(lines) and _tabular(lines):
+        cells = [ln for row in rows(lines) if len(row) >= 2 for ln in row]  # not a title
+        box = (min(ln.bbox[0] for ln in cells), min(ln.bbox[1] for ln in cells),
+               max(ln.bbox[2] for ln in cells), max(ln.bbox[3] for ln in cells))  # fmt: skip
+        found.append(Region(TABULAR, box, 0.0))
+    for block in table_runs(loose)[0]:
+        if len(rows(block.lines)) >= 3:
+            found.append(Region(TABULAR, block.bbox, 0.0))
+    kept: list[Region] = []
+    for region in found:
+        region = _grown(region, lines, texts)
+        if area(region.bbox) < 1 or any(same_box(region.bbox, k.bbox) for k in kept):
+            continue
+        if prose_share([lines[i] for i in lines_in(region.bbox, lines)], lines) < PROSE_SHARE:
+            kept.append(region)  # columns of body text are not a table, whatever looks so
+    return kept
+
+
+def plausible(table: Table, region: Region) -> bool:
+    """Whether the table model's filled reading of a region is a table: two rows and two
+    columns or more; for a region found from its lines (:data:`TABULAR`), also few empty
+    cells and few cells of several lines (an exercise sheet, a block of equations or a
+    chart read as a grid has many of either)."""
+    if table.rows < 2 or table.cols < 2:
+        return False
+    if region.type != TABULAR:
+        return True
+    cells = max(len(table.cells), 1)
+    empty = sum(not c.text for c in table.cells) / cells
+    wrapped = sum(len(c.lines) > 1 for c in table.cells) / cells
+    return empty <= MAX_EMPTY and wrapped <= MAX_WRAPPED
+
+
+def _prose_in(region: Region, lines: Sequence[TextLine]) -> bool:
+    """The region holds running text (a page the layout model took for a picture)."""
+    return prose([lines[i] for i in lines_in(region.bbox, lines)])
+
+
+def _tabular(lines: Sequence[TextLine]) -> bool:
+    """Enough lines, most of them in three or more rows of two or more cells (or two rows of
+    three or more) whose columns line up (a chart's labels are a few; a cell's text may wrap
+    onto lines of its own)."""
+    if len(lines) < 6:
+        return False
+    multi = [row for row in rows(lines) if len(row) >= 2]
+    held = sum(len(row) for row in multi)
+    enough = len(multi) >= 3 or (len(multi) == 2 and min(map(len, multi)) >= 3)
+    return enough and held >= TABULAR_SHARE * len(lines) and aligned(multi)
+
+
+def _grown(region: Region, lines: Sequence[TextLine], texts: Sequence[Region]) -> Region:
+    """The region with the rows of two or more cells just above or below it that it left out
+    (a header row the layout model cut off), lines of text regions (a caption) excepted."""
+    box = region.bbox
+    free = [ln for ln in lines if not any(inside(centre(ln.bbox), r.bbox) for r in texts)]
+    grown = True
+    while grown:
+        grown = False
+        outside = [ln for ln in free if not inside(centre(ln.bbox), box)
+                   and min(ln.bbox[2], box[2]) - max(ln.bbox[0], box[0]) > 0]  # fmt: skip
+        for row in rows(outside):
+            top, bottom = min(ln.bbox[1] for ln in row), max(ln.bbox[3] for ln in row)
+            height = bottom - top
+            near = box[1] - bottom < 1.5 * height if bottom <= box[1] + 0.5 * height else (
+                top - box[3] < 1.5 * height and top >= box[3] - 0.5 * height)  # fmt: skip
+            if len(row) >= 2 and near:
+                box = (min(box[0], *(ln.bbox[0] for ln in row)), min(box[1], top),
+                       max(box[2], *(ln.bbox[2] for ln in row)), max(box[3], bottom))  # fmt: skip
+                grown = True
+                break
+    return Region(region.type, box, region.score)
