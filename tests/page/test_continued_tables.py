@@ -1,0 +1,74 @@
+"""Tables continued on the next page become one table in the document's Markdown."""
+
+from __future__ import annotations
+
+from docfleet.page.continued_tables import merge_continued_tables
+
+HEADER = "| Name | Count |\n| --- | --- |"
+
+
+def table(*rows: str, header: str = HEADER) -> str:
+    return "\n".join([header, *rows])
+
+
+def test_a_table_with_its_header_repeated_on_the_next_page_is_one_table() -> None:
+    pages = {
+        1: "Stock at the end of the year:\n\n" + table("| apple | 12 |", "| pear | 7 |"),
+        2: table("| plum | 3 |") + "\n\nThe counts were taken by hand.",
+    }
+    merged = merge_continued_tables(pages)
+    assert merged[1].endswith(
+        "<!-- table: pages 1-2 -->\n\n" + table("| apple | 12 |", "| pear | 7 |", "| plum | 3 |")
+    )
+    assert merged[2] == "The counts were taken by hand."
+    assert merged[1].count("| Name | Count |") == 1
+
+
+def test_without_a_repeated_header_the_first_row_is_kept_as_a_row() -> None:
+    pages = {1: table("| apple | 12 |"), 2: "| plum | 3 |\n| --- | --- |\n| fig | 9 |"}
+    merged = merge_continued_tables(pages)
+    assert merged[1].endswith(table("| apple | 12 |", "| plum | 3 |", "| fig | 9 |"))
+    assert "plum" in merged[1] and "fig" in merged[1] and merged[2] == ""
+
+
+def test_a_table_over_three_pages_records_all_of_them() -> None:
+    pages = {1: table("| a | 1 |"), 2: table("| b | 2 |"), 3: table("| c | 3 |") + "\n\nEnd."}
+    merged = merge_continued_tables(pages)
+    assert merged[1] == "<!-- table: pages 1-3 -->\n\n" + table(
+        "| a | 1 |", "| b | 2 |", "| c | 3 |"
+    )
+    assert (merged[2], merged[3]) == ("", "End.")
+
+
+def test_tables_apart_stay_apart() -> None:
+    other = "| Site | Count | Year |\n| --- | --- | --- |\n| north | 3 | 2020 |"
+    pages = {
+        1: table("| apple | 12 |"),
+        2: other,  # other columns: another table
+        3: "A paragraph first.\n\n" + table("| pear | 7 |"),  # text before it
+        4: "Text.\n\n" + table("| fig | 9 |") + "\n\nText after.",  # not the page's end
+        5: table("| kiwi | 1 |"),
+    }
+    assert merge_continued_tables(pages) == pages
+
+
+def test_html_tables_with_spans_are_merged_row_by_row() -> None:
+    upper = (
+        '<table><thead><tr><th colspan="2">Stock</th></tr></thead>'
+        "<tbody><tr><td>apple</td><td>12</td></tr></tbody></table>"
+    )
+    lower = (
+        '<table><thead><tr><th colspan="2">Stock</th></tr></thead>'
+        '<tbody><tr><td rowspan="2">pear</td><td>7</td></tr><tr><td>8</td></tr></tbody></table>'
+    )
+    merged = merge_continued_tables({1: upper, 2: lower})
+    assert merged[1] == (
+        "<!-- table: pages 1-2 -->\n\n"
+        '<table><thead><tr><th colspan="2">Stock</th></tr></thead><tbody>'
+        '<tr><td>apple</td><td>12</td></tr><tr><td rowspan="2">pear</td><td>7</td></tr>'
+        "<tr><td>8</td></tr></tbody></table>"
+    )
+    assert merge_continued_tables({1: upper, 2: table("| a | b |")}) == {
+        1: upper,
+        2: table("| a | b |"),
+    }
