@@ -16,6 +16,7 @@ from docfleet.page.columns import by_column, gutters
 from docfleet.page.geometry import area, intersection, union
 from docfleet.page.types import BBox, Region, Table, TextLine
 
+WIDEST_CELL = 0.45  # a row with a cell wider than this share of the text is no table's row
 PARA_GAP = 0.8  # a vertical gap wider than this many line heights ends a paragraph
 SIZE_STEP = 1.08  # text-layer lines whose font sizes differ more than this are not one block
 TEXTUAL_REGIONS = {
@@ -113,13 +114,15 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
     return blocks
 
 
-def table_runs(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
+def table_runs(
+    lines: Sequence[TextLine], widest: float = WIDEST_CELL
+) -> tuple[list[Block], list[TextLine]]:
     """Runs of rows of aligned cells as ``table`` blocks, found column by column (a table
     never spans a column gutter), and the lines left out of them."""
     tables: list[Block] = []
     rest: list[TextLine] = []
     for column in by_column(lines, gutters(lines)):
-        found, others = _tables(column)
+        found, others = _tables(column, widest)
         tables += found
         rest += others
     return tables, rest
@@ -160,7 +163,7 @@ def _item_starts(block: Block, line: TextLine) -> bool:
     )
 
 
-def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
+def _tables(lines: Sequence[TextLine], widest: float) -> tuple[list[Block], list[TextLine]]:
     """Runs of two or more adjacent rows of two or more aligned cells make table blocks.
 
     A cell is a line (OCR) or a part of a line (text layer). Prose columns are told apart by
@@ -176,7 +179,7 @@ def _tables(lines: Sequence[TextLine]) -> tuple[list[Block], list[TextLine]]:
             return False  # monospaced text set apart is code (or its output), not cells
         pieces = _cells(row)
         widths = [c.bbox[2] - c.bbox[0] for c in pieces]
-        if len(pieces) < 2 or max(widths) >= 0.45 * width:
+        if len(pieces) < 2 or max(widths) >= widest * width:
             return False
         if len(pieces) >= 3:
             return True

@@ -17,6 +17,8 @@ PAGE_TABLE_SHARE = 0.8  # a page is one table when this share of its lines is in
 TABULAR = "tabular"  # the type of a candidate found from its lines, not by the layout model
 MAX_EMPTY = 0.5  # such a candidate's reading is a table with at most this share of empty cells
 MAX_WRAPPED = 0.3  # and at most this share of cells of several lines
+EQUATION_TABLE_LINES = 8  # an "equation" region of this many lines in rows of cells is a table
+LOOSE_WIDEST_CELL = 0.65  # rows of lines to try the table model on may hold a wider cell
 PROSE_SHARE = 0.5  # a region with this share of its lines in columns of body text is no table
 
 
@@ -24,15 +26,19 @@ def table_candidates(
     lines: Sequence[TextLine], regions: Sequence[Region], min_score: float
 ) -> list[Region]:
     """The regions of a page to read as tables, in this order: the layout model's ``table``
-    regions scored ``min_score`` or more (best first); its ``figure`` regions whose lines
-    stand in rows of aligned cells (a table it took for a picture); else the whole page when
+    regions scored ``min_score`` or more (best first); its ``figure`` regions (and ``equation``
+    regions of many lines) whose lines stand in rows of aligned cells (a table it took for a
+    picture or a formula); else the whole page when
     its lines do and the model found no text on it (an image of a table); runs of such rows in no
     region (what it left out). Each grows by the rows of cells just above or below it that the
     model cut off; one that repeats an earlier one is left out."""
     found = sorted((r for r in regions if r.type == "table" and r.score >= min_score),
                    key=lambda r: -r.score)  # fmt: skip
     for region in regions:
-        if region.type == "figure" and _tabular([lines[i] for i in lines_in(region.bbox, lines)]):
+        inside_lines = [lines[i] for i in lines_in(region.bbox, lines)]
+        if region.type == "equation" and len(inside_lines) < EQUATION_TABLE_LINES:
+            continue  # an aligned array of equations is a formula, not a table
+        if region.type in ("figure", "equation") and _tabular(inside_lines):
             found.append(Region(TABULAR, region.bbox, region.score))
     texts = [r for r in regions if r.type in TEXTUAL_REGIONS]
     held = [*texts, *(r for r in regions if r.type == "table"),
@@ -44,7 +50,7 @@ def table_candidates(
         box = (min(ln.bbox[0] for ln in cells), min(ln.bbox[1] for ln in cells),
                max(ln.bbox[2] for ln in cells), max(ln.bbox[3] for ln in cells))  # fmt: skip
         found.append(Region(TABULAR, box, 0.0))
-    for block in table_runs(loose)[0]:
+    for block in table_runs(loose, LOOSE_WIDEST_CELL)[0]:
         if len(rows(block.lines)) >= 3:
             found.append(Region(TABULAR, block.bbox, 0.0))
     kept: list[Region] = []
