@@ -19,6 +19,7 @@ from docfleet.page.types import BBox, Region, Table, TextLine
 WIDEST_CELL = 0.45  # a row with a cell wider than this share of the text is no table's row
 PARA_GAP = 0.8  # a vertical gap wider than this many line heights ends a paragraph
 SIZE_STEP = 1.08  # text-layer lines whose font sizes differ more than this are not one block
+OCR_SIZE_STEP = 1.3  # OCR lines likewise, by box height (brackets and accents make boxes taller)
 TEXTUAL_REGIONS = {
     "text", "title", "reference", "header", "footer", "figure_caption", "table_caption",
 }  # fmt: skip
@@ -137,7 +138,11 @@ def _continues(block: Block, line: TextLine) -> bool:
     x_overlap = min(block.bbox[2], line.bbox[2]) - max(block.bbox[0], line.bbox[0])
     ratio = line_size(line) / max(line_size(last), 1e-6)
     sized = line.font_size is not None and last.font_size is not None  # a text layer's sizes
-    similar = 1 / SIZE_STEP <= ratio <= SIZE_STEP if sized else 0.8 <= ratio <= 1.25
+    similar = (
+        1 / SIZE_STEP <= ratio <= SIZE_STEP
+        if sized
+        else 1 / OCR_SIZE_STEP <= ratio <= OCR_SIZE_STEP
+    )
     if not (-0.5 * h < gap < PARA_GAP * max(h_last, h) and x_overlap > 0 and similar):
         return False
     if last.mono != line.mono or (_ITEM.match(line.text) and _item_starts(block, line)):
