@@ -9,11 +9,13 @@ The sets are read in place from ``--data`` (``../shared/data/public-eval``, see 
   OmniDocBench     18 annotated page images: body text edit distance, reading-order edit
                    distance, text blocks found, furniture left out of the body, table TEDS.
 Systems, on the same images in the same run:
-  docfleet         ``docfleet run IMAGES -o OUT --ocr always --devices cpu`` as a subprocess; a
-                   table is what its Markdown shows in the table's area: a table block's rows
-                   (cells at tabs) and every other line as a row of one cell
-  docfleet+tables  the same with ``--pipeline layout+ocr+tables``, a table block's ``html`` taken
-                   as written; skipped, with the reason, when no ``tables`` stage is registered
+  docfleet         ``docfleet run IMAGES -o OUT --ocr always --devices cpu --pipeline layout+ocr``
+                   (no table model) as a subprocess; a table is what its Markdown shows in the
+                   table's area: a table block's rows (cells at tabs) and every other line as a
+                   row of one cell
+  docfleet+tables  the same with ``--pipeline layout+ocr+tables`` (the default pipeline), a
+                   table block's ``html`` taken as written; skipped, with the reason, when no
+                   ``tables`` stage is registered
   rapid-table      rapid-table's own pipeline (PubTabNet only): ``RapidTable()(image, ocr)`` with
                    ``rapidocr.RapidOCR()``'s boxes, texts and scores, as its README does
 Figures, their exact definitions and the targets are described in benchmarks/README.md.
@@ -271,7 +273,7 @@ def docfleet_variants(
     (else its row in ``systems`` says why not): each variant's name, figures (with its page
     records) and whether its tables' own HTML is scored."""
     has_tables, why = tables_stage()
-    variants = {"docfleet": (DOCFLEET, False)}
+    variants = {"docfleet": ([*DOCFLEET, "--pipeline", "layout+ocr"], False)}
     if has_tables:
         variants["docfleet+tables"] = ([*DOCFLEET, *TABLES_PIPELINE], True)
     else:
