@@ -119,3 +119,15 @@ def test_a_candidate_from_lines_must_read_as_a_filled_grid() -> None:
     assert not plausible(wrapped, found)
     one_column = table(2, 1, ["a", "b"], [(0,), (1,)])
     assert not plausible(one_column, layout)
+
+
+def test_a_contents_list_is_not_a_table_but_figures_in_a_last_column_are() -> None:
+    entries = ["Introduction", "Getting started", "Installation notes", "Using the class",
+               "Frames and overlays", "Themes and colours"]  # fmt: skip
+    toc = [line(t, 100, 100 + 30 * i) for i, t in enumerate(entries)]
+    toc += [line(str(3 + 4 * i), 700, 100 + 30 * i) for i in range(len(entries))]
+    region = Region("table", (90, 90, 760, 300), 0.9)  # the layout model took it for a table
+    assert table_candidates(toc, [region], 0.5) == []
+    counts = [line(t, 100, 100 + 30 * i) for i, t in enumerate(entries)]
+    counts += [line(str(n), 700, 100 + 30 * i) for i, n in enumerate([12, 7, 30, 2, 18, 5])]
+    assert table_candidates(counts, [region], 0.5) == [region]

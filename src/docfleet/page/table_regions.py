@@ -6,6 +6,7 @@ Pure functions on boxes and text."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from docfleet.page.blocks import TEXTUAL_REGIONS, aligned, prose, prose_share, rows, table_runs
 from docfleet.page.geometry import area
@@ -20,6 +21,8 @@ MAX_WRAPPED = 0.3  # and at most this share of cells of several lines
 EQUATION_TABLE_LINES = 8  # an "equation" region of this many lines in rows of cells is a table
 LOOSE_WIDEST_CELL = 0.65  # rows of lines to try the table model on may hold a wider cell
 PROSE_SHARE = 0.5  # a region with this share of its lines in columns of body text is no table
+CONTENTS_ROWS = 5  # a contents list: at least this many rows ending with a page number
+CONTENTS_SHARE = 0.6  # and this share of its rows
 
 
 def table_candidates(
@@ -58,8 +61,9 @@ def table_candidates(
         region = _grown(region, lines, texts)
         if area(region.bbox) < 1 or any(same_box(region.bbox, k.bbox) for k in kept):
             continue
-        if prose_share([lines[i] for i in lines_in(region.bbox, lines)], lines) < PROSE_SHARE:
-            kept.append(region)  # columns of body text are not a table, whatever looks so
+        held = [lines[i] for i in lines_in(region.bbox, lines)]
+        if prose_share(held, lines) < PROSE_SHARE and not contents(held):
+            kept.append(region)  # columns of body text, a contents page: no table
     return kept
 
 
@@ -116,3 +120,20 @@ def _grown(region: Region, lines: Sequence[TextLine], texts: Sequence[Region]) -
                 grown = True
                 break
     return Region(region.type, box, region.score)
+
+
+def contents(lines: Sequence[TextLine]) -> bool:
+    """A contents list: most rows end with a page number, the numbers never (or hardly ever)
+    going back, and hold a title before it. A table whose last column is figures has them go
+    up and down, or holds no words."""
+    numbered: list[int] = []
+    found = rows(lines)
+    for row in found:
+        words = " ".join(ln.text for ln in row).split()
+        if len(words) >= 2 and words[-1].isdigit() and any(w.isalpha() for w in words[:-1]):
+            numbered.append(int(words[-1]))
+    if len(numbered) < CONTENTS_ROWS or len(numbered) < CONTENTS_SHARE * len(found):
+        return False
+    back = sum(b < a for a, b in pairwise(numbered))
+    return back <= 0.1 * len(numbered)
+
