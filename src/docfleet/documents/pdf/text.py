@@ -12,8 +12,11 @@ as one line or split. Callers hold ``PDFIUM_LOCK``.
 Words stay whole: the characters of a ligature (PDFium gives each the ligature's box) are never
 split, a word cut by a line-end hyphen is rejoined on the line where it starts (as pdftotext
 and PyMuPDF do), a change of font size (a footnote mark, a superscript) ends a word, and
-ligature code points are expanded; text is NFC-normalised. Whether the layer is usable text
-or the page needs OCR is judged in :mod:`.quality`; its public names are importable from here.
+ligature code points are expanded; text is NFC-normalised. Characters come whole from
+:mod:`.chars`: a surrogate pair is one character, and a control character is a glyph with no
+text, whose box counts but whose character is written only on a page so full of them that its
+layer is garbage (as U+FFFD). Whether the layer is usable text or the page needs OCR is judged
+in :mod:`.quality`; its public names are importable from here.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from docfleet.documents.pdf.chars import HYPHEN, NO_TEXT, page_chars
 from docfleet.documents.pdf.fonts import font_style
+from docfleet.documents.pdf.quality import MAX_BAD_SHARE
 from docfleet.page.geometry import union_all
 from docfleet.page.types import BBox, TextLine
 
@@ -74,7 +79,8 @@ class _Part:
         """Put a combining mark on the glyph under ``x``; False when none is."""
         for i in range(len(self.xs) - 1, -1, -1):
             left, right = self.xs[i]
-            if left - 0.5 <= x <= right + 0.5 and not self.chars[i].isspace():
+            char = self.chars[i]
+            if left - 0.5 <= x <= right + 0.5 and not char.isspace() and char != NO_TEXT:
                 self.chars[i] += mark
                 return True
         return False
@@ -106,14 +112,6 @@ class _Line:
         return overlap > BAND_OVERLAP * min(part.top - part.bottom, box[3] - box[1], 1e9)
 
 
-def _char(code: int) -> str:
-    if code == 0xFFFE:
-        return "\ufffe"  # PDFium's mark for a hyphen that breaks a word at the end of a line
-    if code == 0 or 0xD800 <= code <= 0xDFFF or code == 0xFFFF or code > 0x10FFFF:
-        return "\ufffd"
-    return chr(code)
-
-
 def _to_pixels(page: Any, scale: float) -> Any:
     """A function mapping a PDF-space box (bottom-left origin) to a pixel box as rendered."""
     left, bottom, right, top = page.get_bbox()  # media box clipped by crop box, unrotated
@@ -136,20 +134,6 @@ def _to_pixels(page: Any, scale: float) -> Any:
     return box
 
 
-def _page_chars(textpage: Any) -> list[str]:
-    """Every character of the text page, one string each (one PDFium call when possible)."""
-    import pypdfium2.raw as pdfium_c
-
-    count = pdfium_c.FPDFText_CountChars(textpage.raw)
-    if count <= 0:
-        return []
-    text = textpage.get_text_range(0, count, errors="replace")
-    if len(text) == count:
-        return list(text)
-    get_unicode = pdfium_c.FPDFText_GetUnicode  # surrogate pairs or skipped characters
-    return [_char(get_unicode(textpage.raw, i)) for i in range(count)]
-
-
 def _read_lines(textpage: Any) -> list[_Line]:
     import pypdfium2.raw as pdfium_c
 
@@ -167,14 +151,16 @@ def _read_lines(textpage: Any) -> list[_Line]:
     # PDFium's font size is 1 where the text matrix scales the font: gaps are measured against
     # glyph heights; word_size is the largest font size in the word so far
     size = word_size = 0.0
-    chars = _page_chars(textpage)
+    chars = page_chars(textpage)
     word_gap = _word_gap(raw, chars)
     for index, char in enumerate(chars):
+        if not char:
+            continue  # the second half of a character outside the Basic Multilingual Plane
         if char in "\r\n":
             size = 0.0  # a new line may be in another font at a glyph height close to this one
             hyphen_into = None if rejoined else hyphen_into  # the cut word's rest ended its line
             continue  # PDFium also breaks lines where only the font changes: geometry decides
-        if char == "\ufffe":
+        if char == HYPHEN:
             hyphen_into, rejoined = (line.parts[-1] if line is not None else None), False
             continue
         if char.isspace():
@@ -192,7 +178,8 @@ def _read_lines(textpage: Any) -> list[_Line]:
             space, after_accent = False, True  # spaces PDFium put around it: the gap decides
             continue
         after_accent = False
-        if accent is not None:
+        textless = char == NO_TEXT  # a glyph with no text: its box counts, its character not
+        if accent is not None and not textless:
             char, space = _take_accent(accent, char, space, box, prev, floating)
             accent = None
         height = box[3] - box[1]
@@ -220,13 +207,15 @@ def _read_lines(textpage: Any) -> list[_Line]:
                 or gap > word_gap * max(scale, word_size)
                 or (scale > SIZE_STEP * word_size and char.isalnum() and _mark(part.chars))
             ):
-                part.space()  # the last test: a footnote mark before a word
-                word_size = 0.0
+                space = textless  # a glyph with no text passes its space on to the next one
+                if not textless:
+                    part.space()  # the last test: a footnote mark before a word
+                    word_size = 0.0
         line.parts[-1].add(char, box)
         line.last = index
         rounded = round(scale, 1)
         line.sizes[rounded] = line.sizes.get(rounded, 0) + 1
-        space, prev, word_size = False, box, max(word_size, scale)
+        space, prev, word_size = space and textless, box, max(word_size, scale)
     _place_marks(lines, [*floating, *([accent] if accent else [])])
     return lines
 
@@ -329,6 +318,14 @@ def clean_text(text: str) -> str:
     return unicodedata.normalize("NFC", text.translate(_LIGATURES))
 
 
+def _no_text(lines: list[_Line]) -> str:
+    """What a glyph with no text (:data:`NO_TEXT`) is written as: nothing, unless so many of the
+    page's glyphs have none that the layer is garbage, when U+FFFD keeps it garbage for
+    :func:`.quality.text_layer_quality` (and OCR reads the page)."""
+    glyphs = [c for line in lines for part in line.parts for c in part.chars if not c.isspace()]
+    return "\ufffd" if glyphs.count(NO_TEXT) > MAX_BAD_SHARE * len(glyphs) else ""
+
+
 def page_text_lines(page: Any, scale: float) -> list[TextLine]:
     """The lines of an open ``PdfPage``'s text layer, boxes in pixels at ``scale`` px/pt."""
     to_pixels = _to_pixels(page, scale)
@@ -339,10 +336,14 @@ def page_text_lines(page: Any, scale: float) -> list[TextLine]:
                   for ln in lines]  # fmt: skip
     finally:
         textpage.close()
+    no_text = _no_text(lines)
     out = []
     for line, ((bold_a, mono_a), (bold_b, mono_b)) in zip(lines, styles, strict=True):
         parts = [
-            TextLine(clean_text("".join(p.chars)), to_pixels(p.left, p.bottom, p.right, p.top))
+            TextLine(
+                clean_text("".join(p.chars).replace(NO_TEXT, no_text)).strip(),
+                to_pixels(p.left, p.bottom, p.right, p.top),
+            )
             for p in line.parts
         ]
         parts = [p for p in parts if p.text.strip()]
