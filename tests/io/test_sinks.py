@@ -66,3 +66,18 @@ def test_replayed_records_do_not_rewrite_finished_documents(tmp_path):
     resumed.add(record("b.pdf", 1, 2, "one"), replay=True)
     resumed.add(record("b.pdf", 2, 2, "two"))
     assert "one" in markdown_path(tmp_path, "b.pdf").read_text()
+
+
+def test_compose_turns_a_complete_documents_pages_into_its_markdown(tmp_path):
+    seen = []
+
+    def compose(document, pages):
+        seen.append((document, dict(pages)))
+        return {n: md.upper() for n, md in pages.items()}
+
+    sink = MarkdownSink(tmp_path, compose=compose)
+    sink.add(record("a.pdf", 1, 2, "one"))
+    assert seen == []  # not before every page is in
+    sink.add(record("a.pdf", 2, 2, "two"))
+    assert seen == [("a.pdf", {1: "one", 2: "two"})]
+    assert "ONE" in markdown_path(tmp_path, "a.pdf").read_text()

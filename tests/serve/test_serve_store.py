@@ -296,3 +296,25 @@ def test_to_dict_is_json_ready_and_shows_no_server_paths(tmp_path):
     created = datetime.fromisoformat(data["created"])
     assert created.utcoffset().total_seconds() == 0
     assert abs(created.timestamp() - job.created) < 1
+
+
+def test_a_footer_the_pages_repeat_leaves_the_markdown_unless_kept(tmp_path):
+    def footed(page: int) -> dict:
+        foot = {"type": "text", "bbox": [480, 1040, 520, 1060], "text": "Acme Corp. Confidential.",
+                "edge": "bottom"}  # fmt: skip
+        return record("a.pdf", page, 2) | {
+            "height": 1100,
+            "blocks": [foot],
+            "markdown": f"page {page}\n\nAcme Corp. Confidential.",
+        }
+
+    for keep in (False, True):
+        store = JobStore(tmp_path / str(keep), keep_furniture=keep)
+        job = new_job(store, tmp_path, {"a.pdf": 2})
+        store.add_record(job.id, footed(1))
+        store.add_record(job.id, footed(2))
+        written = (store.job_dir(job.id) / "pages.jsonl").read_text(encoding="utf-8")
+        lines = [json.loads(line) for line in written.splitlines()]
+        assert [r["blocks"][0]["type"] for r in lines] == ["text", "footer"]
+        text = store.markdown_file(job.id, "a.pdf").read_text(encoding="utf-8")
+        assert text.count("Acme Corp. Confidential.") == (2 if keep else 0)

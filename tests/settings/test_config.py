@@ -11,7 +11,7 @@ from docfleet.settings.cascade import ConfigError, config_yaml, resolve_config
 def test_defaults_when_nothing_is_set():
     config = resolve_config({}, environ={}, model=RunConfig)
     assert config == RunConfig()
-    assert (config.dpi, config.pipeline, config.ocr) == (150, "layout+ocr", "auto")
+    assert (config.dpi, config.pipeline, config.ocr) == (150, "layout+ocr+tables", "auto")
     assert config.resume is True
 
 

@@ -83,6 +83,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--retry-failed", action="store_true", help="run again the pages an earlier run failed"
     )
     g.add_argument("--wait", action="store_true", help="if OUT is in use, wait for it")
+    add_flags(g, RunConfig, ["keep_furniture"])
     return p
 
 

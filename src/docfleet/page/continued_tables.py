@@ -25,12 +25,21 @@ Text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 _SPAN_COMMENT = re.compile(r"^<!-- table: pages (\d+)-(\d+) -->$")
 _HTML_ROW = re.compile(r"<tr>.*?</tr>", re.S)
 _HTML_CELL = re.compile(r"<t[dh]([^>]*)>", re.S)
 _COLSPAN = re.compile(r'colspan="(\d+)"')
+
+
+Compose = Callable[[str, Mapping[int, str]], Mapping[int, str]]
+
+
+def then_merge_tables(compose: Compose) -> Compose:
+    """``compose`` (a document's name and pages' Markdown to what its file holds), then the
+    tables continued across its pages merged (:func:`merge_continued_tables`)."""
+    return lambda name, pages: merge_continued_tables(compose(name, pages))
 
 
 def merge_continued_tables(pages: Mapping[int, str]) -> dict[int, str]:

@@ -9,8 +9,9 @@ headers, footers or page numbers.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import pairwise
+from urllib.parse import quote
 
 from docfleet.page.blocks import BULLETS, PAGE_REF, Block, rows
 from docfleet.page.types import TextLine
@@ -27,15 +28,29 @@ def page_text(blocks: Sequence[Block]) -> str:
     return "\n\n".join(t for t in (dehyphenate(b.text()) for b in blocks) if t)
 
 
-def page_markdown(blocks: Sequence[Block]) -> str:
-    """Markdown of one page (see the module docstring)."""
+def page_markdown(
+    blocks: Sequence[Block], apart: Collection[int] = (), images: Mapping[int, str] | None = None
+) -> str:
+    """Markdown of one page (see the module docstring). The blocks at the indices ``apart``
+    (edge blocks the document may find to be furniture) are paragraphs of their own, never run
+    on, so that a document can leave out exactly :func:`paragraph_markdown` of them. The blocks
+    at the indices of ``images`` are shown as the image at that path (a formula's crop)."""
     parts: list[str] = []
     previous = ""
-    for block in blocks:
+    images = images or {}
+    for i, block in enumerate(blocks):
+        if i in images:
+            parts.append(image_markdown(block.type, images[i]))
+            previous = ""
+            continue
         if block.type in SKIPPED_IN_MARKDOWN or not block.lines:
             continue
         rendered = _render(block)
         if not rendered:
+            continue
+        if i in apart:
+            parts.append(rendered)
+            previous = ""
             continue
         if parts and previous == block.type == "text" and _runs_on(parts[-1], rendered):
             parts[-1] = dehyphenate(parts[-1] + "\n" + rendered).replace("\n", " ")
@@ -57,6 +72,15 @@ def page_markdown(blocks: Sequence[Block]) -> str:
     return "\n\n".join(parts)
 
 
+def image_markdown(kind: str, path: str) -> str:
+    """An image of a block, its path relative to the document's Markdown (percent-encoded).
+
+    >>> image_markdown("formula", "a b.pdf.assets/page-3-formula-1.png")
+    '![formula](a%20b.pdf.assets/page-3-formula-1.png)'
+    """
+    return f"![{kind}]({quote(path)})"
+
+
 def _runs_on(before: str, after: str) -> bool:
     """A paragraph cut by a column or a figure goes on: no sentence end, a lowercase start."""
     return not before.rstrip().endswith((".", ":", "!", "?")) and after[:1].islower()
@@ -64,28 +88,34 @@ def _runs_on(before: str, after: str) -> bool:
 
 def _render(block: Block) -> str:
     kind = block.type
-    if kind == "title":
-        return "#" * (block.level + 1 if block.level else 2) + " " + _flow(block)
     if kind == "table":
         return _table(block)
     if kind == "code":
         return "```\n" + _code(block) + "\n```"
     if kind == "toc":
         return "\n".join(_toc_entry(row) for row in block.rows())
-    if kind == "list_item":
-        return _list_item(_flow(block))
-    if kind in ("caption", "figure_caption", "table_caption"):
-        return f"*{_escape(_flow(block))}*"
     if kind == "equation":
         return "$$\n" + block.text() + "\n$$"
+    return paragraph_markdown(kind, block.level, block.text())
+
+
+def paragraph_markdown(kind: str, level: int, text: str) -> str:
+    """The Markdown of a block of prose from what a page record keeps of it: its type, heading
+    level and plain text (a heading, a list item, a caption, a footnote or a paragraph).
+
+    >>> paragraph_markdown("title", 2, "4.2 Tables"), paragraph_markdown("text", 0, "12")
+    ('### 4.2 Tables', '12')
+    """
+    flow = " ".join(dehyphenate(text).split())
+    if kind == "title":
+        return "#" * (level + 1 if level else 2) + " " + flow
+    if kind == "list_item":
+        return _list_item(flow)
+    if kind in ("caption", "figure_caption", "table_caption"):
+        return f"*{_escape(flow)}*"
     if kind == "footnote":
-        return "> " + _escape(_flow(block))
-    return _escape(_flow(block))
-
-
-def _flow(block: Block) -> str:
-    """The block's lines joined into one paragraph (a word cut by a hyphen rejoined)."""
-    return " ".join(dehyphenate(block.text()).split())
+        return "> " + _escape(flow)
+    return _escape(flow)
 
 
 def dehyphenate(text: str) -> str:

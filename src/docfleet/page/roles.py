@@ -10,18 +10,12 @@ from itertools import pairwise
 from statistics import median
 
 from docfleet.page.blocks import BULLETS, PAGE_REF, Block, line_size, same_row
+from docfleet.page.margins import mark_margins
 from docfleet.page.types import TextLine
 
-MARGIN_ZONE = 0.12  # headers and footers sit in the top and bottom eighth of the page
 HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
-_PAGE_NUMBER = re.compile(
-    r"^(?:page\s+)?(?:\d{1,5}|[ivxlcdm]{1,8})(?:\s*(?:/|of)\s*\d{1,5})?$"
-    r"|^[-\u2013\u2014]\s*\d{1,5}\s*[-\u2013\u2014]$",
-    re.I,
-)
 _LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$")  # dot leaders, then a page number
 _TEXTUAL = ("text", "list_item", "title", "reference")  # blocks whose role is judged here
-_MARGINS = ("header", "footer")
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
 _OCR_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶])\s?\S")
@@ -60,13 +54,13 @@ def assign_roles(blocks: list[Block], width: float, height: float) -> None:
         if block.type == "table" and block.table is None and _contents(block.rows()):
             block.type = "toc"  # titles and page numbers: contents set without leaders
     textual = [b for b in blocks if b.lines and b.type in _TEXTUAL]
-    if not textual:
+    lined = [b for b in blocks if b.lines]
+    if not lined:
         return
-    body = body_size(textual)
-    _margins([b for b in blocks if b.lines and b.type in (*_TEXTUAL, *_MARGINS)], height, body)
+    body = body_size(textual or lined)
+    mark_margins(blocks, width, height, body)  # splits off page numbers: blocks gain members
+    textual = [b for b in blocks if b.lines and b.type in _TEXTUAL]
     for block in textual:
-        if block.type in ("header", "footer"):
-            continue
         kind, level = _kind(block, body)
         block.type, block.level = kind, level
     _side_by_side_titles(textual)
@@ -204,41 +198,6 @@ def _numbered_level(text: str, by_size: int) -> int:
     """
     number = _SECTION_NUMBER.match(text)
     return min((number.group(1) or number.group(2)).count(".") + 1, 5) if number else by_size
-
-
-def _margins(blocks: list[Block], height: float, body: float) -> None:
-    """The top row of blocks, when it lies in the top ``MARGIN_ZONE`` and is set apart from
-    the rest, is the running header; the bottom row likewise the footer (page numbers too)."""
-    for kind, above in (("header", True), ("footer", False)):
-        first = min(blocks, key=lambda b: b.bbox[1] if above else -b.bbox[3])
-        if first.type == "header" and not above:
-            continue  # a page with one row of text
-        row = [b for b in blocks if same_row(b.bbox, first.bbox) and b.type not in _MARGINS]
-        rest = [b for b in blocks if b not in row and b.type not in _MARGINS]
-        zone = MARGIN_ZONE * height
-        inside = all(b.bbox[3] <= zone if above else b.bbox[1] >= height - zone for b in row)
-        if inside and all(_apart(b, rest, body, above=above) for b in row):
-            for block in row:  # beside a header or footer the layout model found, too
-                block.type = kind
-
-
-def _apart(block: Block, others: list[Block], body: float, *, above: bool) -> bool:
-    """Short, no larger than the body text (a slide's title is), and separated from the body
-    by more than a line's height (or a page number)."""
-    text = " ".join(line.text for line in block.lines).strip()
-    if len(block.lines) > 2 or len(text.split()) > 16:
-        return False
-    sized = block.lines[0].font_size is not None  # OCR box heights are too rough for this
-    if sized and median(line_size(line) for line in block.lines) > 1.1 * body:
-        return False
-    if _PAGE_NUMBER.match(text):
-        return True
-    line_h = block.lines[0].bbox[3] - block.lines[0].bbox[1]
-    if above:
-        rest = [b.bbox[1] for b in others if b.bbox[1] >= block.bbox[3] - 1]
-        return not rest or min(rest) - block.bbox[3] > 0.8 * line_h
-    rest = [b.bbox[3] for b in others if b.bbox[3] <= block.bbox[1] + 1]
-    return not rest or block.bbox[1] - max(rest) > 0.8 * line_h
 
 
 def _footnotes(blocks: list[Block], body: float, height: float) -> None:

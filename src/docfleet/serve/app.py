@@ -39,7 +39,7 @@ def create_app(config: ServeConfig) -> Any:
     """
     from docfleet.jobs.run.job import document_engine_options
 
-    store = JobStore(Path(config.data))
+    store = JobStore(Path(config.data), keep_furniture=config.keep_furniture)
     dispatcher = Dispatcher(store, document_engine_options(config), config.document_options())
     metrics = ServiceMetrics(dispatcher, store)
     dispatcher.on_record = metrics.page

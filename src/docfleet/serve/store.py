@@ -41,6 +41,8 @@ from typing import Any
 
 from docfleet.io.sinks.jsonl import JsonlSink, read_records
 from docfleet.io.sinks.markdown import MarkdownSink, markdown_path
+from docfleet.page.continued_tables import then_merge_tables
+from docfleet.page.furniture import Furniture
 
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 ENDED_STATES = ("done", "failed", "cancelled")
@@ -92,17 +94,19 @@ class Job:
 
 @dataclass
 class _Live:
-    """What ``add_record`` keeps per job between calls: ids written, pages of open documents."""
+    """What ``add_record`` keeps per job between calls: ids written, open documents' pages."""
 
     ids: set[str]
     markdown: MarkdownSink
+    furniture: Furniture
 
 
 class JobStore:
     """Jobs, their uploads and their page records under ``root``; safe to reopen after a crash."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, keep_furniture: bool = False) -> None:
         self.root = Path(root).resolve()
+        self.keep_furniture = keep_furniture
         (self.root / "jobs").mkdir(parents=True, exist_ok=True)
         self._db_path = self.root / "jobs.sqlite3"
         self._lock = threading.Lock()
@@ -207,6 +211,7 @@ class JobStore:
             live = self._load(job)
             if record["id"] in live.ids:
                 return job
+            live.furniture.mark(record)
             with JsonlSink(self._pages(job_id), resume=True) as sink:
                 sink.write(record)
             live.ids.add(record["id"])
@@ -282,8 +287,6 @@ class JobStore:
             ids = [row[0] for row in db.execute(query, (*ENDED_STATES, cutoff))]
         return sum(self.delete(job_id) for job_id in ids)
 
-    # -- internals -------------------------------------------------------------------------
-
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         """A connection for one call, committed (or rolled back) and closed at the end."""
@@ -301,15 +304,18 @@ class JobStore:
 
     def _load(self, job: Job) -> _Live:
         """The job's live state, rebuilt from ``pages.jsonl`` the first time (counters too)."""
-        live = self._live.get(job.id)
-        if live is not None:
+        if (live := self._live.get(job.id)) is not None:
             return live
         job_dir = self.job_dir(job.id)
-        live = _Live(set(), MarkdownSink(job_dir, root=job_dir / "inputs"))
+        furniture = Furniture(keep=self.keep_furniture)  # across each document's pages
+        compose = then_merge_tables(furniture.compose)  # then tables continued across pages
+        markdown = MarkdownSink(job_dir, job_dir / "inputs", compose=compose)
+        live = _Live(set(), markdown, furniture)
         job.pages_done, job.pages_failed, job.failures = 0, 0, {}
         for record in read_records(self._pages(job.id)):
             if record.get("id") not in live.ids:
                 live.ids.add(record.get("id"))
+                furniture.observe(record)
                 live.markdown.add(record, replay=True)
                 _count(job, record)
         self._live[job.id] = live

@@ -186,10 +186,7 @@ def _read_lines(textpage: Any) -> list[_Line]:
         if abs(height - (prev[3] - prev[1])) > 0.05 * height or not size:
             size = get_size(raw, index)  # asked when the glyph's height changes, or a line begins
         scale = size if size >= 2 else 0.8 * height  # the font size, or the glyph's height
-        same_column = abs(box[0] - prev[0]) < 0.01 and abs(box[2] - prev[2]) < 0.01
-        same_glyph = same_column and abs(box[1] - prev[1]) < 0.01 and abs(box[3] - prev[3]) < 0.01
-        stacked = same_column and min(abs(box[1] - prev[3]), abs(box[3] - prev[1])) < 0.5
-        stepped_back = box[0] < prev[0] - BACK_STEP * height
+        same_glyph, stacked, stepped_back = _placed(box, prev, height)
         if line is not None and not same_glyph and (stepped_back or not line.holds(box)):
             line = None if not stacked else line  # rotated text runs up or down the page
         if line is None:
@@ -213,11 +210,21 @@ def _read_lines(textpage: Any) -> list[_Line]:
                     word_size = 0.0
         line.parts[-1].add(char, box)
         line.last = index
-        rounded = round(scale, 1)
-        line.sizes[rounded] = line.sizes.get(rounded, 0) + 1
+        line.sizes[round(scale, 1)] = line.sizes.get(round(scale, 1), 0) + 1
         space, prev, word_size = space and textless, box, max(word_size, scale)
     _place_marks(lines, [*floating, *([accent] if accent else [])])
     return lines
+
+
+def _placed(
+    box: tuple[float, float, float, float], prev: tuple[float, float, float, float], height: float
+) -> tuple[bool, bool, bool]:
+    """Where a glyph sits against the one before it: on it (the same glyph drawn twice, for
+    bold), stacked above or below it (rotated text), or stepped back to the left."""
+    same_column = abs(box[0] - prev[0]) < 0.01 and abs(box[2] - prev[2]) < 0.01
+    same_glyph = same_column and abs(box[1] - prev[1]) < 0.01 and abs(box[3] - prev[3]) < 0.01
+    stacked = same_column and min(abs(box[1] - prev[3]), abs(box[3] - prev[1])) < 0.5
+    return same_glyph, stacked, box[0] < prev[0] - BACK_STEP * height
 
 
 def _word_gap(raw: Any, chars: list[str]) -> float:

@@ -10,7 +10,9 @@ from typing import IO, Any
 
 
 class JsonlSink:
-    """Appends one line per record; on open, repairs a line cut short by a killed run.
+    """Appends one line per record; on open, repairs a line cut short by a killed run. A key
+    that starts with ``_`` is private to the run (a formula's PNG bytes on their way to the
+    Markdown sink) and is not written.
 
     Each record goes out in a single ``write`` of a complete line followed by a flush, so a
     reader never sees half a record from a live run; a run killed mid-write leaves at most a
@@ -27,7 +29,8 @@ class JsonlSink:
         self._since_sync = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        public = {k: v for k, v in record.items() if not k.startswith("_")}
+        line = json.dumps(public, ensure_ascii=False, separators=(",", ":")) + "\n"
         self._fh.write(line)
         self._fh.flush()
         self._since_sync += 1

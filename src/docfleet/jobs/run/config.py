@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from docfleet.jobs.common.settings import JobSettings
+from docfleet.jobs.common.settings import JobSettings, MarkdownSettings
 from docfleet.jobs.run.pipeline_spec import GroupSpec, complete_groups, document_stages
 from docfleet.runtimes.backend import BackendOptions
 from docfleet.settings.cascade import describe_error
@@ -40,8 +40,9 @@ class DocumentOptions(BaseModel):
     dpi: float = same_as(RenderOptions, "dpi")
     max_pixels: int = same_as(RenderOptions, "max_pixels")
     pipeline: str | list[GroupSpec] = Field(
-        "layout+ocr",
-        description="Models to run: registered stages joined with + (layout+ocr, ocr+embed), or "
+        "layout+ocr+tables",
+        description="Models to run: registered stages joined with + (layout+ocr+tables, ocr, "
+        "layout+ocr+embed), or "
         "stage groups pinned to devices (a list of {stages, devices, replicas, batch_size}).",
     )
     stages: dict[str, dict[str, Any]] = Field(
@@ -120,6 +121,7 @@ class RunConfig(EngineSettings, DocumentOptions):
     page_timeout: float | None = Field(
         300.0, gt=0, description="Seconds a page may take before its worker is replaced."
     )
+    keep_furniture: bool = same_as(MarkdownSettings, "keep_furniture")
     format: Literal["jsonl", "parquet"] = Field(
         "jsonl",
         description="Where embed's chunks go: jsonl (in pages.jsonl, with their vectors) or "

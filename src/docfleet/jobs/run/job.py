@@ -26,6 +26,8 @@ from docfleet.jobs.common.resume import Resumed, still_to_do
 from docfleet.jobs.run.config import DocumentOptions, RunConfig
 from docfleet.jobs.run.report import RunReport, now_iso, write_run_json
 from docfleet.jobs.run.resume import earlier_page_settings, resume_pages, source_stamp
+from docfleet.page.continued_tables import then_merge_tables
+from docfleet.page.furniture import Furniture
 from docfleet.page.types import PageTask
 from docfleet.settings.engine import EngineOptions
 
@@ -168,8 +170,11 @@ def _run(
             ids=_ids_by_document(tasks),
         )
     report.retried = resumed.retried
-    markdown = MarkdownSink(out, _common_folder(tasks))
+    furniture = Furniture(keep=config.keep_furniture)  # across each document's pages
+    compose = then_merge_tables(furniture.compose)  # then tables continued across pages
+    markdown = MarkdownSink(out, _common_folder(tasks), compose=compose)
     for record in resumed.lines:
+        furniture.observe(record)
         markdown.add(record, replay=True)
     todo = still_to_do(tasks, resumed.done)
     report.kept = len(tasks) - len(todo)
@@ -188,6 +193,7 @@ def _run(
                 on_start(stream)
             for record in _records(stream):
                 record.update(settings=fingerprint, source=stamps.get(record["document"]))
+                furniture.mark(record)  # what earlier pages of its document repeat
                 write_chunks(record)  # before the page's line: a kept line's chunks are stored
                 sink.write(record)
                 written += 1
