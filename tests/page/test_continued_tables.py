@@ -72,3 +72,17 @@ def test_html_tables_with_spans_are_merged_row_by_row() -> None:
         1: upper,
         2: table("| a | b |"),
     }
+
+
+def test_the_markdown_file_holds_the_merged_table(tmp_path) -> None:
+    from docfleet.io.sinks.markdown import MarkdownSink, markdown_path
+    from docfleet.page.continued_tables import then_merge_tables
+
+    sink = MarkdownSink(tmp_path, compose=then_merge_tables(lambda name, pages: pages))
+    pages = {1: "Stock:\n\n" + table("| apple | 12 |"), 2: table("| plum | 3 |") + "\n\nEnd."}
+    for page, markdown in pages.items():
+        record = {"document": "stock.pdf", "page": page, "pages": 2, "status": "ok"}
+        sink.add({**record, "markdown": markdown})
+    written = markdown_path(tmp_path, "stock.pdf").read_text(encoding="utf-8")
+    assert "<!-- table: pages 1-2 -->\n\n" + table("| apple | 12 |", "| plum | 3 |") in written
+    assert written.count("| Name | Count |") == 1 and written.rstrip().endswith("End.")
