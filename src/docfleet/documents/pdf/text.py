@@ -21,6 +21,7 @@ in :mod:`.quality`; its public names are importable from here.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -326,11 +327,17 @@ def clean_text(text: str) -> str:
 
 
 def _no_text(lines: list[_Line]) -> str:
-    """What a glyph with no text (:data:`NO_TEXT`) is written as: nothing, unless so many of the
-    page's glyphs have none that the layer is garbage, when U+FFFD keeps it garbage for
+    """What a glyph with no text (:data:`NO_TEXT`) is written as: a word break (an unmapped
+    ligature: "in uence", as pdftotext's text splits it), unless so many of the page's glyphs
+    have none that the layer is garbage, when U+FFFD keeps it garbage for
     :func:`.quality.text_layer_quality` (and OCR reads the page)."""
     glyphs = [c for line in lines for part in line.parts for c in part.chars if not c.isspace()]
-    return "\ufffd" if glyphs.count(NO_TEXT) > MAX_BAD_SHARE * len(glyphs) else ""
+    return "\ufffd" if glyphs.count(NO_TEXT) > MAX_BAD_SHARE * len(glyphs) else " "
+
+
+def _textless(text: str, no_text: str) -> str:
+    """``text`` with its glyphs without text written as ``no_text`` (one space at most)."""
+    return re.sub(" {2,}", " ", text.replace(NO_TEXT, no_text)) if NO_TEXT in text else text
 
 
 def page_text_lines(page: Any, scale: float) -> list[TextLine]:
@@ -348,7 +355,7 @@ def page_text_lines(page: Any, scale: float) -> list[TextLine]:
     for line, ((bold_a, mono_a), (bold_b, mono_b)) in zip(lines, styles, strict=True):
         parts = [
             TextLine(
-                clean_text("".join(p.chars).replace(NO_TEXT, no_text)).strip(),
+                clean_text(_textless("".join(p.chars), no_text)).strip(),
                 to_pixels(p.left, p.bottom, p.right, p.top),
             )
             for p in line.parts
