@@ -30,11 +30,14 @@ from .corpora import Key, Texts, page_id
 MIN_LINE_WORDS = 4  # shorter lines (headings, page numbers) say little about reading order
 _LEADERS = re.compile(r"(?:\.\s*){3,}\.")  # four or more dots, spaces between allowed
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 def normalize_for_compare(text: str) -> str:
-    """NFKC, dot leaders (4+ dots, ``…`` included) to one space, whitespace runs folded."""
-    text = unicodedata.normalize("NFKC", text)
+    """NFKC, dot leaders (4+ dots, ``…`` included) to one space, control characters to a space
+    (pdftotext keeps the raw code of a glyph without text, a Type 3 font's unmapped ligature:
+    "di\x1berence", where docfleet breaks the word), whitespace runs folded."""
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
     text = _LEADERS.sub(" ", text)
     return _SPACE.sub(" ", text).strip()
 
