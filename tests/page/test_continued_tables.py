@@ -86,3 +86,32 @@ def test_the_markdown_file_holds_the_merged_table(tmp_path) -> None:
     written = markdown_path(tmp_path, "stock.pdf").read_text(encoding="utf-8")
     assert "<!-- table: pages 1-2 -->\n\n" + table("| apple | 12 |", "| plum | 3 |") in written
     assert written.count("| Name | Count |") == 1 and written.rstrip().endswith("End.")
+
+
+def test_pages_jsonl_marks_where_a_table_goes_on_from_the_page_before() -> None:
+    from docfleet.page.continued_tables import Continuations
+
+    def record(page: int, *blocks: dict) -> dict:
+        return {"document": "d.pdf", "page": page, "pages": 4, "status": "ok",
+                "blocks": list(blocks)}  # fmt: skip
+
+    def grid(cols: int) -> dict:
+        return {"type": "table", "text": "\t".join(["x"] * cols), "cols": cols}
+
+    text, foot = {"type": "text", "text": "Prose."}, {"type": "footer", "text": "7"}
+    pages = [
+        record(1, text, grid(3), foot),  # a table closes page 1 (the footer is apart)
+        record(2, grid(3)),  # fills page 2
+        record(3, {"type": "table", "text": "a\tb\tc\nd\te\tf"}, text),  # rows of cells, 3 wide
+        record(4, grid(3)),  # after prose: a table of its own
+    ]
+    marker = Continuations()
+    for page in pages:
+        marker.mark(page)
+    assert pages[1]["blocks"][0]["continues"] == 1
+    assert pages[2]["blocks"][0]["continues"] == 1  # the same table, begun on page 1
+    assert "continues" not in pages[3]["blocks"][0] and "continues" not in pages[0]["blocks"][1]
+    other = [record(1, grid(3)), record(2, grid(4))]  # other columns: another table
+    for page in other:
+        marker.mark(page)
+    assert "continues" not in other[1]["blocks"][0]

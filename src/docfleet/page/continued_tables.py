@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from typing import Any
 
 _SPAN_COMMENT = re.compile(r"^<!-- table: pages (\d+)-(\d+) -->$")
 _HTML_ROW = re.compile(r"<tr>.*?</tr>", re.S)
@@ -124,3 +125,40 @@ def _same_row(a: str, b: str) -> bool:
         return [" ".join(c.split()).lower() for c in row.strip().strip("|").split("|")]
 
     return cells(a) == cells(b)
+
+
+class Continuations:
+    """Marks, in page records taken in page order, a table that goes on from the page before:
+    its block gets ``continues`` (the page the table began on) when the page before ended with
+    a table of as many columns and this page opens with one. Kept per open document: the
+    columns of its last page's closing table."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[int, int, int]] = {}  # document: (page, columns, first page)
+
+    def mark(self, record: dict[str, Any]) -> None:
+        """Mark the record's opening table where it continues one, in place, and remember its
+        closing table (a record written before, a resumed run's, is taken as it is)."""
+        document, page = record.get("document", ""), record.get("page") or 0
+        body = [b for b in record.get("blocks") or [] if b.get("type") not in _APART]
+        before = self._open.pop(document, None)
+        first = page
+        opens = bool(body) and body[0]["type"] == "table"
+        follows = before is not None and before[0] == page - 1
+        if opens and follows and _block_columns(body[0]) == before[1]:  # type: ignore[index]
+            body[0]["continues"] = first = before[2]  # type: ignore[index]
+        closes = record.get("status") == "ok" and bool(body) and body[-1]["type"] == "table"
+        if closes and page < (record.get("pages") or 0):
+            start = first if len(body) == 1 else page
+            self._open[document] = (page, _block_columns(body[-1]), start)
+
+
+_APART = ("header", "footer")  # not in the Markdown body
+
+
+def _block_columns(block: Mapping[str, Any]) -> int:
+    """A table block's columns: the table model's, else its widest row of tab-separated
+    cells."""
+    if block.get("cols"):
+        return int(block["cols"])
+    return max((row.count("\t") + 1 for row in str(block.get("text", "")).split("\n")), default=0)

@@ -26,7 +26,7 @@ from docfleet.jobs.common.resume import Resumed, still_to_do
 from docfleet.jobs.run.config import DocumentOptions, RunConfig
 from docfleet.jobs.run.report import RunReport, now_iso, write_run_json
 from docfleet.jobs.run.resume import earlier_page_settings, resume_pages, source_stamp
-from docfleet.page.continued_tables import then_merge_tables
+from docfleet.page.continued_tables import Continuations, then_merge_tables
 from docfleet.page.furniture import Furniture
 from docfleet.page.types import PageTask
 from docfleet.settings.engine import EngineOptions
@@ -173,8 +173,10 @@ def _run(
     furniture = Furniture(keep=config.keep_furniture)  # across each document's pages
     compose = then_merge_tables(furniture.compose)  # then tables continued across pages
     markdown = MarkdownSink(out, _common_folder(tasks), compose=compose)
+    tables = Continuations()  # a table going on from the page before, in pages.jsonl
     for record in resumed.lines:
         furniture.observe(record)
+        tables.mark(record)
         markdown.add(record, replay=True)
     todo = still_to_do(tasks, resumed.done)
     report.kept = len(tasks) - len(todo)
@@ -194,6 +196,7 @@ def _run(
             for record in _records(stream):
                 record.update(settings=fingerprint, source=stamps.get(record["document"]))
                 furniture.mark(record)  # what earlier pages of its document repeat
+                tables.mark(record)
                 write_chunks(record)  # before the page's line: a kept line's chunks are stored
                 sink.write(record)
                 written += 1
