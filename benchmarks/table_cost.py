@@ -30,7 +30,10 @@ from common.report import fmt, verdict, write_json
 from common.timing import in_work_folder
 
 BASE = ["--ocr", "always", "--devices", "cpu", "--no-progress"]
-SYSTEMS = {"layout+ocr": [], "layout+ocr+tables": ["--pipeline", "layout+ocr+tables"]}
+SYSTEMS = {
+    "layout+ocr": ["--pipeline", "layout+ocr"],
+    "layout+ocr+tables": ["--pipeline", "layout+ocr+tables"],
+}
 TARGET = 1.15  # at most this many times the seconds per page of layout+ocr
 QUICK_PDFS = 3
 
