@@ -169,3 +169,29 @@ def test_a_long_sentence_in_a_larger_size_is_not_a_heading():
     sentence = "This chapter explains how the tools fit together and which one to use first."
     found = roles([*body(200), line(sentence, 120, 500, size=26), *body(560)])
     assert ("text", 0, sentence) in found
+
+
+def test_sentences_are_not_headings_however_they_are_set():
+    large = 1.4 * BODY
+    found = roles([
+        line("Example 4.9 Inlined Equation. Its XML source is:", 120, 100, size=large),
+        *body(160),
+        line("is displayed in a separate block below", 120, 400, size=large),
+        *body(460),
+        line("The data frame may then be read as follows:", 120, 700, bold=True),
+        *body(740),
+        line("page.height", 120, 1000, size=large),
+        *body(1060),
+    ])  # fmt: skip
+    kinds = {text: kind for kind, _, text in found}
+    assert kinds["Example 4.9 Inlined Equation. Its XML source is:"] == "text"
+    assert kinds["is displayed in a separate block below"] == "text"
+    assert kinds["The data frame may then be read as follows:"] == "text"
+    assert kinds["page.height"] == "title"  # a name in a larger size is still a heading
+
+
+def test_a_contents_entry_with_two_leader_dots_is_no_heading():
+    entry = line("2 Simple manipulations; numbers and vectors . . 8", 120, 300, size=1.3 * BODY,
+                 bold=True)  # fmt: skip
+    found = roles([*body(100), entry, *body(400)])
+    assert ("toc", 0, entry.text) in found

@@ -14,7 +14,9 @@ from docfleet.page.margins import mark_margins
 from docfleet.page.types import TextLine
 
 HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
-_LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$")  # dot leaders, then a page number
+#: dot leaders, then a page number; two spaced dots before a number will do (Texinfo sets a
+#: long chapter entry's leaders ". . 8")
+_LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$|\s\.\s\.\s*\d{1,4}$")
 _TEXTUAL = ("text", "list_item", "title", "reference")  # blocks whose role is judged here
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
@@ -145,6 +147,8 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
     if not sized:  # OCR: box heights are too rough; the layout model finds the titles
         return block.type, _numbered_level(text, 0) if block.type == "title" else 0
     long_sentence = words > 12 and text.endswith(".") and not _DOTTED.match(text)
+    if _prose_line(text):
+        return block.type, 0  # a sentence, however set, is not a heading
     if len(lines) <= 3 and words <= 25 and body and _could_head(text) and not long_sentence:
         ratio = size / body
         for threshold, level in HEADING_LEVELS:
@@ -159,6 +163,17 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
 def _page_set_apart(line: TextLine) -> bool:
     """The line ends in a page number set apart from its title by a wide gap."""
     return len(line.parts) >= 2 and bool(PAGE_REF.match(line.parts[-1].text.strip()))
+
+
+def _prose_line(text: str) -> bool:
+    """Running text, not a heading: words opening lowercase, a sentence ends inside it and another
+    begins ("… in the paragraph. Its XML source is:"), or it ends in a colon after six words
+    or more ("The data frame may then be read as follows:")."""
+    if text[:1].islower() and len(text.split()) >= 3:  # not a name: "page.height"
+        return True
+    if re.search(r"[a-z]{2}[.!?] [A-Z][a-z]", text) and not _DOTTED.match(text):
+        return True
+    return text.endswith(":") and len(text.split()) >= 6
 
 
 def _could_head(text: str) -> bool:
