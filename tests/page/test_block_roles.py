@@ -195,3 +195,14 @@ def test_a_contents_entry_with_two_leader_dots_is_no_heading():
                  bold=True)  # fmt: skip
     found = roles([*body(100), entry, *body(400)])
     assert ("toc", 0, entry.text) in found
+
+
+def test_titles_that_look_like_sentences_at_first_stay_titles():
+    large = 1.4 * BODY
+    titles = ["zoo: An S3 Class and Methods for Indexed Totally Ordered Observations",
+              "The Psychological and Auditory Impact of Serial vs. Aleatoric Music"]  # fmt: skip
+    found = roles([line(titles[0], 120, 100, size=large), *body(160),
+                   line(titles[1], 120, 400, size=large), *body(460)])  # fmt: skip
+    assert {text: kind for kind, _, text in found if text in titles} == dict.fromkeys(
+        titles, "title"
+    )

@@ -14,6 +14,8 @@ from docfleet.page.margins import mark_margins
 from docfleet.page.types import TextLine
 
 HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
+#: a sentence ends and another begins: "... paragraph. Its" (not "vs. Aleatoric", "etc. And")
+_SENTENCE_END = re.compile(r"\b(?!etc\.)[a-z]{3,}[.!?] [A-Z][a-z]")
 #: dot leaders, then a page number; two spaced dots before a number will do (Texinfo sets a
 #: long chapter entry's leaders ". . 8")
 _LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$|\s\.\s\.\s*\d{1,4}$")
@@ -169,9 +171,12 @@ def _prose_line(text: str) -> bool:
     """Running text, not a heading: words opening lowercase, a sentence ends inside it and another
     begins ("… in the paragraph. Its XML source is:"), or it ends in a colon after six words
     or more ("The data frame may then be read as follows:")."""
-    if text[:1].islower() and len(text.split()) >= 3:  # not a name: "page.height"
-        return True
-    if re.search(r"[a-z]{2}[.!?] [A-Z][a-z]", text) and not _DOTTED.match(text):
+    words = text.split()
+    capitals = sum(w[:1].isupper() for w in words if len(w) > 3)
+    long_words = sum(len(w) > 3 for w in words)
+    if text[:1].islower() and len(words) >= 3 and capitals < long_words / 2:
+        return True  # not a name ("page.height") nor a title after one ("zoo: An S3 Class")
+    if _SENTENCE_END.search(text) and not _DOTTED.match(text):
         return True
     return text.endswith(":") and len(text.split()) >= 6
 
