@@ -2,19 +2,20 @@
 
     python benchmarks/gpu.py [--quick] [--pages N] [--replicas-list 1,2,4] [--batch-sizes 8,32]
                              [--backend torch|onnxruntime|both] [--dtype float16] [--device cpu]
-                             [--pad-slack 0.25] [--corpus DIR] [--markdown]
+                             [--pad-slack 0.25] [--pipeline STAGES] [--corpus DIR] [--markdown]
                              [--json PATH] [--allow-cpu-onnx] [--no-cpu] [--timeout S] [--keep]
 
 The GPUs are found with ``docfleet.engine.discovery.discover_gpus`` (NVML or nvidia-smi; CUDA is
 never initialised here). It runs ``docfleet run INPUT --ocr always --pipeline layout+ocr
---backend B`` as a subprocess on the first k GPUs for every k, replica count and batch size,
-plus one CPU run for reference, over ``--pages`` pages of benchmarks/scanned_corpus.py's
-corpus (its PDFs cycled, each copy a hard link or a copy under a new name), and prints one
-table. ``--backend torch`` (the default) runs the layout and OCR networks in PyTorch, which
-needs no ``onnxruntime-gpu``; ``onnxruntime`` runs are skipped, saying why, when ONNX Runtime
-lacks its CUDA provider (unless ``--allow-cpu-onnx``). With no GPU it says so and exits 0, so
-it is safe to run anywhere; ``--device cpu`` runs the same plan on the CPU instead (a smoke
-test of the whole benchmark on a machine without GPUs). Figures: benchmarks/README.md.
+--backend B`` (``--pipeline`` gives others: ``layout+ocr+tables``) as a subprocess on the first
+k GPUs for every k, replica count and batch size, plus one CPU run for reference, over
+``--pages`` pages of benchmarks/scanned_corpus.py's corpus (its PDFs cycled, each copy a hard
+link or a copy under a new name), and prints one table. ``--backend torch`` (the default) runs
+the layout and OCR networks in PyTorch, which needs no ``onnxruntime-gpu``; ``onnxruntime`` runs
+are skipped, saying why, when ONNX Runtime lacks its CUDA provider (unless
+``--allow-cpu-onnx``). With no GPU it says so and exits 0, so it is safe to run anywhere;
+``--device cpu`` runs the same plan on the CPU instead (a smoke test of the whole benchmark on a
+machine without GPUs). Figures: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from common.timing import add_rates, in_work_folder
 
 from docfleet.engine.discovery import discover_gpus
 
-BASE = ["--ocr", "always", "--pipeline", "layout+ocr", "--no-progress", "--no-resume"]
+BASE = ["--ocr", "always", "--no-progress", "--no-resume"]  # and --pipeline (layout+ocr)
 DEFAULT_PAGES, QUICK_PAGES = 256, 64
 DEFAULT_REPLICAS, QUICK_REPLICAS = (1, 2, 4), (1, 2)
 DEFAULT_BATCHES = (8, 32)
@@ -223,7 +224,8 @@ def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) ->
         devices = ",".join(f"cuda:{g['index']}" for g in gpus[:k]) if gpus else "cpu"
         name = f"{backend[:5]}-{'g' if gpus else 'c'}{k}x{r}b{batch}"
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        options = ["--devices", devices, "--replicas", str(r), "--batch-size", str(batch),
+        options = ["--pipeline", args.pipeline, "--devices", devices, "--replicas", str(r),
+                   "--batch-size", str(batch),
                    "--backend", backend]  # fmt: skip
         if args.pad_slack:
             options += ["--set", f"ocr.det_pad_slack={args.pad_slack}"]
@@ -252,6 +254,9 @@ def main() -> None:
                         help="pages per batch to try (8,32)")  # fmt: skip
     parser.add_argument("--backend", choices=["torch", "onnxruntime", "both"], default="torch",
                         help="runtime of the layout and OCR models (torch)")  # fmt: skip
+    parser.add_argument("--pipeline", default="layout+ocr",
+                        help="the page stages (layout+ocr; layout+ocr+tables adds the table "
+                        "model, in ONNX Runtime: on GPUs with onnxruntime-gpu)")  # fmt: skip
     parser.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32",
                         help="precision of the torch backend's networks (float32)")  # fmt: skip
     parser.add_argument("--pad-slack", type=float, default=0.0,
