@@ -125,3 +125,12 @@ def test_furniture_left_out_of_the_body() -> None:
 def test_text_edit_distance_ignores_whitespace() -> None:
     assert text_edit_distance("a b\nc", "abc") == 0.0
     assert text_edit_distance("abcd", "abce") == pytest.approx(0.25)
+
+
+def test_a_peers_rows_become_a_table_with_merged_cells_left_empty() -> None:
+    from born_digital_tables import rows_html
+
+    made = rows_html([["Name", "Age"], ["Ann", None], ["B<b", "7"]])
+    ref = "<table><tr><td>Name</td><td>Age</td></tr><tr><td>Ann</td><td></td></tr>"
+    assert teds(made, ref + "<tr><td>B&lt;b</td><td>7</td></tr></table>") == 1.0
+    assert teds(made, ref + "</table>") < 1.0

@@ -34,7 +34,8 @@ def record(name: str) -> dict:
 
 
 def layer_text(name: str) -> str:
-    """PDFium's own text of the page, a word cut by a line-end hyphen rejoined."""
+    """PDFium's own text of the page, a word cut by a line-end hyphen rejoined, a glyph it
+    gives no text for (a control character: an unmapped ligature) a word break."""
     pdf = pdfium.PdfDocument(REAL / name)
     try:
         textpage = pdf[0].get_textpage()
@@ -42,7 +43,8 @@ def layer_text(name: str) -> str:
         textpage.close()
     finally:
         pdf.close()
-    return re.sub("\ufffe\\s*", "", text)
+    text = re.sub("\ufffe\\s*", "", text)
+    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", " ", text)  # glyphs with no text: breaks
 
 
 def words(text: str) -> Counter[str]:

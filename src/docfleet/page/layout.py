@@ -17,11 +17,15 @@ _FIRST = ("header",)
 _LAST = ("footnote", "footer")
 
 
-def text_layer_blocks(lines: Sequence[TextLine], width: float, height: float) -> list[Block]:
-    """Blocks of a text-layer page, in reading order (lines arrive in content order)."""
+def text_layer_blocks(
+    lines: Sequence[TextLine], width: float, height: float, tables: Sequence[Table] = ()
+) -> list[Block]:
+    """Blocks of a text-layer page, in reading order (lines arrive in content order); a table
+    the table model read is one block of its cells, its lines used by no other."""
+    found, lines, _ = table_blocks(tables, lines, ()) if tables else ([], lines, [])
     joined = split_gutters(merge_rows(lines))
-    tables, rest = header_tables(joined)
-    blocks = tables + paragraphs(rest, ordered=True)
+    made, rest = header_tables(joined)
+    blocks = found + made + paragraphs(rest, ordered=True)
     assign_roles(blocks, width, height)
     return order_blocks(blocks)
 

@@ -69,12 +69,17 @@ def _home(cells: Sequence[TableCell], box: BBox) -> int:
 
 
 def _words(line: TextLine) -> list[TextLine]:
-    """The line's words with the boxes their characters take if all were equally wide."""
+    """The line's words with their boxes: where a text layer's glyphs put them, else where
+    they would stand if all characters were equally wide (OCR)."""
     step = (line.bbox[2] - line.bbox[0]) / max(len(line.text), 1)
     x0, y0, _, y1 = line.bbox
+    found = list(re.finditer(r"\S+", line.text))
+    if len(line.words) == len(found):
+        return [TextLine(m.group(), (a, y0, b, y1), line.score)
+                for m, (a, b) in zip(found, line.words, strict=True)]  # fmt: skip
     return [
         TextLine(m.group(), (x0 + m.start() * step, y0, x0 + m.end() * step, y1), line.score)
-        for m in re.finditer(r"\S+", line.text)
+        for m in found
     ]
 
 

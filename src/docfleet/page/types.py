@@ -61,6 +61,7 @@ class TextLine:
     bold: bool = False  # text layer only: the line's font is bold
     mono: bool = False  # text layer only: the line's font is monospaced
     parts: tuple[TextLine, ...] = ()  # pieces of the line separated by wide gaps (cells)
+    words: tuple[tuple[float, float], ...] = ()  # text layer: each word's left and right x
 
 
 @dataclass
@@ -83,7 +84,7 @@ class TableCell:
     bbox: BBox = (0.0, 0.0, 0.0, 0.0)
     text: str = ""
     header: bool = False  # in the table's header rows
-    lines: tuple[int, ...] = ()  # indices into the page's ``ocr_lines`` read into the cell
+    lines: tuple[int, ...] = ()  # indices into the page's lines (OCR or text layer) in the cell
 
 
 @dataclass
@@ -91,7 +92,8 @@ class Table:
     """A table region's structure as the table model read it (rows, columns, spans, cells).
 
     ``bbox`` is the layout region's box; ``lines`` are the indices of the page's ``ocr_lines``
-    that went into its cells (so assembly does not repeat them as loose text).
+    (its ``text_lines`` on a text-layer page) that went into its cells (so assembly does not
+    repeat them as loose text).
     """
 
     bbox: BBox

