@@ -71,6 +71,7 @@ def test_a_job_gives_what_docfleet_run_gives(cli, server, docs: Path, tmp_path: 
     assert job["status"] == "queued" and job["pages"] == 3
     done = _wait_done(server, job["id"])
     assert done["status"] == "done" and done["pages"] == {"total": 3, "done": 3, "failed": 0}
+    assert done["partial"] is False
     served = {p["id"]: p for p in _pages(server, job["id"])}
     assert set(served) == {"report.pdf#1", "report.pdf#2", "scan.pdf#1"}
     assert len(_pages(server, job["id"], since=2)) == 1
@@ -85,6 +86,23 @@ def test_a_job_gives_what_docfleet_run_gives(cli, server, docs: Path, tmp_path: 
     md = requests.get(f"{server.url}/v1/jobs/{job['id']}/documents/report.pdf.md", headers=AUTH,
                       timeout=10)  # fmt: skip
     assert md.status_code == 200 and "Annual Report 2024" in md.text
+
+
+def test_a_job_is_running_as_soon_as_a_worker_takes_its_first_page(
+    server, two_page_scan: Path
+) -> None:
+    job = _submit(server, two_page_scan, ocr="always").json()  # OCR: seconds a page
+    deadline = time.monotonic() + 60
+    state = job
+    while state["status"] == "queued" and time.monotonic() < deadline:
+        state = requests.get(f"{server.url}/v1/jobs/{job['id']}", headers=AUTH, timeout=10).json()
+        time.sleep(0.02)
+    assert state["status"] == "running", state
+    assert state["pages"]["done"] == 0  # running while its first page is in the works
+    assert state["started"] is not None and state["ended"] is None
+    done = _wait_done(server, job["id"])
+    assert done["status"] == "done" and done["pages"]["done"] == 2 and done["started"] == \
+        state["started"]  # fmt: skip
 
 
 def test_progress_arrives_as_server_sent_events(server, docs: Path) -> None:
@@ -252,7 +270,7 @@ def test_a_bad_document_fails_only_its_own_record(server, docs: Path, tmp_path: 
     broken.write_bytes(b"%PDF-1.7 broken")
     job = _submit(server, docs / "report.pdf", broken).json()
     done = _wait_done(server, job["id"])
-    assert done["status"] == "done"
+    assert done["status"] == "done" and done["partial"] is True  # done, with a failed page
     assert done["pages"] == {"total": 3, "done": 3, "failed": 1}
     assert done["failures"] == {"unreadable": 1}
     records = {p["id"]: p for p in _pages(server, job["id"])}
@@ -265,3 +283,51 @@ def test_a_job_cannot_ask_for_a_stage_the_server_does_not_hold(server, docs: Pat
     assert refused.status_code == 422 and "not embed" in refused.json()["detail"]
     unknown = _submit(server, docs / "report.pdf", pipeline="ocr+nope")
     assert unknown.status_code == 422 and "unknown stage" in unknown.json()["detail"]
+
+
+def _served_text(server, job_id: str, *paths: str) -> str:
+    """The job and the given paths under it, as the client sees them, one text."""
+    base = f"{server.url}/v1/jobs/{job_id}"
+    answers = [requests.get(base + p, headers=AUTH, timeout=10) for p in ("", "/pages", *paths)]
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    return "\n".join(a.text for a in answers)
+
+
+def test_a_damaged_page_is_named_by_its_upload_never_a_server_path(
+    server, damaged_pdf: Path
+) -> None:
+    job = _submit(server, damaged_pdf).json()
+    done = _wait_done(server, job["id"])
+    assert done["pages"] == {"total": 2, "done": 2, "failed": 1} and done["partial"] is True
+    records = {p["id"]: p for p in _pages(server, job["id"])}
+    assert records["page_tree_cycle.pdf#1"]["status"] == "ok"
+    bad = records["page_tree_cycle.pdf#2"]
+    assert bad["status"] == "error" and bad["document"] == "page_tree_cycle.pdf"
+    assert bad["error"]["message"].startswith("page_tree_cycle.pdf: page 2 is damaged")
+    served = _served_text(server, job["id"], "/documents/page_tree_cycle.pdf.md",
+                          "/documents/page_tree_cycle.pdf.html", "/results.jsonl")  # fmt: skip
+    assert "page 2 failed: render-failed: page_tree_cycle.pdf: page 2 is damaged" in served
+    for server_path in {str(server.data), str(server.data.resolve()), "/inputs/", "/jobs/"}:
+        assert server_path not in served
+
+
+def test_a_bad_file_beside_a_good_one_gets_an_error_record(
+    server, docs: Path, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("just some words, not a document\n")
+    r = _submit(server, docs / "report.pdf", notes)
+    assert r.status_code == 202, r.text
+    files = {f["name"]: f for f in r.json()["files"]}
+    assert files["report.pdf"] == {"name": "report.pdf", "pages": 2, "error": ""}
+    assert files["notes.txt"]["error"].startswith("notes.txt: not a PDF, PNG")
+    done = _wait_done(server, r.json()["id"])
+    assert done["status"] == "done" and done["partial"] is True
+    assert done["pages"] == {"total": 3, "done": 3, "failed": 1}
+    assert done["failures"] == {"not-a-document": 1}
+    records = {p["id"]: p for p in _pages(server, done["id"])}
+    assert records["notes.txt#0"]["status"] == "error"
+    assert records["notes.txt#0"]["error"]["message"].startswith("notes.txt: not a PDF")
+    assert records["report.pdf#1"]["status"] == records["report.pdf#2"]["status"] == "ok"
+    served = _served_text(server, done["id"], "/documents/report.pdf.md")
+    assert "Annual Report 2024" in served and str(server.data.resolve()) not in served

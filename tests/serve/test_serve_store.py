@@ -124,8 +124,10 @@ def test_records_until_done_count_pages_and_write_markdown(tmp_path):
     assert text.startswith("# a.pdf\n") and "page 1 of a.pdf" in text
     assert "page 2 failed: OCRError: bad page" in text
 
+    assert job.partial is False and job.to_dict()["partial"] is False  # still running
     job = store.add_record(job.id, record("b.bin", 0, 0, status="error", kind="not-a-document"))
     assert job.status == "done" and job.ended is not None and job.ended >= job.started
+    assert job.partial is True and job.to_dict()["partial"] is True  # done, with failed pages
     assert (job.pages_done, job.pages_failed) == (3, 2)
     assert job.failures == {"OCRError": 1, "not-a-document": 1}
     assert store.get(job.id) == job
@@ -318,3 +320,14 @@ def test_a_footer_the_pages_repeat_leaves_the_markdown_unless_kept(tmp_path):
         assert [r["blocks"][0]["type"] for r in lines] == ["text", "footer"]
         text = store.markdown_file(job.id, "a.pdf").read_text(encoding="utf-8")
         assert text.count("Acme Corp. Confidential.") == (2 if keep else 0)
+
+
+def test_a_clean_job_is_not_partial_and_its_owner_survives_a_reopen(tmp_path):
+    store = JobStore(tmp_path)
+    owner = "ab" * 32
+    job = store.create([("a.pdf", upload(tmp_path))], {}, pages({"a.pdf": 1}), owner=owner)
+    job = store.add_record(job.id, record("a.pdf", 1, 1))
+    assert job.status == "done" and job.partial is False
+    again = JobStore(tmp_path).get(job.id)
+    assert again is not None and again.owner == owner and again.partial is False
+    assert "owner" not in again.to_dict()

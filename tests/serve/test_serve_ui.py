@@ -1,4 +1,6 @@
-"""The page at ``/`` of ``docfleet serve`` in a real headless Chromium, against a real server.
+"""The page at ``/`` of ``docfleet serve`` in a real headless Chromium, against a real server:
+upload, a job shown running before its first page is done, a partial job told apart from a
+clean one, the Markdown rendered with a document's markup as text, JSONL and zip downloads.
 
 Needs Selenium and Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``,
 ``/usr/bin/chromedriver``); the browser tests skip without them. The driver is never downloaded.
@@ -17,12 +19,13 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("multipart")
 requests = pytest.importorskip("requests")
 
-from docs_factory import one_column_page, reportlab_pdf  # noqa: E402
+from docs_factory import Span, one_column_page, reportlab_pdf, slow_render_pdf  # noqa: E402
 
 KEY = "test-key-0123"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WAIT = 120
+TERMINAL = ("done", "partial", "failed", "cancelled")  # as the page shows a job that ended
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +126,8 @@ def test_upload_watch_read_and_download(browser, server, downloads: Path,
         lambda d: "Annual Report 2024" in d.find_element(By.ID, "markdown").text
     )
     assert driver.find_element(By.ID, "markdown").is_displayed()
+    heading = driver.find_element(By.CSS_SELECTOR, "#markdown h1")  # rendered, not raw
+    assert heading.text == "report.pdf" and "#" not in driver.find_element(By.ID, "markdown").text
 
     link = row.find_element(By.CSS_SELECTOR, '[data-download-link][data-file="report.pdf"]')
     assert link.get_attribute("download") == "report.pdf.md"
@@ -158,3 +163,106 @@ def test_refusals_show_in_the_message_area(browser, server, tmp_path: Path) -> N
     WebDriverWait(driver, 30).until(lambda d: "415" in message.text)
     assert "notes.txt" in message.text
     driver.save_screenshot(str(tmp_path / "serve-ui-415.png"))
+
+
+HOSTILE = "<script>alert(1)</script> and <img src=x onerror=alert(2)> in the text"
+
+
+def _upload(driver, *paths: Path, ocr: str = "") -> str:
+    """Upload ``paths`` (the first one's name new to the page) through the form; the id of the
+    job whose row shows it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    Select(driver.find_element(By.ID, "ocr")).select_by_value(ocr)
+    driver.find_element(By.ID, "files").send_keys("\n".join(str(p) for p in paths))
+    driver.find_element(By.ID, "upload").click()
+    mine = f'#jobs > li[data-job-id]:has(li[data-file="{paths[0].name}"])'
+    row = WebDriverWait(driver, 30, poll_frequency=0.05).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, mine)
+    )[0]
+    return row.get_attribute("data-job-id")
+
+
+def _state(driver, job_id: str) -> tuple[str, float, str | None]:
+    """The row's shown status, its bar's value and its outcome attribute."""
+    from selenium.webdriver.common.by import By
+
+    row = driver.find_element(By.CSS_SELECTOR, f'#jobs > li[data-job-id="{job_id}"]')
+    status = row.find_element(By.CSS_SELECTOR, "[data-job-status]").text
+    bar = row.find_element(By.CSS_SELECTOR, "progress[data-job-progress]")
+    return status, float(bar.get_attribute("value")), row.get_attribute("data-outcome")
+
+
+def _saved(folder: Path, name: str) -> Path:
+    path, deadline = folder / name, time.monotonic() + 30
+    while not (path.exists() and path.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return path
+
+
+def test_running_partial_rendered_and_downloaded(
+    browser, server, downloads: Path, damaged_pdf: Path, tmp_path: Path
+) -> None:
+    import zipfile
+
+    from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    driver.get(f"{server.url}/")
+    if driver.execute_script("return sessionStorage.getItem('docfleet.apiKey')") != KEY:
+        _enter_key(driver, KEY)
+    wait = WebDriverWait(driver, WAIT, poll_frequency=0.05,
+                         ignored_exceptions=[StaleElementReferenceException])  # fmt: skip
+
+    # a page that takes seconds to render on any machine (one path of 100,000 segments)
+    clean = _upload(driver, slow_render_pdf(tmp_path / "slow.pdf", segments=100_000))
+    seen = wait.until(lambda d: (s := _state(d, clean))[0] != "queued" and s)
+    assert seen[:2] == ("running", 0.0), seen  # running before its first page is done
+    assert wait.until(lambda d: (s := _state(d, clean))[0] in TERMINAL and s) == \
+        ("done", 1.0, "done")  # fmt: skip
+
+    hostile = reportlab_pdf(
+        tmp_path / "hostile.pdf",
+        [[Span("Annual Report 2024", 72, 700, "Helvetica-Bold", 20), Span(HOSTILE, 72, 640)]],
+    )
+    partial = _upload(driver, hostile, damaged_pdf)
+    assert wait.until(lambda d: (s := _state(d, partial))[0] in TERMINAL and s) == \
+        ("partial", 3.0, "partial")  # fmt: skip
+
+    def look(job_id: str) -> tuple[str, str]:
+        row = driver.find_element(By.CSS_SELECTOR, f'#jobs > li[data-job-id="{job_id}"]')
+        status = row.find_element(By.CSS_SELECTOR, "[data-job-status]")
+        return status.value_of_css_property("color"), row.value_of_css_property("border-left-color")
+
+    assert look(partial)[0] != look(clean)[0] and look(partial)[1] != look(clean)[1]
+
+    row = driver.find_element(By.CSS_SELECTOR, f'#jobs > li[data-job-id="{partial}"]')
+    row.find_element(By.CSS_SELECTOR, '[data-markdown-link][data-file="hostile.pdf"]').click()
+    shown = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#markdown h1"))
+    assert shown.text == "hostile.pdf"
+    markdown = driver.find_element(By.ID, "markdown")
+    assert "<script>alert(1)</script>" in markdown.text  # shown as text ...
+    assert not markdown.find_elements(By.CSS_SELECTOR, "script, img, iframe, a")  # ... only
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018 (no script of the document ran)
+
+    row = driver.find_element(By.CSS_SELECTOR, f'#jobs > li[data-job-id="{partial}"]')
+    row.find_element(
+        By.CSS_SELECTOR, '[data-markdown-link][data-file="page_tree_cycle.pdf"]'
+    ).click()
+    failed = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#markdown .page-error"))
+    assert "page 2 failed" in failed.text and "/inputs/" not in failed.text
+
+    row.find_element(By.CSS_SELECTOR, '[data-results="jsonl"]').click()
+    lines = _saved(downloads, f"{partial}.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and all(line.startswith("{") for line in lines)
+    row.find_element(By.CSS_SELECTOR, '[data-results="zip"]').click()
+    with zipfile.ZipFile(_saved(downloads, f"{partial}.zip")) as zipped:
+        assert set(zipped.namelist()) == {"pages.jsonl", "documents/hostile.pdf.md",
+                                          "documents/page_tree_cycle.pdf.md"}  # fmt: skip
+    driver.save_screenshot(str(tmp_path / "serve-ui-partial.png"))
+    console = [entry["message"] for entry in driver.get_log("browser")]
+    assert not [m for m in console if "Content Security Policy" in m or "Uncaught" in m]

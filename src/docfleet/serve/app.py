@@ -2,54 +2,60 @@
 
 Jobs: ``POST /v1/jobs`` takes files and answers 202 at once; the dispatcher runs their pages on
 the warm workers; ``GET /v1/jobs/{id}`` says how far it is, ``/pages`` streams the records,
-``/documents/{name}.md`` serves the Markdown, ``/events`` sends progress as server-sent events,
+``/documents/{name}.md`` serves the Markdown (``.html``: rendered), ``/results.jsonl`` and
+``/results.zip`` download the results, ``/events`` sends progress as server-sent events,
 ``DELETE`` cancels (or deletes a finished job). ``POST /v1/convert`` waits for small inputs.
+With API keys, a key sees only the jobs it made (``docfleet.serve.access``).
 The endpoints live in ``docfleet.serve.routes``; this module puts the service together.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
 from docfleet.serve import ui
+from docfleet.serve.access import Keys
+from docfleet.serve.data_folder import data_folder
 from docfleet.serve.dispatcher import Dispatcher
 from docfleet.serve.limits import BodyLimit
 from docfleet.serve.metrics import ServiceMetrics
-from docfleet.serve.routes import convert, health, jobs
+from docfleet.serve.routes import convert, health, jobs, results
 from docfleet.serve.service import Service
 from docfleet.serve.settings import ServeConfig
 from docfleet.serve.store import JobStore
 
 
 def create_app(config: ServeConfig) -> Any:
-    """The service: its store under ``config.data`` and one dispatcher with warm workers
-    (started with the app, by its lifespan).
+    """The service: its store under ``config.data`` (the user's data folder when unset) and
+    one dispatcher with warm workers (started with the app, by its lifespan).
 
     Example::
 
         import uvicorn
-        uvicorn.run(create_app(ServeConfig(data="docfleet-data", api_key="KEY")))
+        uvicorn.run(create_app(ServeConfig(data="/srv/docfleet", api_key="KEY1,KEY2")))
     """
     from docfleet.jobs.run.job import document_engine_options
 
-    store = JobStore(Path(config.data), keep_furniture=config.keep_furniture)
+    folder = data_folder(config.data, os.environ)
+    store = JobStore(folder, keep_furniture=config.keep_furniture)
     dispatcher = Dispatcher(store, document_engine_options(config), config.document_options())
     metrics = ServiceMetrics(dispatcher, store)
     dispatcher.on_record = metrics.page
-    service = Service(config, store, dispatcher, metrics)
+    keys = Keys.of(config.user_keys(), config.admin_key)
+    service = Service(config, store, dispatcher, metrics, keys)
 
     app = FastAPI(title="docfleet", lifespan=_lifespan(service), summary="Documents in, text "
                   "and Markdown out, on every device of this machine.")  # fmt: skip
     app.state.service = service
     app.middleware("http")(_timed(metrics))
-    for module in (ui, health, jobs, convert):
+    for module in (ui, health, jobs, results, convert):
         app.include_router(module.router)
     return BodyLimit(app, int(config.max_upload_mb * 1_000_000))
 

@@ -3,8 +3,10 @@
 The HTTP process never runs a model. The dispatcher runs ``Fleet.map`` once, for the life of the
 service, over an open-ended feed: it hands out the next page of the next job with pages waiting
 (round-robin, so a 2,000-page job does not hold up a one-page request), and yields
-``NOTHING_YET`` when no job has any. Each result is written to its job through the store as it
-arrives; a job whose last page is written is done.
+``NOTHING_YET`` when no job has any. A job is ``running`` (and ``started`` is stamped) from the
+moment the engine takes its first page for a worker, not when that page is done. Each result is
+written to its job through the store as it arrives, server paths replaced by upload names; a
+job whose last page is written is done.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from docfleet.engine.executors.messages import NOTHING_YET
 from docfleet.jobs.run.config import DocumentOptions
 from docfleet.page.types import PageTask
+from docfleet.serve.redact import without_paths
 from docfleet.serve.store import Job, JobStore
 from docfleet.settings.engine import EngineOptions
 
@@ -37,6 +40,7 @@ class Dispatcher:
         self._queues: OrderedDict[str, deque[PageTask]] = OrderedDict()
         self._handed: dict[int, tuple[str, PageTask]] = {}
         self._cancelled: set[str] = set()
+        self._started: set[str] = set()  # jobs marked running by this dispatcher
         self._lock = threading.Lock()
         self.changed = threading.Condition()  # notified whenever a job moves on
         self._stream: Any = None
@@ -79,6 +83,7 @@ class Dispatcher:
         with self._lock:
             self._queues.pop(job_id, None)
             self._cancelled.add(job_id)
+            self._started.discard(job_id)
         job = self.store.get(job_id)
         if job is not None and job.status in ("queued", "running"):
             job = self.store.set_status(job_id, "cancelled")
@@ -136,9 +141,22 @@ class Dispatcher:
             if picked is None:
                 yield NOTHING_YET
                 continue
+            self._mark_running(picked[0])
             self._handed[index] = picked
             index += 1
             yield picked[1]
+
+    def _mark_running(self, job_id: str) -> None:
+        """A job whose first page the engine takes is running from now (once per job). The
+        engine reads pages for its workers at most one batch per worker ahead of them, so on
+        an idle server this is the moment a worker begins the page."""
+        if job_id in self._started:
+            return
+        self._started.add(job_id)
+        job = self.store.get(job_id)
+        if job is not None and job.status == "queued":
+            self.store.set_status(job_id, "running")
+            self._notify()
 
     def _next_page(self) -> tuple[str, PageTask] | None:
         """The first page of the job at the head of the rotation; that job goes to the back."""
@@ -183,7 +201,9 @@ class Dispatcher:
         names = {str(f.path): f.name for f in job.files}
         record["document"] = names.get(record["document"], Path(record["document"]).name)
         record["id"] = f"{record['document']}#{record['page']}"
-        self.store.add_record(job_id, record)
+        record = without_paths(record, names, self.store.root)
+        if self.store.add_record(job_id, record).status != "running":
+            self._started.discard(job_id)  # ended: no page of it comes again
         if self.on_record is not None:
             self.on_record(record)
         self._notify()

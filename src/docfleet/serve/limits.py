@@ -1,4 +1,4 @@
-"""Request limits enforced while the body streams in, and the API key check.
+"""Request limits enforced while the body streams in, and the API key a request carries.
 
 A body over the limit is refused with 413 as soon as its declared length says so, or, for a
 chunked body, as soon as the bytes read pass it: it is never held whole in memory (uploads are
@@ -7,7 +7,6 @@ spooled to disk by the multipart parser) and never read to its end.
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -73,11 +72,11 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def key_matches(headers: MutableMapping[str, str] | Any, key: str) -> bool:
-    """Whether a request carries ``key`` as ``X-Api-Key`` or ``Authorization: Bearer``,
-    compared in constant time."""
+def given_key(headers: MutableMapping[str, str] | Any) -> str:
+    """The API key a request carries as ``X-Api-Key`` or ``Authorization: Bearer`` ("" if
+    none); :class:`docfleet.serve.access.Keys` compares it in constant time."""
     given = headers.get("x-api-key") or ""
     auth = headers.get("authorization") or ""
     if not given and auth.lower().startswith("bearer "):
         given = auth[7:].strip()
-    return hmac.compare_digest(given.encode(), key.encode())
+    return str(given)

@@ -1,7 +1,8 @@
 """The parts of one service that its routes share: settings, job store, dispatcher, metrics.
 
 ``create_app`` builds one ``Service`` and keeps it on ``app.state.service``; an endpoint gets
-it as a parameter (``service: ServiceDep``), so no module holds state of its own.
+it as a parameter (``service: ServiceDep``), and the caller its key makes as ``caller:
+CallerDep``, so no module holds state of its own.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from docfleet.serve.access import Caller, Keys
 from docfleet.serve.dispatcher import Dispatcher
-from docfleet.serve.limits import key_matches
+from docfleet.serve.job import Job
+from docfleet.serve.limits import given_key
 from docfleet.serve.metrics import ServiceMetrics
 from docfleet.serve.settings import ServeConfig
 from docfleet.serve.store import JobStore
@@ -26,6 +29,15 @@ class Service:
     store: JobStore
     dispatcher: Dispatcher
     metrics: ServiceMetrics
+    keys: Keys
+
+    def find(self, job_id: str, caller: Caller) -> Job:
+        """The job, if ``caller`` may see it; 404 otherwise (another key's job is not told
+        apart from one that does not exist)."""
+        job = self.store.get(job_id)
+        if job is None or not caller.sees(job):
+            raise HTTPException(404, f"no job {job_id}")
+        return job
 
 
 async def service_of(request: Request) -> Service:
@@ -37,12 +49,15 @@ async def service_of(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(service_of)]
 
 
-def require_key(request: Request, service: ServiceDep) -> None:
-    """401 unless the request carries the service's API key (when it has one)."""
-    key = service.config.api_key
-    if key and not key_matches(request.headers, key):
+def require_key(request: Request, service: ServiceDep) -> Caller:
+    """The caller of a request: 401 unless it carries one of the service's keys (when it has
+    any)."""
+    caller = service.keys.caller(given_key(request.headers))
+    if caller is None:
         raise HTTPException(401, "missing or wrong API key (X-Api-Key: KEY or "
                                  "Authorization: Bearer KEY)")  # fmt: skip
+    return caller
 
 
+CallerDep = Annotated[Caller, Depends(require_key)]
 KEY_REQUIRED = (Depends(require_key),)  # ``dependencies=`` of every route but /healthz and /

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from docfleet.jobs.run.config import RunConfig
 
@@ -14,9 +14,16 @@ class ServeConfig(RunConfig):
 
     host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0: every one).")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free one).")
-    data: str = Field("docfleet-data", description="Folder for jobs, uploads and results.")
+    data: str | None = Field(
+        None, description="Folder for jobs, uploads and results (default: the user's data "
+        "folder, $XDG_DATA_HOME/docfleet/serve or ~/.local/share/docfleet/serve)."
+    )  # fmt: skip
     api_key: str | None = Field(
-        None, description="Key every request but /healthz must carry (X-Api-Key or Bearer)."
+        None, description="Key every request but /healthz must carry (X-Api-Key or Bearer); "
+        "several keys separated by commas, each seeing only the jobs it made."
+    )  # fmt: skip
+    admin_key: str | None = Field(
+        None, description="Key that sees, reads and deletes the jobs of every key."
     )
     max_upload_mb: float = Field(100, gt=0, description="Largest request body, in MB.")
     max_pages: int = Field(2000, ge=1, description="Most pages one job may have.")
@@ -32,3 +39,18 @@ class ServeConfig(RunConfig):
     convert_max_pages: int = Field(
         10, ge=1, description="Most pages /v1/convert takes (larger inputs: POST /v1/jobs)."
     )
+
+    @field_validator("api_key", "admin_key")
+    @classmethod
+    def _keys(cls, value: str | None) -> str | None:
+        if value is not None and any(not k.strip() for k in value.split(",")):
+            raise ValueError("an API key is empty: give keys separated by commas, none blank")
+        return value
+
+    def user_keys(self) -> tuple[str, ...]:
+        """The API keys of ``api_key`` (comma-separated), each owning the jobs it makes.
+
+        >>> ServeConfig(api_key="a1, b2").user_keys(), ServeConfig().user_keys()
+        (('a1', 'b2'), ())
+        """
+        return tuple(k.strip() for k in (self.api_key or "").split(",") if k.strip())

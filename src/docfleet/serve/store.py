@@ -30,11 +30,9 @@ import shutil
 import sqlite3
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -43,53 +41,15 @@ from docfleet.io.sinks.jsonl import JsonlSink, read_records
 from docfleet.io.sinks.markdown import MarkdownSink, markdown_path
 from docfleet.page.continued_tables import then_merge_tables
 from docfleet.page.furniture import Furniture
+from docfleet.serve.job import ENDED_STATES, JOB_STATES, Job, JobFile, count_record, public_file
+from docfleet.serve.names import safe_name, unique_name
 
-JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
-ENDED_STATES = ("done", "failed", "cancelled")
-MAX_NAME = 200  # characters and UTF-8 bytes: with ".md.tmp" added it still fits a 255-byte name
+__all__ = ["ENDED_STATES", "JOB_STATES", "Job", "JobFile", "JobStore", "safe_name"]
 _JOB_ID = re.compile(r"[0-9a-f]{16}")
 # the job as JSON, and beside it the fields that queries pick jobs by
 _SCHEMA = """CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, status TEXT NOT NULL, created REAL NOT NULL, ended REAL,
     job TEXT NOT NULL)"""
-
-
-@dataclass
-class JobFile:
-    """One upload of a job, under its safe name in ``<job_dir>/inputs/``."""
-
-    name: str
-    path: Path
-    pages: int
-    error: str = ""
-
-
-@dataclass
-class Job:
-    """A job as stored; ``pages_total`` counts one record per page, and one per unreadable file."""
-
-    id: str
-    status: str
-    created: float
-    started: float | None
-    ended: float | None
-    options: dict[str, Any]
-    files: list[JobFile]
-    pages_total: int
-    pages_done: int
-    pages_failed: int
-    failures: dict[str, int] = field(default_factory=dict)
-    error: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The job as the API shows it: times in ISO-8601 UTC, no server paths."""
-        pages = {"total": self.pages_total, "done": self.pages_done, "failed": self.pages_failed}
-        return {
-            "id": self.id, "status": self.status,
-            "created": _iso(self.created), "started": _iso(self.started), "ended": _iso(self.ended),
-            "options": self.options, "files": [_public(f) for f in self.files], "pages": pages,
-            "failures": dict(self.failures), "error": self.error,
-        }  # fmt: skip
 
 
 @dataclass
@@ -125,8 +85,11 @@ class JobStore:
         files: list[tuple[str, Path]],
         options: dict[str, Any],
         inspect: Callable[[Path], tuple[int, str]],
+        *,
+        owner: str | None = None,
     ) -> Job:
-        """Move the uploads ``(client's name, temp path)`` into a new queued job.
+        """Move the uploads ``(client's name, temp path)`` into a new queued job of ``owner``
+        (the hash of the API key that made it; never the key).
 
         All or nothing: if a move, ``inspect`` or the insert fails, the job's folder goes (with
         the uploads already moved into it) and the error is raised.
@@ -143,7 +106,7 @@ class JobStore:
             stored: list[JobFile] = []
             taken: set[str] = set()
             for raw_name, temp in files:
-                name = _unique(safe_name(raw_name), taken)
+                name = unique_name(safe_name(raw_name), taken)
                 path = inputs / name
                 shutil.move(temp, path)
                 pages, error = inspect(path)
@@ -154,7 +117,8 @@ class JobStore:
                     error = "the document has no pages"
                 stored.append(JobFile(name, path, pages, error))
             total = sum(f.pages if f.pages > 0 else 1 for f in stored)
-            job = Job(job_id, "queued", time.time(), None, None, options, stored, total, 0, 0)
+            job = Job(job_id, "queued", time.time(), None, None, options, stored, total, 0, 0,
+                      owner=owner)  # fmt: skip
             self._save(job, new=True)
         except BaseException:
             shutil.rmtree(job_dir, ignore_errors=True)
@@ -216,7 +180,7 @@ class JobStore:
                 sink.write(record)
             live.ids.add(record["id"])
             live.markdown.add(record)
-            _count(job, record)
+            count_record(job, record)
             if job.pages_done >= job.pages_total and job.status in ("queued", "running"):
                 self._finish(job)
             self._save(job)
@@ -317,7 +281,7 @@ class JobStore:
                 live.ids.add(record.get("id"))
                 furniture.observe(record)
                 live.markdown.add(record, replay=True)
-                _count(job, record)
+                count_record(job, record)
         self._live[job.id] = live
         return live
 
@@ -332,7 +296,7 @@ class JobStore:
         return [self._job(row) for row in rows]
 
     def _save(self, job: Job, *, new: bool = False) -> None:
-        data = json.dumps({**vars(job), "files": [_public(f) for f in job.files]})
+        data = json.dumps({**vars(job), "files": [public_file(f) for f in job.files]})
         sql = "UPDATE jobs SET status = ?2, created = ?3, ended = ?4, job = ?5 WHERE id = ?1"
         with self._db() as db:
             db.execute(
@@ -345,56 +309,3 @@ class JobStore:
         inputs = self.job_dir(data["id"]) / "inputs"
         data["files"] = [JobFile(path=inputs / f["name"], **f) for f in data["files"]]
         return Job(**data)
-
-
-def safe_name(raw: str) -> str:
-    """An upload's name as a file name that stays in its folder: the last path part, without
-    control characters or "..", at most ``MAX_NAME`` characters (and bytes), never empty.
-
-    >>> safe_name("../../etc/passwd"), safe_name("a/b\\\\c.pdf"), safe_name(".."), safe_name("")
-    ('passwd', 'c.pdf', 'upload', 'upload')
-    """
-    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if not unicodedata.category(c).startswith("C"))
-    name = re.sub(r"^[\s.]+|[\s.]+$", "", re.sub(r"\.{2,}", ".", name))
-    return _fit(name or "upload")
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    """``name``, or ``name (2)``... before its suffix; unique ignoring case, as some disks do."""
-    candidate, n = name, 1
-    while candidate.casefold() in taken:
-        n += 1
-        candidate = _fit(name, f" ({n})")
-    taken.add(candidate.casefold())
-    return candidate
-
-
-def _fit(name: str, tag: str = "") -> str:
-    """``name`` with ``tag`` before its suffix, its stem cut to keep within ``MAX_NAME``."""
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or not stem or len(suffix) > 16:
-        stem, suffix = name, ""
-    tail = tag + (f".{suffix}" if suffix else "")
-    stem = stem[: MAX_NAME - len(tail)]
-    while len((stem + tail).encode("utf-8")) > MAX_NAME:
-        stem = stem[:-1]
-    return (stem.rstrip(" .") or "upload") + tail
-
-
-def _public(file: JobFile) -> dict[str, Any]:
-    return {"name": file.name, "pages": file.pages, "error": file.error}
-
-
-def _count(job: Job, record: dict[str, Any]) -> None:
-    job.pages_done += 1
-    if record.get("status") != "ok":
-        job.pages_failed += 1
-        kind = (record.get("error") or {}).get("type") or "Error"
-        job.failures[kind] = job.failures.get(kind, 0) + 1
-
-
-def _iso(t: float | None) -> str | None:
-    if t is None:
-        return None
-    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="seconds")

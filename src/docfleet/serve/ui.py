@@ -1,4 +1,5 @@
-"""The HTML page at ``/``: upload files, watch their jobs, read and download the Markdown.
+"""The HTML page at ``/``: upload files, watch their jobs, read their Markdown (rendered by the
+server with everything from the document escaped), download Markdown, JSON lines and a zip.
 
 One static page (``page.html``: HTML, CSS and plain JavaScript, nothing loaded from elsewhere)
 that talks to the JSON API with ``fetch()``. Loading the page needs no API key; when the API

@@ -1,8 +1,9 @@
 """Uploaded files into a queued job: staged on disk, checked, handed to the dispatcher.
 
-Refusals name the limit: 415 for a file that is not a document, 413 for more pages than
-allowed, 429 (with ``Retry-After``) when the queue is full, 422 for options this server
-cannot run.
+A file that is no document (or cannot be read) beside good ones stays in the job as one error
+record, as ``docfleet run`` gives it; the good files run. Refusals name the limit: 415 when no
+file of the request is a document, 413 for more pages than allowed, 429 (with ``Retry-After``)
+when the queue is full, 422 for options this server cannot run.
 """
 
 from __future__ import annotations
@@ -44,18 +45,20 @@ def options_from(
 
 
 def take_upload(
-    service: Service, files: list[UploadFile], options: JobOptions, max_pages: int
-) -> Job:
-    """Stage ``files``, check them and the queue, and submit them as one new job."""
+    service: Service, files: list[UploadFile], options: JobOptions, max_pages: int,
+    owner: str | None = None,
+) -> Job:  # fmt: skip
+    """Stage ``files``, check them and the queue, and submit them as one new job of ``owner``
+    (the hash of the caller's key)."""
     from docfleet.documents.sources import inspect_document
 
     config, dispatcher = service.config, service.dispatcher
     waiting = dispatcher.waiting_pages()
     staged: list[tuple[str, Path]] = []
-    tmp = Path(config.data) / "tmp"
+    tmp = service.store.root / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        pages = 0
+        pages, refused = 0, []
         for upload in files:
             with tempfile.NamedTemporaryFile(dir=tmp, delete=False) as fh:
                 shutil.copyfileobj(upload.file, fh, 1 << 20)
@@ -63,8 +66,10 @@ def take_upload(
             kind, count, error = inspect_document(Path(fh.name), None)
             if kind is None:
                 why = error.message.split(": ", 1)[-1] if error else "not a document"
-                raise HTTPException(415, f"{upload.filename!r}: {why}")
-            pages += max(count, 1)
+                refused.append(f"{upload.filename!r}: {why}")
+            pages += max(count, 1)  # a bad file gets one error record
+        if len(refused) == len(staged):
+            raise HTTPException(415, "; ".join(refused) or "no files")
         if pages > max_pages:
             raise HTTPException(413, f"{pages} pages, over the limit of {max_pages}")
         if waiting + pages > config.max_queue:
@@ -72,7 +77,7 @@ def take_upload(
                                 "; try again later", headers={"Retry-After": str(
                                     _retry_after(dispatcher, waiting))})  # fmt: skip
         chosen = options.model_dump(exclude_none=True)
-        job = service.store.create(staged, chosen, _inspect)
+        job = service.store.create(staged, chosen, _inspect, owner=owner)
         staged = []
         dispatcher.submit(job)
         return job

@@ -8,8 +8,8 @@ import time
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from docfleet.serve.service import KEY_REQUIRED, Service, ServiceDep
-from docfleet.serve.store import ENDED_STATES, Job
+from docfleet.serve.job import ENDED_STATES, Job
+from docfleet.serve.service import KEY_REQUIRED, CallerDep, Service, ServiceDep
 from docfleet.serve.uploads import Files, OptionalNumber, OptionalText, options_from, take_upload
 
 router = APIRouter(dependencies=KEY_REQUIRED)
@@ -17,13 +17,14 @@ router = APIRouter(dependencies=KEY_REQUIRED)
 
 @router.post("/v1/convert")
 def convert(
-    service: ServiceDep, files: Files, pipeline: OptionalText = None, ocr: OptionalText = None,
-    dpi: OptionalNumber = None,
+    service: ServiceDep, caller: CallerDep, files: Files, pipeline: OptionalText = None,
+    ocr: OptionalText = None, dpi: OptionalNumber = None,
 ) -> JSONResponse:  # fmt: skip
     """Small inputs in one request: the records and Markdown, or 202 and the job's id when
     it takes longer than ``--convert-timeout``."""
     options = options_from(service, pipeline, ocr, dpi)
-    job = take_upload(service, files, options, service.config.convert_max_pages)
+    max_pages = service.config.convert_max_pages
+    job = take_upload(service, files, options, max_pages, caller.owner)
     ended = _wait_for_end(service, job, service.config.convert_timeout)
     if ended is None or ended.status not in ENDED_STATES:
         return JSONResponse({"id": ended.id if ended else None, "status": "running"},
