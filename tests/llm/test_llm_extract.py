@@ -160,10 +160,28 @@ def test_a_prompt_past_the_context_window_fails_alone_and_names_the_fix(tiny_llm
     assert [r.ok for r in results] == [True, False, True]
     error = results[1].error
     assert error.type == "PromptTooLong" and "context of 256 tokens" in error.message
-    assert "--max-new-tokens" in error.message
+    assert "with max_new_tokens=4" in error.message  # the parameter, in Python
+    assert "lower max_new_tokens" in error.message and "--" not in error.message
     no_room = ExtractStage(model=str(tiny_llm), turns=["{note}"], max_new_tokens=256)
-    with pytest.raises(EngineError, match="leaves no room for a prompt"):
+    with pytest.raises(EngineError, match="max_new_tokens=256 leaves no room for a prompt"):
         list(Fleet(devices="cpu", workers="thread", progress=False).map(no_room, rows))
+
+
+def test_the_command_names_its_flag_for_a_prompt_past_the_context_window(cli, tiny_llm,
+                                                                         tmp_path):  # fmt: skip
+    data = tmp_path / "notes.csv"
+    data.write_text("id,note\nshort,paid\nlong," + "invoice total " * 300 + "\n", "utf-8")
+    out = tmp_path / "out.jsonl"
+    proc = cli("extract", "--model", str(tiny_llm), "--input", str(data), "--id-column", "id",
+               "--prompt", "Summarise: {note}", "--answer-format", "text",
+               "--max-new-tokens", "4", "--devices", "cpu", "--workers", "thread", "-o",
+               str(out), "--no-progress", env={**os.environ, **OFFLINE})  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    lines = {line["id"]: line for line in map(json.loads, out.read_text().splitlines())}
+    assert lines["short"]["status"] == "ok"
+    error = lines["long"]["error"]
+    assert error["type"] == "PromptTooLong" and "with --max-new-tokens 4" in error["message"]
+    assert "lower --max-new-tokens" in error["message"]
 
 
 def test_the_context_window_counts_rope_scaling_once():

@@ -323,3 +323,36 @@ def test_plan_command_without_a_model_exits_2(tmp_path: Path, capsys) -> None:
 
     assert main(["plan", "--model", str(tmp_path), "--cpu-memory", "1GiB"]) == 2
     assert "no config.json" in capsys.readouterr().err
+
+
+def test_plan_from_config_json_alone_counts_the_parameters(
+    model_dir: Path, tmp_path: Path, capsys
+) -> None:
+    from docfleet.cli.main import main
+
+    only = tmp_path / "config-only"
+    only.mkdir()
+    (only / "config.json").write_bytes((model_dir / "config.json").read_bytes())
+    checkpoint = model_footprint(model_dir)
+    plan = plan_placement(only, gpus=_gpus(8 * GiB), cpu_bytes=64 * GiB)
+    assert plan.strategy == "replicate" and plan.footprint.files == ()
+    assert plan.footprint.parameters == checkpoint.parameters  # counted on the meta device
+    assert "counted from config.json" in plan.explanation[0]
+    assert main(["plan", "--model", str(only), "--gpu-memory", "8GiB", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["strategy"] == "replicate"
+    assert printed["footprint"]["parameters"] == checkpoint.parameters
+    assert main(["plan", "--model", str(only), "--cpu-memory", "4GiB"]) == 0
+    assert "no weights in the folder" in capsys.readouterr().out
+
+
+def test_extract_still_needs_the_weights_plan_does_without(model_dir: Path, tmp_path: Path) -> None:
+    from docfleet.jobs.extract.job import ExtractConfig, plan_extraction
+
+    only = tmp_path / "config-only"
+    only.mkdir()
+    (only / "config.json").write_bytes((model_dir / "config.json").read_bytes())
+    config = ExtractConfig(model=str(only), input="x.csv", output=str(tmp_path / "o.jsonl"),
+                           prompt="{x}", devices="cpu")  # fmt: skip
+    with pytest.raises(ModelFilesError, match=r"no \*\.safetensors"):
+        plan_extraction(config)

@@ -21,14 +21,17 @@ prompts with --clip-model), then the first bin of BINS whose rule takes it:
       min_similarity: 0.25
     - name: other                  # no rule: the default bin
 
-Only the models the rules need are loaded. A rule with a typo stops the run at start, naming
-the position and the valid features. OUT/bins.jsonl holds one line per page (its bin, the rule
-that decided, the features); --place copy or link also puts each file into OUT/<bin>/.
-Re-running resumes; a changed bins file or model redoes every page.
+Only the models the rules need are loaded. A PDF page's text comes from its text layer where
+that holds real text, as in docfleet run (--ocr auto; always OCRs every page). A rule with a
+typo stops the run at start, naming the position and the valid features. OUT/bins.jsonl holds
+one line per page (its bin, the rule that decided, where its text came from, the features);
+--place copy or link also puts each file into OUT/<bin>/. Re-running resumes; a changed bins
+file, --ocr, --dpi or model redoes every page.
 """
 
 EPILOG = """\
 examples:
+  docfleet bin examples/ -o sorted/ --bins examples/bins.yml --place link
   docfleet bin photos/ -o sorted/ --bins bins.yml --place link
   docfleet bin scans/ -o sorted/ --bins bins.yml --clip-model ./clip --devices cuda
 
@@ -38,7 +41,7 @@ exit codes: 0 every page binned, 1 some failed (see status "error" lines), 2 usa
 
 #: The binning settings (fields of ``BinConfig``) shown as flags; --help, choices and limits
 #: come from the fields.
-SETTINGS = ("output", "bins", "caption_model", "clip_model", "place", "dpi", "devices",
+SETTINGS = ("output", "bins", "caption_model", "clip_model", "place", "dpi", "ocr", "devices",
             "num_gpus", "workers", "replicas", "batch_size", "engine", "ray_address",
             "max_attempts", "progress", "resume")  # fmt: skip
 

@@ -13,10 +13,11 @@ if TYPE_CHECKING:
 
 DESCRIPTION = """\
 Decide how a local Hugging Face model is placed on this machine, and explain the decision. The
-size comes from the safetensors headers and config.json; no weights are loaded. A model that
-fits each GPU with the single-GPU margin is replicated (one replica per GPU); one that only fits
-all GPUs together is split across them; one that does not fit the GPUs is offloaded to CPU
-memory and then disk; without a GPU it runs on the CPU in float32.
+size comes from the safetensors headers and config.json, or from config.json alone (parameters
+counted on PyTorch's meta device) when the weights are not downloaded yet; no weights are
+loaded. A model that fits each GPU with the single-GPU margin is replicated (one replica per
+GPU); one that only fits all GPUs together is split across them; one that does not fit the GPUs
+is offloaded to CPU memory and then disk; without a GPU it runs on the CPU in float32.
 """
 
 EPILOG = """\
@@ -25,7 +26,7 @@ examples:
   docfleet plan --model models/qwen2.5-7b --gpu-memory 24GiB,24GiB   plan for two 24 GiB GPUs
   docfleet plan --model models/llama-70b --dtype bfloat16 --json
 
-exit codes: 0 planned, 2 usage error (no config.json or safetensors, a strategy that cannot fit).
+exit codes: 0 planned, 2 usage error (no config.json, a strategy that cannot fit).
 Sizes take binary (GiB, MiB, G) or decimal (GB, MB) units.
 """
 
@@ -112,7 +113,10 @@ def render(plan: Plan) -> None:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("model", escape(f"{fp.architecture or fp.model_type}, {fp.parameters:,} params"))
-    table.add_row("checkpoint", f"{format_size(fp.bytes)} ({', '.join(fp.by_dtype)})")
+    stored = f"{format_size(fp.bytes)} ({', '.join(fp.by_dtype)})"
+    if not fp.files:
+        stored = f"no weights in the folder; {stored} counted from config.json"
+    table.add_row("checkpoint", stored)
     table.add_row("strategy", f"[green]{plan.strategy}[/] in {plan.dtype}")
     for i, device_map in enumerate(plan.replicas):
         table.add_row(f"replica {i}", escape(_describe(device_map)))

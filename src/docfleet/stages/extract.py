@@ -11,7 +11,7 @@ servers).
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -52,6 +52,9 @@ class ExtractStage(Stage):
     Options = ExtractOptions
     options: ExtractOptions
     preferred_batch_size = 64  # per replica; generated in sub-batches sized from free memory
+    #: How errors name the answer-length limit: this parameter (``docfleet extract`` names its
+    #: ``--max-new-tokens`` flag instead).
+    limit_name: ClassVar[str] = "max_new_tokens"
 
     def load(self, device: Device) -> None:
         from docfleet.llm.generation.loading import load_for_generation
@@ -72,8 +75,9 @@ class ExtractStage(Stage):
 
             generator = VisionBatchGenerator
         self._generator = generator(
-            model, tokenizer, max_new_tokens=self.options.max_new_tokens, batch_size=batch
-        )
+            model, tokenizer, max_new_tokens=self.options.max_new_tokens, batch_size=batch,
+            limit_name=self.limit_name,
+        )  # fmt: skip
 
     def __call__(self, batch: list[Any]) -> list[Any]:
         o = self.options

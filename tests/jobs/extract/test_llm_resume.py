@@ -104,6 +104,19 @@ def test_other_settings_stop_a_resume_and_no_resume_starts_over(tiny_llm, tmp_pa
     assert len({line["settings"] for line in lines(out)}) == 1
 
 
+def test_a_changed_prompt_is_refused_showing_where_the_prompts_part(tiny_llm, tmp_path):
+    data = notes(tmp_path / "notes.csv", 2)
+    out = tmp_path / "out.jsonl"
+    intro = "You read short notes about invoices and who paid them, one at a time.\n"
+    run_extract(config(tiny_llm, data, out, prompt=intro + "Who paid? {note}"))
+    with pytest.raises(ResumeError) as info:
+        run_extract(config(tiny_llm, data, out, prompt=intro + "Who paid, and when? {note}"))
+    said = str(info.value)  # both prompts share 80 characters: the message starts where they part
+    assert 'turn 1 differs at line 2, column 9: "' in said
+    assert 'one at a time.\\nWho paid? {note}"' in said
+    assert 'one at a time.\\nWho paid, and when? {note}"' in said
+
+
 def test_a_killed_extraction_resumes_with_every_record_once(cli, tiny_llm, tmp_path):
     data = notes(tmp_path / "notes.csv", 300)
     out = tmp_path / "out.jsonl"

@@ -29,6 +29,7 @@ class BinConfig(EngineSettings):
         "none", description="Put each file into OUT/<bin>/: copy it, or hard-link it."
     )
     dpi: float = same_as(RenderOptions, "dpi")
+    ocr: Literal["auto", "always", "never"] = same_as(RenderOptions, "ocr")
     replicas: int = same_as(EngineOptions, "replicas")
     resume: bool = same_as(
         JobSettings, "resume", description="Keep the lines already in bins.jsonl."

@@ -37,12 +37,15 @@ class BinReport(JobReport):
 
 def bin_stages(config: BinConfig, bins: Any) -> list[Any]:
     """The stages the bins need, in order; a rule that reads a model's output without that
-    model's folder is a ``ValueError`` naming the flag."""
-    from docfleet.stages.bin import BinFeaturesStage
-    from docfleet.stages.render import RenderStage
+    model's folder is a ``ValueError`` naming the flag. A PDF page's text comes from its text
+    layer or from OCR as ``docfleet run`` decides (``config.ocr``)."""
+    from docfleet.stages.bin import BinFeaturesStage, BinRenderStage
 
     need = bins.features_needed()
-    stages: list[Any] = [RenderStage(dpi=config.dpi, ocr="always", blank_pages=False)]
+    pixels = bool(need & {"layout", "caption", "clip"})  # models that look at text-layer pages
+    stages: list[Any] = [
+        BinRenderStage(dpi=config.dpi, ocr=config.ocr, blank_pages=False, pixels=pixels)
+    ]
     if "layout" in need:
         from docfleet.stages.layout import LayoutStage
 
@@ -82,6 +85,7 @@ def run_bins(inputs: list[str], config: BinConfig, *, command: str = "") -> BinR
     tasks, skipped = collect_pages(inputs, exclude=out)
     settings = {
         "bins": Path(config.bins).read_text(encoding="utf-8"), "dpi": float(config.dpi),
+        "ocr": config.ocr,
         "caption_model": config.caption_model, "clip_model": config.clip_model,
     }  # fmt: skip
     report = BinReport(output=out, skipped=skipped)

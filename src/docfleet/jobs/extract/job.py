@@ -42,7 +42,7 @@ def plan_extraction(config: ExtractConfig) -> Any | None:
     every actor holds a whole copy. Raises ``PlanError`` (a ``ValueError``) when nothing fits.
     """
     from docfleet.llm.placement.planner import plan_for_machine
-    from docfleet.runtimes.footprint import parse_size
+    from docfleet.runtimes.footprint import parse_size, read_config, safetensors_files
 
     if config.engine == "ray":
         if config.strategy not in ("auto", "replicate", "cpu"):
@@ -52,6 +52,8 @@ def plan_extraction(config: ExtractConfig) -> Any | None:
                 "--strategy replicate/auto"
             )
         return None
+    read_config(Path(config.model))  # no folder or no config.json: said first
+    safetensors_files(Path(config.model))  # extract loads the weights; `docfleet plan` need not
     return plan_for_machine(
         config.model, devices=config.devices, num_gpus=config.num_gpus, dtype=config.dtype,
         strategy=config.strategy, split_margin=parse_size(config.split_margin),
@@ -140,9 +142,9 @@ def _turns(config: ExtractConfig) -> Any:
 
 
 def _stage(config: ExtractConfig, turns: Any, plan: Any) -> Any:
-    from docfleet.stages.extract import ExtractStage
+    from docfleet.jobs.extract.stage import CommandExtractStage
 
-    return ExtractStage(
+    return CommandExtractStage(
         model=config.model, turns=[t.text for t in turns.templates], system=turns.system,
         json_schema=turns.json_schema, parse_json=turns.parse_json,
         max_repairs=turns.max_repairs, max_new_tokens=config.max_new_tokens,

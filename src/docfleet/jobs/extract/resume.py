@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from docfleet.io.fingerprint import settings_differ
 from docfleet.jobs.common.resume import Resumed, resume_lines
+from docfleet.jobs.extract.changes import settings_changes
 
 __all__ = ["resume_output", "save_settings", "settings_file"]
 
@@ -34,14 +34,15 @@ def resume_output(
     error lines with ``retry_failed``.
 
     Raises ``ResumeError`` when a line was written with other settings, naming each setting
-    that differs and both values when the earlier run left its ``settings_file``.
+    that differs and both values (for a prompt, where the two part) when the earlier run left
+    its ``settings_file``.
     """
 
     def mismatch(line: dict[str, Any]) -> str:
         what = ""
         try:
             earlier = json.loads(settings_file(path).read_text(encoding="utf-8"))
-            what = settings_differ(earlier, settings) if isinstance(earlier, dict) else ""
+            what = settings_changes(earlier, settings) if isinstance(earlier, dict) else ""
         except (OSError, ValueError):
             what = ""
         return (

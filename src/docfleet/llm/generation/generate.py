@@ -38,22 +38,44 @@ def context_window(config: Any) -> int | None:
     return limit
 
 
-def check_room(limit: int | None, max_new_tokens: int) -> None:
-    """Raise ``ValueError`` when ``max_new_tokens`` alone leaves no room for any prompt."""
+#: How errors name the answer-length limit by default: ``ExtractStage``'s parameter (the
+#: command line names its flag, ``--max-new-tokens``, instead).
+LIMIT_NAME = "max_new_tokens"
+
+
+def _limit(name: str, value: int) -> str:
+    """``max_new_tokens=256`` for a parameter, ``--max-new-tokens 256`` for a flag."""
+    return f"{name} {value}" if name.startswith("--") else f"{name}={value}"
+
+
+def check_room(limit: int | None, max_new_tokens: int, *, name: str = LIMIT_NAME) -> None:
+    """Raise ``ValueError`` when ``max_new_tokens`` alone leaves no room for any prompt; the
+    message calls the limit ``name``."""
     if limit is not None and max_new_tokens >= limit:
         raise ValueError(
-            f"--max-new-tokens {max_new_tokens} leaves no room for a prompt in the model's "
-            f"context of {limit} tokens; lower it"
+            f"{_limit(name, max_new_tokens)} leaves no room for a prompt in the model's "
+            f"context of {limit} tokens; lower {name}"
         )
 
 
-def check_context(limit: int | None, prompt_tokens: int, max_new_tokens: int) -> None:
-    """Raise :class:`PromptTooLong` when the prompt and its answer pass the context window."""
+def check_context(
+    limit: int | None, prompt_tokens: int, max_new_tokens: int, *, name: str = LIMIT_NAME
+) -> None:
+    """Raise :class:`PromptTooLong` when the prompt and its answer pass the context window; the
+    message calls the answer-length limit ``name``.
+
+    >>> check_context(256, 300, 4)
+    Traceback (most recent call last):
+    ...
+    docfleet.llm.generation.generate.PromptTooLong: the prompt has 300 tokens, and with \
+max_new_tokens=4 it passes the model's context of 256 tokens; shorten the text or the prompt, \
+or lower max_new_tokens
+    """
     if limit is not None and prompt_tokens + max_new_tokens > limit:
         raise PromptTooLong(
-            f"the prompt has {prompt_tokens} tokens, and with --max-new-tokens "
-            f"{max_new_tokens} it passes the model's context of {limit} tokens; shorten the "
-            "text or the prompt, or lower --max-new-tokens"
+            f"the prompt has {prompt_tokens} tokens, and with {_limit(name, max_new_tokens)} "
+            f"it passes the model's context of {limit} tokens; shorten the text or the prompt, "
+            f"or lower {name}"
         )
 
 
@@ -67,15 +89,18 @@ class Generated:
 
 
 class BatchGenerator:
-    """Generates answers for conversations in length-sorted, left-padded batches."""
+    """Generates answers for conversations in length-sorted, left-padded batches; errors call
+    the answer-length limit ``limit_name``."""
 
-    def __init__(self, model: Any, tokenizer: Any, *, max_new_tokens: int, batch_size: int) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, max_new_tokens: int, batch_size: int,
+                 limit_name: str = LIMIT_NAME) -> None:  # fmt: skip
         self.model = model
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
+        self.limit_name = limit_name
         self.batch_size = max(1, batch_size)
         self.context = context_window(model.config)
-        check_room(self.context, max_new_tokens)
+        check_room(self.context, max_new_tokens, name=limit_name)
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -95,7 +120,7 @@ class BatchGenerator:
         """One answer per conversation, in the order given."""
         encoded = [self.prompt_ids(c) for c in conversations]
         for ids in encoded:  # the engine reruns a failed batch item by item: only this one fails
-            check_context(self.context, len(ids), self.max_new_tokens)
+            check_context(self.context, len(ids), self.max_new_tokens, name=self.limit_name)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         out: list[Generated | None] = [None] * len(encoded)
         for start in range(0, len(order), self.batch_size):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from docfleet.llm.generation.generate import (
+    LIMIT_NAME,
     Generated,
     Message,
     check_context,
@@ -58,14 +59,16 @@ def multimodal_messages(messages: Sequence[Message], with_image: bool) -> list[d
 class VisionBatchGenerator:
     """Generates answers for (conversation, image) pairs with a model and its processor."""
 
-    def __init__(self, model: Any, processor: Any, *, max_new_tokens: int, batch_size: int) -> None:
+    def __init__(self, model: Any, processor: Any, *, max_new_tokens: int, batch_size: int,
+                 limit_name: str = LIMIT_NAME) -> None:  # fmt: skip
         self.model = model
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.max_new_tokens = max_new_tokens
+        self.limit_name = limit_name
         self.batch_size = max(1, batch_size)
         self.context = context_window(model.config)
-        check_room(self.context, max_new_tokens)
+        check_room(self.context, max_new_tokens, name=limit_name)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -122,7 +125,8 @@ class VisionBatchGenerator:
         width = moved["input_ids"].shape[1]
         lengths = moved["attention_mask"].sum(dim=1).tolist()  # image tokens included
         for length in lengths:
-            check_context(self.context, int(length), self.max_new_tokens)
+            check_context(self.context, int(length), self.max_new_tokens,
+                          name=self.limit_name)  # fmt: skip
         with torch.inference_mode():
             output = self.model.generate(
                 **moved,

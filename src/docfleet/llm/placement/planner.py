@@ -1,7 +1,8 @@
 """Where a language model goes: replicas per GPU, one split across GPUs, CPU/disk offload, CPU.
 
 The decision is made without loading weights. :func:`model_footprint` reads the sizes from the
-safetensors headers and ``config.json``. A model that plainly fits each device it goes to whole
+safetensors headers and ``config.json`` (a folder with only ``config.json``, its weights not yet
+downloaded, is counted on the meta device). A model that plainly fits each device it goes to whole
 is placed from those sizes alone (no PyTorch import: ``docfleet plan`` answers in a fraction of
 a second). Otherwise :func:`plan_placement` builds the model on the meta
 device and lets Accelerate (``compute_module_sizes``, ``get_balanced_memory``,
@@ -15,21 +16,14 @@ execution device layer by layer) and ``disk`` (read from the checkpoint or an of
 
 from __future__ import annotations
 
-import logging
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from docfleet.llm.placement.meta import footprint_for_plan, meta_model
+from docfleet.llm.placement.meta import quiet as _quiet
 from docfleet.llm.placement.plan import Plan, PlanError, execution_device
-from docfleet.runtimes.footprint import (
-    Footprint,
-    GiB,
-    format_size,
-    model_footprint,
-    resolve_dtype_name,
-)
+from docfleet.runtimes.footprint import Footprint, GiB, format_size, resolve_dtype_name
 
 __all__ = ["Plan", "PlanError", "plan_for_machine", "plan_placement"]
 
@@ -64,7 +58,7 @@ def plan_placement(
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
-    footprint = model_footprint(path)
+    footprint = footprint_for_plan(path)
     target = _target_dtype(dtype, footprint, accelerated=bool(gpus) or mps)
     planner = _Planner(Path(path), footprint, target, split_margin, single_margin)
     wants = strategy
@@ -141,45 +135,6 @@ def _target_dtype(dtype: str, footprint: Footprint, *, accelerated: bool) -> str
     return footprint.checkpoint_dtype if accelerated else "float32"
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Accelerate logs 'Device N is not available' for pretend GPUs; that is the point here."""
-    logger = logging.getLogger("accelerate")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-def _meta_model(path: Path, dtype: str) -> Any:
-    """The model built from its config on the meta device, in ``dtype``: shapes, no memory."""
-    import torch
-    from accelerate import init_empty_weights
-    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
-
-    try:
-        from transformers import AutoModelForImageTextToText
-    except ImportError:  # older transformers
-        AutoModelForImageTextToText = AutoModel
-    with _quiet():
-        config = AutoConfig.from_pretrained(path, local_files_only=True)
-    errors = []
-    for auto in (AutoModelForCausalLM, AutoModelForImageTextToText, AutoModel):
-        try:
-            with _quiet(), init_empty_weights():
-                model = auto.from_config(config, dtype=getattr(torch, dtype))
-        except ValueError as exc:  # this auto class does not know the config
-            errors.append(str(exc).splitlines()[0])
-            continue
-        model.tie_weights()
-        return model
-    raise ValueError(f"transformers cannot build {path}: {'; '.join(errors)}")
-
-
 class _Planner:
     """One model's sizes and the margins; builds each kind of plan with its explanation.
 
@@ -209,7 +164,7 @@ class _Planner:
 
         if self.model is not None:
             return
-        self.model = _meta_model(self.path, self.dtype)
+        self.model = meta_model(self.path, self.dtype)
         self.no_split = sorted(getattr(self.model, "_no_split_modules", None) or [])
         with _quiet():
             self.sizes = compute_module_sizes(self.model)  # the meta model is in ``dtype``
@@ -223,8 +178,9 @@ class _Planner:
         fp = self.footprint
         arch = fp.architecture or fp.model_type or "model"
         shape = f", {fp.layers} layers" if fp.layers else ""
+        counted = "" if fp.files else " (counted from config.json: the folder holds no weights)"
         return (
-            f"{fp.path} ({arch}{shape}) has {_count(fp.parameters)} parameters; "
+            f"{fp.path} ({arch}{shape}) has {_count(fp.parameters)} parameters{counted}; "
             f"in {self.dtype} its weights take {format_size(self.total)}."
         )
 
