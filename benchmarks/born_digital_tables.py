@@ -9,8 +9,11 @@ A4 page in two styles: ``plain`` (rules above, below and under the header, as jo
 them) and ``ruled`` (a full grid). Systems, on the same PDFs in the same run:
   docfleet          ``docfleet run PDFS -o OUT --devices cpu`` (the default pipeline: text-layer
                     pages whose rows make no clean table are rendered for the layout and table
-                    models, their cells filled with the text layer's characters); a table is a
+                    models, their cells filled with the text layer's characters; a table drawn
+                    as a full grid is read from its rulings); a table is a
                     table block's ``html``, else the page's blocks as rows (as its Markdown)
+  docfleet model    the same with ``--set tables.ruled=false``: a table drawn as a grid read by
+                    the table model, not from its rulings
   docfleet rows     the same with ``--set render.table_pixels=false``: tables from the text
                     layer's rows alone (docfleet before born-digital pages reached the models)
   pdfplumber        ``page.extract_tables()`` (lines strategy, its default), the largest table
@@ -44,6 +47,7 @@ from structure import measure, run_pages
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "public-eval"
 DOCFLEET = ["--devices", "cpu", "--no-progress"]
 ROWS_ONLY = ["--set", "render.table_pixels=false"]
+MODEL_ONLY = ["--set", "tables.ruled=false"]
 
 
 def rows_html(rows: Sequence[Sequence[str | None]]) -> str:
@@ -117,6 +121,7 @@ def run_style(style: str, refs: dict[str, str], work: Path) -> dict[str, Any]:
     pdfs = [table_pdf(ref, style, folder / f"{name}.pdf") for name, ref in refs.items()]
     systems = {
         "docfleet": lambda: docfleet_tables(pdfs, work / f"out-{style}", []),
+        "docfleet model": lambda: docfleet_tables(pdfs, work / f"out-{style}-model", MODEL_ONLY),
         "docfleet rows": lambda: docfleet_tables(pdfs, work / f"out-{style}-rows", ROWS_ONLY),
         "pdfplumber": lambda: peer(pdfs, pdfplumber_tables(None)),
         "pdfplumber text": lambda: peer(

@@ -25,7 +25,8 @@ def text_layer(name: str):
     ("name", "needed"),
     [
         ("r-console-table.pdf", True),  # "trt=A, relapse 693" runs two cells into one
-        ("docbook-wrapped-table.pdf", False),  # wrapped cells, yet every row whole
+        ("table-booktabs.pdf", True),  # its first tableau is drawn as a grid
+        ("docbook-wrapped-table.pdf", True),  # rows whole, but ruled: its pixels say if a grid
         ("cairo-kerned-text.pdf", False),  # two features tables of three cells a row
         ("two-column-paper.pdf", False),  # columns of prose are rows of two "cells"
         ("toc-dot-leaders.pdf", False),  # a contents page
@@ -34,7 +35,14 @@ def text_layer(name: str):
 )
 def test_only_pages_whose_rows_make_no_clean_table_need_the_model(name: str, needed: bool):
     page = text_layer(name)
-    assert needs_table_model(page.text_lines, page.width, page.height) is needed
+    assert needs_table_model(page.text_lines, page.width, page.height, page.rulings) is needed
+
+
+def test_rulings_are_counted_from_the_pages_paths():
+    ruled, plain = text_layer("docbook-wrapped-table.pdf"), text_layer("cairo-kerned-text.pdf")
+    assert ruled.rulings >= 4  # rulings between its columns
+    assert plain.rulings == 0
+    assert text_layer("two-column-paper.pdf").rulings < 12  # a code box's sides
 
 
 def table(rows: list[list[str]], top: float) -> Block:

@@ -85,6 +85,25 @@ def test_a_drawn_table_becomes_rows_and_columns_of_its_words(stage: TablesStage)
     assert CAPTION in markdown
 
 
+def test_a_ruled_table_is_read_from_its_rulings_unless_told_not_to(stage: TablesStage) -> None:
+    by_lines = drawn_table()
+    stage([by_lines])
+    by_model_stage = TablesStage(ruled=False)
+    by_model_stage.load(Device.parse("cpu"))
+    try:
+        by_model = drawn_table()
+        by_model_stage([by_model])
+    finally:
+        by_model_stage.close()
+    [lines_table], [model_table] = by_lines.tables, by_model.tables
+    assert lines_table.structure_score == 1.0  # the grid, read from its lines
+    assert model_table.structure_score < 1.0  # the network's mean confidence
+    for table in (lines_table, model_table):
+        assert {(c.row, c.col): c.text for c in table.cells} == {
+            (r, c): w for r, row in enumerate(WORDS) for c, w in enumerate(row)
+        }
+
+
 def test_without_the_stage_the_record_is_unchanged(stage: TablesStage) -> None:
     untouched = _timeless(page_record(drawn_table()))
     asked_elsewhere = drawn_table(pipeline="layout+ocr")  # a job that did not ask for tables
@@ -95,7 +114,7 @@ def test_without_the_stage_the_record_is_unchanged(stage: TablesStage) -> None:
 
 
 def test_a_structure_below_the_score_keeps_the_page_as_without_the_stage() -> None:
-    strict = TablesStage(min_structure_score=1.0)
+    strict = TablesStage(min_structure_score=1.0, ruled=False)  # the model's reading, unsure
     strict.load(Device.parse("cpu"))
     try:
         page = drawn_table()

@@ -111,6 +111,7 @@ def load_page(
                 image=data.image,
                 text_lines=data.text_lines or None,
                 image_cover=data.image_cover,
+                rulings=data.rulings,
             )
         else:
             decoded = read_image_page(task.document, task.page, max_pixels=max_pixels)

@@ -9,7 +9,7 @@ cells. Pure functions on boxes and text."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from statistics import median
 
@@ -23,6 +23,7 @@ from docfleet.page.types import Region, TextLine
 HINT_ROWS = 3  # a page is read for tables when this many rows of two or more cells line up
 MONO_SHARE = 0.5  # a region with this share of its lines in a monospaced font is code
 PROSE_SHARE = 0.5  # a region with this share of its lines in columns of body text is no table
+GRID_RULINGS = 4  # a page drawing this many vertical rulings may hold a table drawn as a grid
 
 
 def pipeline_reads_tables(stages: Sequence[str]) -> bool:
@@ -56,12 +57,17 @@ def tabular_text(lines: Sequence[TextLine]) -> bool:
     return columns >= 2 and prose_share(cells, pieces) < PROSE_SHARE and not contents(cells)
 
 
-def needs_table_model(lines: Sequence[TextLine], width: float, height: float) -> bool:
+def needs_table_model(
+    lines: Sequence[TextLine], width: float, height: float, rulings: int = 0
+) -> bool:
     """Whether a text-layer page has a table its rows do not make whole: a table block of
-    rows of other lengths (a wrapped cell, an empty cell, a spanning header), or rows of cells
-    in columns (:func:`tabular_text`) outside every table, contents and code block."""
+    rows of other lengths (a wrapped cell, an empty cell, a spanning header), a table block on
+    a page that draws a grid (``rulings``: its cells' lines say where the cells are, the rows
+    guess), or rows of cells in columns (:func:`tabular_text`) outside every table, contents
+    and code block."""
     blocks = text_layer_blocks(lines, width, height)
-    if any(b.type == "table" and not rectangular(b) for b in blocks):
+    tables = [b for b in blocks if b.type == "table"]
+    if any(not rectangular(b) for b in tables) or (tables and rulings >= GRID_RULINGS):
         return True
     rest = [ln for b in blocks if b.type not in ("table", "toc", "code") for ln in b.lines]
     return tabular_text(rest)
@@ -74,13 +80,18 @@ def rectangular(table: Block) -> bool:
 
 
 def text_table_regions(
-    lines: Sequence[TextLine], regions: Sequence[Region], min_score: float, made: Sequence[Block]
+    lines: Sequence[TextLine],
+    regions: Sequence[Region],
+    min_score: float,
+    made: Sequence[Block],
+    grid: Callable[[Region], bool] = lambda region: False,
 ) -> list[Region]:
     """The layout model's ``table`` regions scored ``min_score`` or more (best first) that hold
     text-layer lines, where the rows of the text layer (``made``: the page's blocks without
     the table model) make no clean table: not code (mostly monospaced lines), not a contents
     list, which the layout model takes for tables on manuals' pages, and not a region whose
-    tables the text layer already makes whole (:func:`clean_tables`)."""
+    tables the text layer already makes whole (:func:`clean_tables`) unless it is drawn as a
+    ``grid`` (its rulings place the cells surely)."""
     found = sorted((r for r in regions if r.type == "table" and r.score >= min_score),
                    key=lambda r: -r.score)  # fmt: skip
     kept = []
@@ -88,7 +99,7 @@ def text_table_regions(
         held = [lines[i] for i in lines_in(region.bbox, lines)]
         if len(held) < 2 or sum(ln.mono for ln in held) >= MONO_SHARE * len(held):
             continue
-        if not contents(held) and not clean_tables(region, made):
+        if not contents(held) and (not clean_tables(region, made) or grid(region)):
             kept.append(region)
     return kept
 

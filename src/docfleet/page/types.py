@@ -129,6 +129,7 @@ class RenderedPage:
     image: Any = None
     text_lines: list[TextLine] | None = None  # the text layer; None when the page has none
     image_cover: float | None = None  # share of the page images cover (read when text is short)
+    rulings: int | None = None  # text-layer pages: thin strokes and frames drawn (table grids)
     text_source: Literal["text-layer", "ocr", "blank", "none"] = "ocr"
     regions: list[Region] = field(default_factory=list)
     ocr_lines: list[TextLine] = field(default_factory=list)

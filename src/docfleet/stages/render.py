@@ -70,7 +70,8 @@ class RenderStage(Stage):
         if usable:
             page.text_source = "text-layer"
             lines = page.text_lines or []
-            if self._reads_tables(task) and needs_table_model(lines, page.width, page.height):
+            size, rulings = (page.width, page.height), page.rulings or 0
+            if self._reads_tables(task) and needs_table_model(lines, *size, rulings):
                 pixels = load_page(task, want_image=True, want_text_layer=False, **common)
                 page.image = pixels.image
                 page.seconds["render"] = sum(p.seconds.get("render", 0.0) for p in (page, pixels))

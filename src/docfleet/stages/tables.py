@@ -19,6 +19,7 @@ from docfleet.page.table_regions import plausible, table_candidates
 from docfleet.page.tables import fill_cells, first_row_header, lines_in, table_html
 from docfleet.page.text_tables import text_table_regions
 from docfleet.page.types import BBox, Region, RenderedPage, Table, TableCell, TextLine
+from docfleet.runtimes.tables.ruled import ruled_reading
 from docfleet.runtimes.warm import WarmModel
 
 Crop = tuple[int, int, int, int]  # a region's crop: x0, y0, x1, y1 in whole page pixels
@@ -50,6 +51,12 @@ class TablesOptions(StageOptions):
     )
     crop_margin: int = Field(
         6, ge=0, description="Pixels of page around a table region in its crop (cells at its edge)."
+    )
+    ruled: bool = Field(
+        True,
+        description="Read a table drawn as a full grid from its rulings (rows and columns "
+        "between the lines, spans where one is missing) instead of the model: 0.85 against "
+        "0.76 TEDS on 20 ruled born-digital tables (benchmarks/born_digital_tables.py).",
     )
     tables_per_run: int | None = Field(
         None,
@@ -101,7 +108,11 @@ class TablesStage(Stage):
                 box = _padded(region.bbox, margin, page.width, page.height)
                 crops.append(page.image[box[1] : box[3], box[0] : box[2]])
                 boxes.append(box)
-        read = iter(zip(self._model.get()(crops), boxes, strict=True))
+        readings = [ruled_reading(crop) if self.options.ruled else None for crop in crops]
+        unruled = [crop for crop, found in zip(crops, readings, strict=True) if found is None]
+        by_model = iter(self._model.get()(unruled) if unruled else [])
+        readings = [found if found is not None else next(by_model) for found in readings]
+        read = iter(zip(readings, boxes, strict=True))
         for page, regions in todo:
             taken: set[int] = set()  # a line goes to one table only
             tables = [self._table(page, region, *next(read), taken) for region in regions]
@@ -154,8 +165,16 @@ class TablesStage(Stage):
         if page.text_source == "text-layer":
             made = text_layer_blocks(page.text_lines or [], page.width, page.height)
             score = self.options.min_text_layer_score
-            return text_table_regions(page.text_lines or [], page.regions, score, made)
+            return text_table_regions(page.text_lines or [], page.regions, score, made,
+                                      lambda region: self._grid(page, region))  # fmt: skip
         return table_candidates(page.ocr_lines, page.regions, self.options.min_region_score)
+
+    def _grid(self, page: RenderedPage, region: Region) -> bool:
+        """Whether the region is drawn as a full grid (read from its rulings when on)."""
+        if not self.options.ruled:
+            return False
+        box = _padded(region.bbox, self.options.crop_margin, page.width, page.height)
+        return ruled_reading(page.image[box[1] : box[3], box[0] : box[2]]) is not None
 
     def close(self) -> None:
         self._model.close()

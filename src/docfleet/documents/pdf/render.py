@@ -48,6 +48,7 @@ class PdfPageData:
     image: np.ndarray | None = None
     text_lines: list[TextLine] | None = None
     image_cover: float | None = None  # share of the page images cover, read when text is short
+    rulings: int | None = None  # thin strokes and frames drawn, read with the text layer
 
 
 def _encode_path(path: Path) -> bytes:
@@ -221,6 +222,7 @@ def read_pdf_page(
     want_text: bool = False,
 ) -> PdfPageData:
     """Render a 1-based page and/or read its text layer, opening the document once."""
+    from docfleet.documents.pdf.graphics import ruling_count
     from docfleet.documents.pdf.quality import MIN_TEXT_CHARS, image_cover
     from docfleet.documents.pdf.text import page_text_lines
 
@@ -240,12 +242,13 @@ def read_pdf_page(
             lines = page_text_lines(pdf_page, scale) if want_text else None
             short = lines is not None and sum(len(ln.text) for ln in lines) < 2 * MIN_TEXT_CHARS
             cover = image_cover(pdf_page) if short else None
+            rulings = ruling_count(pdf_page) if lines else None
         finally:
             pdf_page.close()
     if image is not None:
         height, width = image.shape[:2]
     effective_dpi = scale * POINTS_PER_INCH if downscaled else float(dpi)
-    return PdfPageData(width, height, effective_dpi, downscaled, image, lines, cover)
+    return PdfPageData(width, height, effective_dpi, downscaled, image, lines, cover, rulings)
 
 
 def render_pdf_page(
