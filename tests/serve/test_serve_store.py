@@ -322,6 +322,21 @@ def test_a_footer_the_pages_repeat_leaves_the_markdown_unless_kept(tmp_path):
         assert text.count("Acme Corp. Confidential.") == (2 if keep else 0)
 
 
+def test_a_table_going_on_from_the_page_before_is_marked_in_pages_jsonl(tmp_path):
+    def tabled(page: int, rows: str) -> dict:
+        table = {"type": "table", "bbox": [100, 100, 900, 900], "text": rows, "cols": 3}
+        return record("a.pdf", page, 3) | {"blocks": [table], "markdown": rows}
+
+    store = JobStore(tmp_path)
+    job = new_job(store, tmp_path, {"a.pdf": 3})
+    for page in (1, 2, 3):
+        store.add_record(job.id, tabled(page, f"a{page}\tb\tc"))
+    lines = list(store.records(job.id))
+    assert [b.get("continues") for r in lines for b in r["blocks"]] == [None, 1, 1]
+    reopened = JobStore(tmp_path)  # marks rebuilt from pages.jsonl, not repeated
+    assert [r["blocks"][0].get("continues") for r in reopened.records(job.id)] == [None, 1, 1]
+
+
 def test_a_clean_job_is_not_partial_and_its_owner_survives_a_reopen(tmp_path):
     store = JobStore(tmp_path)
     owner = "ab" * 32

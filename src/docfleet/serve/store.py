@@ -39,7 +39,7 @@ from typing import Any
 
 from docfleet.io.sinks.jsonl import JsonlSink, read_records
 from docfleet.io.sinks.markdown import MarkdownSink, markdown_path
-from docfleet.page.continued_tables import then_merge_tables
+from docfleet.page.continued_tables import Continuations, then_merge_tables
 from docfleet.page.furniture import Furniture
 from docfleet.serve.job import ENDED_STATES, JOB_STATES, Job, JobFile, count_record, public_file
 from docfleet.serve.names import safe_name, unique_name
@@ -59,6 +59,7 @@ class _Live:
     ids: set[str]
     markdown: MarkdownSink
     furniture: Furniture
+    tables: Continuations  # a table going on from the page before, marked in pages.jsonl
 
 
 class JobStore:
@@ -176,6 +177,7 @@ class JobStore:
             if record["id"] in live.ids:
                 return job
             live.furniture.mark(record)
+            live.tables.mark(record)
             with JsonlSink(self._pages(job_id), resume=True) as sink:
                 sink.write(record)
             live.ids.add(record["id"])
@@ -274,12 +276,13 @@ class JobStore:
         furniture = Furniture(keep=self.keep_furniture)  # across each document's pages
         compose = then_merge_tables(furniture.compose)  # then tables continued across pages
         markdown = MarkdownSink(job_dir, job_dir / "inputs", compose=compose)
-        live = _Live(set(), markdown, furniture)
+        live = _Live(set(), markdown, furniture, Continuations())
         job.pages_done, job.pages_failed, job.failures = 0, 0, {}
         for record in read_records(self._pages(job.id)):
             if record.get("id") not in live.ids:
                 live.ids.add(record.get("id"))
                 furniture.observe(record)
+                live.tables.mark(record)
                 live.markdown.add(record, replay=True)
                 count_record(job, record)
         self._live[job.id] = live
