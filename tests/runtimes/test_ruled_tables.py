@@ -13,7 +13,7 @@ pytest.importorskip("cv2")
 from PIL import Image, ImageDraw, ImageFont
 
 from docfleet.runtimes.tables.grid import grid_cells
-from docfleet.runtimes.tables.ruled import ruled_reading
+from docfleet.runtimes.tables.ruled import grid_boxes, ruled_reading
 
 REAL = Path(__file__).parents[1] / "data" / "real"
 CELL_W, CELL_H, LEFT, TOP = 200, 60, 30, 30
@@ -91,3 +91,14 @@ def test_a_real_table_open_at_its_sides_is_no_grid() -> None:
     finally:
         pdf.close()
     assert ruled_reading(image[450:1230, 100:1190]) is None  # the table, no frame at its sides
+
+
+def test_a_pages_grids_are_found_where_its_rulings_join() -> None:
+    page = np.full((900, 1200, 3), 255, np.uint8)
+    grid = drawn(3, 4)
+    page[200 : 200 + grid.shape[0], 100 : 100 + grid.shape[1]] = grid
+    page[700:702, 100:1100] = 0  # a rule alone (under a heading): no grid
+    [box] = grid_boxes(page)
+    assert abs(box[0] - (100 + LEFT)) <= 3 and abs(box[1] - (200 + TOP)) <= 3
+    assert abs(box[2] - (100 + LEFT + 4 * CELL_W)) <= 3
+    assert abs(box[3] - (200 + TOP + 3 * CELL_H)) <= 3

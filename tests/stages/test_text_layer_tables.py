@@ -20,7 +20,8 @@ from docfleet.stages.layout import LayoutStage
 from docfleet.stages.render import RenderStage
 from docfleet.stages.tables import TablesStage
 
-PAGE = Path(__file__).parents[1] / "data" / "real" / "r-console-table.pdf"
+REAL = Path(__file__).parents[1] / "data" / "real"
+PAGE = REAL / "r-console-table.pdf"
 ROW = ["trt=A, relapse", "693", "109", "4.3", "0.56"]  # as printed on the page
 
 
@@ -33,8 +34,8 @@ def models() -> Iterator[tuple[LayoutStage, TablesStage]]:
     tables.close()
 
 
-def record(models: tuple[LayoutStage, TablesStage], **render: object) -> dict:
-    task = PageTask(str(PAGE), "pdf", 1, 1)
+def record(models: tuple[LayoutStage, TablesStage], page: Path = PAGE, **render: object) -> dict:
+    task = PageTask(str(page), "pdf", 1, 1)
     page = RenderStage(**render)([task])[0]
     for stage in models:
         page = stage([page])[0]
@@ -80,3 +81,16 @@ def test_a_run_renders_for_tables_only_when_its_pipeline_reads_them() -> None:
     assert DocumentOptions(pipeline="layout+ocr").stage_options("render")["table_pixels"] is False
     off = DocumentOptions(stages={"render": {"table_pixels": False}})
     assert off.stage_options("render")["table_pixels"] is False
+
+
+def test_a_table_drawn_as_a_grid_is_read_from_its_rulings(models) -> None:
+    rec = record(models, REAL / "docbook-grid-table.pdf", table_pixels=True)
+    read = [b for b in rec["blocks"] if b["type"] == "table" and b.get("cells")]
+    assert len(read) == 1 and read[0]["cols"] == 2 and read[0]["rows"] >= 14
+    rows = cells_by_row(read[0])
+    assert ["file", "description of contents"] in rows.values()
+    assert [
+        "/var/lib/dpkg/info/package_name.conffiles",
+        "list of configuration files. (user modifiable)",
+    ] in rows.values()
+    assert rec["markdown"].count("/var/lib/dpkg/info/package_name.list") == 1  # not repeated

@@ -17,6 +17,8 @@ TABULAR_SHARE = 0.6  # a figure region is read as a table when this share of its
 PAGE_TABLE_SHARE = 0.8  # a page is one table when this share of its lines is in no text region
 TABULAR = "tabular"  # the type of a candidate found from its lines, not by the layout model
 MAX_EMPTY = 0.5  # such a candidate's reading is a table with at most this share of empty cells
+GRID = "grid"  # the type of a candidate drawn as a full grid, found from its rulings
+GRID_EMPTY = 0.6  # its cells hold text but for this share at most (a chart's grid holds none)
 MAX_WRAPPED = 0.3  # and at most this share of cells of several lines
 EQUATION_TABLE_LINES = 8  # an "equation" region of this many lines in rows of cells is a table
 LOOSE_WIDEST_CELL = 0.65  # rows of lines to try the table model on may hold a wider cell
@@ -69,15 +71,18 @@ def table_candidates(
 
 def plausible(table: Table, region: Region) -> bool:
     """Whether the table model's filled reading of a region is a table: two rows and two
-    columns or more; for a region found from its lines (:data:`TABULAR`), also few empty
+    columns or more; for a grid found from its rulings (:data:`GRID`), also cells that
+    mostly hold text; for a region found from its lines (:data:`TABULAR`), also few empty
     cells and few cells of several lines (an exercise sheet, a block of equations or a
     chart read as a grid has many of either)."""
     if table.rows < 2 or table.cols < 2:
         return False
-    if region.type != TABULAR:
-        return True
     cells = max(len(table.cells), 1)
     empty = sum(not c.text for c in table.cells) / cells
+    if region.type == GRID:
+        return empty <= GRID_EMPTY
+    if region.type != TABULAR:
+        return True
     wrapped = sum(len(c.lines) > 1 for c in table.cells) / cells
     return empty <= MAX_EMPTY and wrapped <= MAX_WRAPPED
 

@@ -61,10 +61,12 @@ def needs_table_model(
     lines: Sequence[TextLine], width: float, height: float, rulings: int = 0
 ) -> bool:
     """Whether a text-layer page has a table its rows do not make whole: a table block of
-    rows of other lengths (a wrapped cell, an empty cell, a spanning header), a table block on
-    a page that draws a grid (``rulings``: its cells' lines say where the cells are, the rows
-    guess), or rows of cells in columns (:func:`tabular_text`) outside every table, contents
-    and code block."""
+    rows of other lengths (a wrapped cell, an empty cell, a spanning header), a page that
+    draws many column rulings, or a table block on one that draws a few (``rulings``: a
+    grid's lines say where the cells are, the rows guess), or rows of cells in columns
+    (:func:`tabular_text`) outside every table, contents and code block."""
+    if rulings >= 2 * GRID_RULINGS:
+        return True  # a grid whose rows the text layer may not even make a table of
     blocks = text_layer_blocks(lines, width, height)
     tables = [b for b in blocks if b.type == "table"]
     if any(not rectangular(b) for b in tables) or (tables and rulings >= GRID_RULINGS):

@@ -22,20 +22,15 @@ RUN_SHARE = 1 / 25  # and at least this share of the crop's side
 CLOSED = 0.9  # an outer ruling covers this share of the grid's side
 PRESENT = 0.6  # a ruling between two cells covers this share of their common side
 OVERRUN = 6  # px: a ruling may run this far past the frame (line ends, joins)
+MIN_GRID = 60  # px: a page's grid is at least this wide and high
 
 
 def ruled_reading(crop: np.ndarray) -> TableTokens | None:
     """The grid of ``crop`` (RGB ``uint8``) as structure tokens and cell boxes in crop
     pixels (score 1), or ``None`` when the crop holds no full grid."""
-    import cv2
-
-    gray = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
-    ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
-    height, width = ink.shape
-    across = max(MIN_RUN, int(width * RUN_SHARE))
-    down = max(MIN_RUN, int(height * RUN_SHARE))
-    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, across), np.uint8)) > 0
-    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((down, 1), np.uint8)) > 0
+    height, width = crop.shape[:2]
+    horizontal, vertical = _masks(crop, max(MIN_RUN, int(width * RUN_SHARE)),
+                                  max(MIN_RUN, int(height * RUN_SHARE)))  # fmt: skip
     rows = _rulings(horizontal)  # (y, which x are ruled)
     cols = _rulings(vertical.T)  # (x, which y are ruled)
     if len(rows) < 3 or len(cols) < 3:
@@ -48,6 +43,34 @@ def ruled_reading(crop: np.ndarray) -> TableTokens | None:
         return None
     tokens, boxes = _tokens(cells, xs, ys)
     return TableTokens(tokens, boxes, 1.0)
+
+
+def grid_boxes(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Where a page (RGB ``uint8``) may hold grids: the boxes of connected rulings at least
+    :data:`MIN_GRID` pixels wide and high, in page pixels (each to be read by
+    :func:`ruled_reading`; a figure's frame is one too, and reads as no grid or an empty one)."""
+    import cv2
+
+    horizontal, vertical = _masks(image, MIN_RUN, MIN_RUN)
+    lines = (horizontal | vertical).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    return [
+        (int(x), int(y), int(x + w), int(y + h))
+        for x, y, w, h, _ in stats[1:count]
+        if w >= MIN_GRID and h >= MIN_GRID
+    ]
+
+
+def _masks(image: np.ndarray, across: int, down: int) -> tuple[np.ndarray, np.ndarray]:
+    """The horizontal and the vertical rulings of an RGB image: ink (Otsu's threshold) left
+    by an opening with a line ``across`` (``down``) pixels long, as boolean masks."""
+    import cv2
+
+    gray = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+    ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, across), np.uint8)) > 0
+    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((down, 1), np.uint8)) > 0
+    return horizontal, vertical
 
 
 def _rulings(mask: np.ndarray) -> list[tuple[int, np.ndarray]]:
