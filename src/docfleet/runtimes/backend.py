@@ -15,11 +15,11 @@ if TYPE_CHECKING:
 
 
 class BackendOptions(StageOptions):
-    """Options of a stage that runs ONNX models on either backend (layout, OCR)."""
+    """Options of a stage that runs ONNX models on either backend (layout, OCR, tables)."""
 
     backend: Literal["auto", "onnxruntime", "torch"] = Field(
         "auto",
-        description="Runtime of the layout and OCR models: onnxruntime, or torch (the same "
+        description="Runtime of the layout, OCR and table models: onnxruntime, or torch (the same "
         "networks in PyTorch, pages batched); auto: torch on CUDA GPUs, onnxruntime on CPUs.",
     )
     dtype: Literal["float32", "float16", "bfloat16"] = Field(

@@ -13,19 +13,20 @@ from typing import Any
 from pydantic import Field
 
 from docfleet.engine.devices import Device
-from docfleet.engine.stage import Stage, StageOptions
+from docfleet.engine.stage import Stage
 from docfleet.page.layout import text_layer_blocks
 from docfleet.page.table_regions import GRID, plausible, table_candidates
 from docfleet.page.tables import centre, fill_cells, first_row_header, inside, lines_in, table_html
 from docfleet.page.text_tables import text_table_regions
 from docfleet.page.types import BBox, Region, RenderedPage, Table, TableCell, TextLine
+from docfleet.runtimes.backend import BackendOptions, stage_backend
 from docfleet.runtimes.tables.ruled import grid_boxes, ruled_reading
 from docfleet.runtimes.warm import WarmModel
 
 Crop = tuple[int, int, int, int]  # a region's crop: x0, y0, x1, y1 in whole page pixels
 
 
-class TablesOptions(StageOptions):
+class TablesOptions(BackendOptions):
     model_file: str | None = Field(
         None,
         description="Table structure model (an ONNX file of SLANet-plus's interface); default: "
@@ -86,6 +87,8 @@ class TablesStage(Stage):
     preferred_batch_size = 1  # pages are analysed one at a time; batches only add tail wait
 
     def load(self, device: Device) -> None:
+        backend = stage_backend(self.name, self.options, device)
+
         def build() -> Any:
             from pathlib import Path
 
@@ -93,7 +96,12 @@ class TablesStage(Stage):
 
             path = Path(self.options.model_file) if self.options.model_file else shipped_model()
             per_run = self.options.tables_per_run or (1 if device.kind == "cpu" else 8)
-            return SlanetTables(path, device, per_run=per_run)
+            session = None
+            if backend == "torch":  # the same network in PyTorch (no CUDA provider needed)
+                from docfleet.runtimes.torchnets.slanet import TorchSlanet
+
+                session = TorchSlanet(path, str(device), self.options.dtype)
+            return SlanetTables(path, device, per_run=per_run, session=session)
 
         self._model = WarmModel("table structure", build)
 

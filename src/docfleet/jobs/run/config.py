@@ -26,7 +26,7 @@ STAGE_SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ocr_model": ("model", ("ocr",)),
     "ocr_det_side": ("det_max_side", ("ocr",)),
     "ocr_rec_batch": ("rec_batch", ("ocr",)),
-    "backend": ("backend", ("layout", "ocr")),
+    "backend": ("backend", ("layout", "ocr", "tables")),
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,8 +62,11 @@ class SlanetTables:
     ['<thead>', '<tr>', '<td></td>']
     """
 
-    def __init__(self, path: Path, device: Device, *, per_run: int = 8) -> None:
-        self.session = ort_session(path, device)  # as the OCR models' sessions
+    def __init__(
+        self, path: Path, device: Device, *, per_run: int = 8, session: Any = None
+    ) -> None:
+        # ONNX Runtime as the OCR models' sessions, or a session of that interface (torch's)
+        self.session = session if session is not None else ort_session(path, device)
         self.per_run = per_run
         meta = self.session.get_modelmeta().custom_metadata_map
         vocabulary = [t for t in meta["character"].splitlines() if t != "<td>"]

@@ -240,6 +240,20 @@ def _unsqueeze(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable
     return unsqueeze
 
 
+#: ONNX tensor types by number, as Cast's ``to`` gives them.
+_DTYPES = {1: "float32", 6: "int32", 7: "int64", 9: "bool", 10: "float16", 11: "float64"}
+
+
+def _cast(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable[..., Any]:
+    import torch
+
+    to = int(attrs["to"])
+    if to not in _DTYPES:
+        raise NotImplementedError(f"Cast to ONNX type {to}")
+    dtype = getattr(torch, _DTYPES[to])
+    return lambda x: x.to(dtype)
+
+
 def _resize(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable[..., Any]:
     import torch.nn.functional as F
 
@@ -251,6 +265,8 @@ def _resize(attrs: dict[str, Any], static: list[Any], opset: int) -> Callable[..
         raise NotImplementedError(f"Resize mode={mode} coordinates={transform}")
     scales = static[1] if opset < 11 else (static[2] if len(static) > 2 else None)
     sizes = static[3] if opset >= 11 and len(static) > 3 else None
+    if opset >= 11 and len(static) > 3 and sizes is None:  # sizes computed from shapes
+        return lambda x, computed: F.interpolate(x, size=_ints(computed)[2:], mode="nearest")
     if sizes:
         size = _ints(sizes)[2:]
         return lambda x: F.interpolate(x, size=size, mode="nearest")
@@ -294,6 +310,7 @@ OPS: dict[str, Builder] = {
     "Squeeze": _squeeze,
     "Unsqueeze": _unsqueeze,
     "Resize": _resize,
+    "Cast": _cast,
 }
 
 
