@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from docfleet.page.columns import by_column, gutters
-from docfleet.page.geometry import area, intersection, union
+from docfleet.page.geometry import overlap, union
 from docfleet.page.types import BBox, Region, Table, TextLine
 
 WIDEST_CELL = 0.45  # a row with a cell wider than this share of the text is no table's row
@@ -28,6 +28,8 @@ BULLETS = (
     "\u2022\u25e6\u25aa\u25ab\u2023\u2043\u2219\u00b7\u25cf\u25cb\u25a0\u25a1\u25ba\u25b8"
     "\u2013\u2014*-"
 )
+#: A list item's mark as a piece of its own: a bullet glyph (no dash), "(a)", "a)", "3)".
+LIST_MARK = re.compile(rf"^(?:[{BULLETS[:14]}]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})\))$")
 #: A page number as contents and running heads give it: arabic or roman.
 PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$", re.I)
 _ITEM = re.compile(
@@ -186,6 +188,8 @@ def _tables(lines: Sequence[TextLine], widest: float) -> tuple[list[Block], list
         widths = [c.bbox[2] - c.bbox[0] for c in pieces]
         if len(pieces) < 2 or max(widths) >= widest * width:
             return False
+        if len(pieces) == 2 and LIST_MARK.match(pieces[0].text):
+            return False  # a list item: its bullet, then its text
         if len(pieces) >= 3:
             return True
         if all(len(p.text.split()) >= 4 for p in pieces):
@@ -310,9 +314,7 @@ def blocks_from_regions(regions: Sequence[Region], lines: Sequence[TextLine]) ->
     for line in lines:
         best, share = -1, 0.0
         for i, block in enumerate(blocks):  # the region holding the line, or held by it
-            common = intersection(line.bbox, block.bbox)
-            s = common / max(min(area(line.bbox), area(block.bbox)), 1e-6)
-            if s > share:
+            if (s := overlap(line.bbox, block.bbox)) > share:
                 best, share = i, s
         if best >= 0 and share >= 0.5:
             blocks[best].lines.append(line)
@@ -373,13 +375,9 @@ def prose(lines: Sequence[TextLine]) -> bool:
 
 
 def _suppress_duplicates(regions: Sequence[Region]) -> list[Region]:
-    kept: list[Region] = []
+    kept: list[Region] = []  # each region overlapping no better one by 80% of the smaller
     for region in sorted(regions, key=lambda r: -r.score):
-        overlap = max(
-            (intersection(region.bbox, k.bbox) / max(min(area(region.bbox), area(k.bbox)), 1e-6))
-            for k in kept
-        ) if kept else 0.0  # fmt: skip
-        if overlap < 0.8:
+        if all(overlap(region.bbox, k.bbox) < 0.8 for k in kept):
             kept.append(region)
     return kept
 

@@ -17,6 +17,11 @@ def intersection(a: BBox, b: BBox) -> float:
     return area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
+def overlap(a: BBox, b: BBox) -> float:
+    """The area the two boxes share over the smaller one's (1: one holds the other)."""
+    return intersection(a, b) / max(min(area(a), area(b)), 1e-6)
+
+
 def union(a: BBox, b: BBox) -> BBox:
     """The smallest box holding both."""
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from docfleet.page.blocks import line_size, same_row
+from docfleet.page.blocks import LIST_MARK, line_size, same_row
 from docfleet.page.geometry import union, union_all
 from docfleet.page.types import TextLine
 
@@ -76,11 +76,14 @@ def split_gutters(lines: Sequence[TextLine]) -> list[TextLine]:
 
 
 def _numbered(line: TextLine, pieces: list[list[TextLine]]) -> bool:
-    """The line so far is a number its text follows: a section's before its title, or a code
-    listing's line number (a monospaced line opened by digits)."""
+    """The line so far is a number or a mark its text follows: a section's number before its
+    title, a list item's bullet or letter before its text (set in a column of their own, they
+    leave an empty strip down the page like a gutter), or a code listing's line number (a
+    monospaced line opened by digits)."""
     text = pieces[-1][-1].text
-    listing = line.mono and len(pieces) == 1 and len(pieces[0]) == 1 and text.isdigit()
-    return bool(_NUMBER.match(text)) or listing
+    first = len(pieces) == 1 and len(pieces[0]) == 1
+    listing = line.mono and first and text.isdigit()
+    return bool(_NUMBER.match(text)) or listing or (first and bool(LIST_MARK.match(text)))
 
 
 def _empty_strip(lines: Sequence[TextLine], line: TextLine, x: float) -> bool:
