@@ -7,34 +7,22 @@ order a person reads; OCR lines arrive in no useful order and are sorted top to 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 from docfleet.page.columns import by_column, gutters
-from docfleet.page.geometry import overlap, union
+from docfleet.page.geometry import line_size, overlap, same_row, union
+from docfleet.page.marks import BULLETS, ITEM, LIST_MARK, PAGE_REF
+from docfleet.page.spacing import LEAD_STEP, PARA_GAP, item_ended, leading, pitch, size_key
 from docfleet.page.types import BBox, Region, Table, TextLine
 
 WIDEST_CELL = 0.45  # a row with a cell wider than this share of the text is no table's row
-PARA_GAP = 0.8  # a vertical gap wider than this many line heights ends a paragraph
 SIZE_STEP = 1.08  # text-layer lines whose font sizes differ more than this are not one block
 OCR_SIZE_STEP = 1.3  # OCR lines likewise, by box height (brackets and accents make boxes taller)
 TEXTUAL_REGIONS = {
     "text", "title", "reference", "header", "footer", "figure_caption", "table_caption",
 }  # fmt: skip
-#: Characters that start a list item: bullets, dashes (en, em), an asterisk, a hyphen.
-BULLETS = (
-    "\u2022\u25e6\u25aa\u25ab\u2023\u2043\u2219\u00b7\u25cf\u25cb\u25a0\u25a1\u25ba\u25b8"
-    "\u2013\u2014*-"
-)
-#: A list item's mark as a piece of its own: a bullet glyph (no dash), "(a)", "a)", "3)".
-LIST_MARK = re.compile(rf"^(?:[{BULLETS[:14]}]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})\))$")
-#: A page number as contents and running heads give it: arabic or roman.
-PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$", re.I)
-_ITEM = re.compile(
-    rf"^(?:[{re.escape(BULLETS)}]|\d{{1,3}}[.)]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})\))\s"
-)  # a bullet, "3." or "3)", "(b)" or "b)", "(iv)"; not "C." (a sentence may start so)
 
 
 @dataclass
@@ -102,12 +90,13 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
                   for column in by_column(rest, gutters(rest))]  # fmt: skip
     for group in groups:
         own: list[Block] = []
+        lead = leading(group)
         for line in group:
             candidates = reversed(own[-4:] if ordered else own)
-            home = next((b for b in candidates if _continues(b, line)), None)
+            home = next((b for b in candidates if _continues(b, line, lead)), None)
             if home is None:
                 last = own[-1] if own else (blocks[-1] if blocks else None)
-                item = _ITEM.match(line.text) and (last is None or _item_starts(last, line))
+                item = ITEM.match(line.text) and (last is None or _item_starts(last, line))
                 block = Block("list_item" if item else "text", line.bbox, line.score)
                 block.add(line)
                 own.append(block)
@@ -131,9 +120,10 @@ def table_runs(
     return tables, rest
 
 
-def _continues(block: Block, line: TextLine) -> bool:
-    """The line goes on the block: just below its last line, overlapping it, the same size,
-    and not a new paragraph, list item or code beside prose."""
+def _continues(block: Block, line: TextLine, lead: dict[float, float]) -> bool:
+    """The line goes on the block: just below its last line (no wider apart than the page's
+    lines of a paragraph, ``lead``, by a step), overlapping it, the same size, and not a new
+    paragraph, list item, code beside prose, or text under a list item's hanging indent."""
     last = block.lines[-1]
     h_last, h = last.bbox[3] - last.bbox[1], line.bbox[3] - line.bbox[1]
     gap = line.bbox[1] - last.bbox[3]
@@ -145,9 +135,13 @@ def _continues(block: Block, line: TextLine) -> bool:
         if sized
         else 1 / OCR_SIZE_STEP <= ratio <= OCR_SIZE_STEP
     )
-    if not (-0.5 * h < gap < PARA_GAP * max(h_last, h) and x_overlap > 0 and similar):
+    step = lead.get(size_key(last), PARA_GAP) + LEAD_STEP  # the page's gap for the size
+    apart = gap >= PARA_GAP * max(h_last, h) or pitch(last, line) >= step
+    if apart or not (-0.5 * h < gap and x_overlap > 0 and similar):
         return False
-    if last.mono != line.mono or (_ITEM.match(line.text) and _item_starts(block, line)):
+    if block.type == "list_item" and item_ended(block.lines[0], line):
+        return False  # left of the item's text: the item has ended
+    if last.mono != line.mono or (ITEM.match(line.text) and _item_starts(block, line)):
         return False  # code beside prose, or a new list item
     if sized and not line.bold and all(ln.bold for ln in block.lines):
         return False  # a bold heading, then the text under it
@@ -339,7 +333,7 @@ def _list_items(block: Block) -> list[Block]:
     before the first): the layout model marks a list as one region of text."""
     out: list[Block] = []
     for line in block.lines:
-        starts = line.text[:1] in BULLETS and _ITEM.match(line.text)
+        starts = line.text[:1] in BULLETS and ITEM.match(line.text)
         if not out or (starts and _item_starts(out[-1], line)):
             out.append(Block("list_item" if starts else block.type, line.bbox, block.score))
         out[-1].add(line)
@@ -380,17 +374,6 @@ def _suppress_duplicates(regions: Sequence[Region]) -> list[Region]:
         if all(overlap(region.bbox, k.bbox) < 0.8 for k in kept):
             kept.append(region)
     return kept
-
-
-def line_size(line: TextLine) -> float:
-    """The line's font size in pixels (its height when the size is not known)."""
-    return line.font_size or (line.bbox[3] - line.bbox[1])
-
-
-def same_row(a: BBox, b: BBox) -> bool:
-    """The boxes overlap vertically by more than half the smaller height."""
-    overlap = min(a[3], b[3]) - max(a[1], b[1])
-    return overlap > 0.5 * min(a[3] - a[1], b[3] - b[1])
 
 
 def _cy(box: BBox) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from docfleet.page.types import BBox
+from docfleet.page.types import BBox, TextLine
 
 
 def area(box: BBox) -> float:
@@ -34,3 +34,14 @@ def union_all(boxes: Iterable[BBox]) -> BBox:
     for other in it:
         box = union(box, other)
     return box
+
+
+def line_size(line: TextLine) -> float:
+    """The line's font size in pixels (its height when the size is not known)."""
+    return line.font_size or (line.bbox[3] - line.bbox[1])
+
+
+def same_row(a: BBox, b: BBox) -> bool:
+    """The boxes overlap vertically by more than half the smaller height."""
+    shared = min(a[3], b[3]) - max(a[1], b[1])
+    return shared > 0.5 * min(a[3] - a[1], b[3] - b[1])

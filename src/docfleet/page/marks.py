@@ -1,0 +1,18 @@
+"""The marks that open list items and the page numbers contents and running heads give."""
+
+from __future__ import annotations
+
+import re
+
+#: Characters that start a list item: bullets, dashes (en, em), an asterisk, a hyphen.
+BULLETS = (
+    "\u2022\u25e6\u25aa\u25ab\u2023\u2043\u2219\u00b7\u25cf\u25cb\u25a0\u25a1\u25ba\u25b8"
+    "\u2013\u2014*-"
+)
+#: A list item's mark as a piece of its own: a bullet glyph (no dash), "(a)", "a)", "3)".
+LIST_MARK = re.compile(rf"^(?:[{BULLETS[:14]}]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})\))$")
+#: A page number as contents and running heads give it: arabic or roman.
+PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$", re.I)
+ITEM = re.compile(
+    rf"^(?:[{re.escape(BULLETS)}]|\d{{1,3}}[.)]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})\))\s"
+)  # a bullet, "3." or "3)", "(b)" or "b)", "(iv)"; not "C." (a sentence may start so)
