@@ -59,3 +59,21 @@ def test_a_list_item_ends_where_the_text_goes_back_left_of_its_hanging_indent() 
     after = TextLine("A paragraph after the list", (100, 144, 700, 164), font_size=20)
     blocks = paragraphs([item_line(100, True), item_line(122, False), after], ordered=True)
     assert [(b.type, len(b.lines)) for b in blocks] == [("list_item", 2), ("text", 1)]
+
+
+def test_a_bold_term_over_its_indented_description_is_no_heading() -> None:
+    from docfleet.page.roles import assign_roles
+
+    def at(text: str, x: float, y: float, bold: bool) -> TextLine:
+        return TextLine(text, (x, y, x + 20 * len(text), y + 20), font_size=20, bold=bold)
+
+    body = [at(f"running text of the page, line {k}", 100, 40 + 24 * k, False) for k in range(6)]
+    term = at("virtual", 100, 240, True)
+    description = at("New logind and default-logind virtual packages.", 160, 264, False)
+    heading = at("Upgrading", 100, 340, True)
+    after = at("The text under a heading starts where it does.", 100, 364, False)
+    blocks = paragraphs([*body, term, description, heading, after], ordered=True)
+    assign_roles(blocks, 1200, 1600)
+    kinds = [(b.type, b.lines[0].text) for b in blocks]
+    assert ("text", "virtual") in kinds  # the term and its description, one block
+    assert ("title", "Upgrading") in kinds  # a bold line over its paragraph is still a heading

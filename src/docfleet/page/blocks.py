@@ -143,7 +143,8 @@ def _continues(block: Block, line: TextLine, lead: dict[float, float]) -> bool:
         return False  # left of the item's text: the item has ended
     if last.mono != line.mono or (ITEM.match(line.text) and _item_starts(block, line)):
         return False  # code beside prose, or a new list item
-    if sized and not line.bold and all(ln.bold for ln in block.lines):
+    term = line.bbox[0] > last.bbox[0] + 2 * h  # a bold term, its description set in under it
+    if sized and not line.bold and all(ln.bold for ln in block.lines) and not term:
         return False  # a bold heading, then the text under it
     indented = line.bbox[0] > max(block.bbox[0], last.bbox[0]) + 0.8 * h
     ended_short = last.bbox[2] < block.bbox[2] - 2 * h
