@@ -43,3 +43,24 @@ def test_a_mark_before_its_text_is_never_split_off_as_a_column() -> None:
     assert [ln.text for ln in split_gutters(rows)] == [ln.text for ln in rows]
     blocks = text_layer_blocks(rows, 1000, 1400)
     assert [b.type for b in blocks] == ["list_item"] * 5
+
+
+def test_items_set_in_further_are_nested_in_the_markdown() -> None:
+    from docfleet.page.blocks import Block
+    from docfleet.page.markdown import page_markdown
+
+    def item(text: str, x: float, y: float) -> Block:
+        block = Block("list_item", (x, y, x + 400, y + 20), 1.0)
+        block.add(TextLine(text, (x, y, x + 400, y + 20)))
+        return block
+
+    blocks = [item("4. Rounded with these settings:", 100, 0), item("• Grain: 0.25", 140, 30),
+              item("• Rounding type: lower", 141, 60), item("◦ deeper still", 180, 90),
+              item("5. Back at the top", 101, 120)]  # fmt: skip
+    assert page_markdown(blocks).split("\n") == [
+        "4. Rounded with these settings:",
+        "    - Grain: 0.25",
+        "    - Rounding type: lower",
+        "        - deeper still",
+        "5. Back at the top",
+    ]

@@ -38,6 +38,7 @@ def page_markdown(
     parts: list[str] = []
     previous = ""
     images = images or {}
+    marks: list[float] = []  # where the open list's items of each level start
     for i, block in enumerate(blocks):
         if i in images:
             parts.append(image_markdown(block.type, images[i]))
@@ -65,9 +66,11 @@ def page_markdown(
             parts[-1] = f"{head}\n{item}" if head else item
             continue  # still in the list
         elif parts and block.type == previous and block.type in ("list_item", "toc"):
-            parts[-1] += "\n" + rendered  # one list
+            level = _level(marks, block) if block.type == "list_item" else 0
+            parts[-1] += "\n" + "    " * level + rendered  # one list, nested by indentation
         else:
             parts.append(rendered)
+            marks = [block.bbox[0]] if block.type == "list_item" else []
         previous = block.type
     return "\n\n".join(parts)
 
@@ -79,6 +82,18 @@ def image_markdown(kind: str, path: str) -> str:
     '![formula](a%20b.pdf.assets/page-3-formula-1.png)'
     """
     return f"![{kind}]({quote(path)})"
+
+
+def _level(marks: list[float], item: Block) -> int:
+    """The item's depth in the list whose open levels start at ``marks`` (updated): set in
+    right of the last level's items by half a line or more, one deeper; else the level
+    whose items start where it does (or the nearest left of it)."""
+    x, step = item.bbox[0], 0.5 * (item.lines[0].bbox[3] - item.lines[0].bbox[1])
+    while len(marks) > 1 and x < marks[-1] - step:
+        marks.pop()
+    if x > marks[-1] + step:
+        marks.append(x)
+    return len(marks) - 1
 
 
 def _runs_on(before: str, after: str) -> bool:
