@@ -89,8 +89,8 @@ def _enter_key(driver, key: str) -> None:
 
 def test_upload_watch_read_and_download(browser, server, downloads: Path,
                                         tmp_path: Path) -> None:  # fmt: skip
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver = browser
@@ -101,10 +101,11 @@ def test_upload_watch_read_and_download(browser, server, downloads: Path,
 
     driver.find_element(By.ID, "files").send_keys(str(pdf))
     driver.find_element(By.ID, "upload").click()
-    row = WebDriverWait(driver, 30).until(
-        ec.presence_of_element_located((By.CSS_SELECTOR, "#jobs > li[data-job-id]"))
-    )
-    job_id = row.get_attribute("data-job-id")
+    job_id = WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#jobs > li[data-job-id]").get_attribute(
+            "data-job-id"
+        )
+    )  # the list is drawn anew as jobs change: a row found may go stale
     selector = f'#jobs > li[data-job-id="{job_id}"]'
 
     def finished(d) -> bool:
@@ -171,6 +172,7 @@ HOSTILE = "<script>alert(1)</script> and <img src=x onerror=alert(2)> in the tex
 def _upload(driver, *paths: Path, ocr: str = "") -> str:
     """Upload ``paths`` (the first one's name new to the page) through the form; the id of the
     job whose row shows it."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -178,10 +180,9 @@ def _upload(driver, *paths: Path, ocr: str = "") -> str:
     driver.find_element(By.ID, "files").send_keys("\n".join(str(p) for p in paths))
     driver.find_element(By.ID, "upload").click()
     mine = f'#jobs > li[data-job-id]:has(li[data-file="{paths[0].name}"])'
-    row = WebDriverWait(driver, 30, poll_frequency=0.05).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, mine)
-    )[0]
-    return row.get_attribute("data-job-id")
+    return WebDriverWait(  # the list is drawn anew as jobs change: a row found may go stale
+        driver, 30, poll_frequency=0.05, ignored_exceptions=[StaleElementReferenceException]
+    ).until(lambda d: d.find_element(By.CSS_SELECTOR, mine).get_attribute("data-job-id"))
 
 
 def _state(driver, job_id: str) -> tuple[str, float, str | None]:
@@ -237,7 +238,8 @@ def test_running_partial_rendered_and_downloaded(
         status = row.find_element(By.CSS_SELECTOR, "[data-job-status]")
         return status.value_of_css_property("color"), row.value_of_css_property("border-left-color")
 
-    assert look(partial)[0] != look(clean)[0] and look(partial)[1] != look(clean)[1]
+    shown = {job: wait.until(lambda d, j=job: look(j)) for job in (partial, clean)}
+    assert shown[partial][0] != shown[clean][0] and shown[partial][1] != shown[clean][1]
 
     row = driver.find_element(By.CSS_SELECTOR, f'#jobs > li[data-job-id="{partial}"]')
     row.find_element(By.CSS_SELECTOR, '[data-markdown-link][data-file="hostile.pdf"]').click()
