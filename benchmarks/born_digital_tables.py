@@ -39,10 +39,10 @@ from typing import Any
 
 from common.machine import print_machine
 from common.report import Column, Table, add_output_options, fmt, write_json
-from common.structure_metrics import blocks_html, pubtabnet_html, shown_blocks, teds
+from common.structure_metrics import pubtabnet_html, teds
 from common.tablepdf import STYLES, table_pdf
 from common.timing import in_work_folder
-from structure import measure, run_pages
+from structure import measure, region_html, run_pages
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "public-eval"
 DOCFLEET = ["--devices", "cpu", "--no-progress"]
@@ -60,19 +60,15 @@ def rows_html(rows: Sequence[Sequence[str | None]]) -> str:
 
 
 def docfleet_tables(pdfs: list[Path], out: Path, options: list[str]) -> dict[str, Any]:
-    """docfleet's table per PDF: the largest table block's ``html``, else the page as rows."""
+    """docfleet's table per PDF, as ``structure.py`` scores it: the largest table block's
+    ``html``, else the page's blocks as rows."""
     fig = run_pages(pdfs, out, [*DOCFLEET, *options], timeout=1800)
     if not fig.get("ok", True) or "rows" not in fig:
         return fig
-    tables, from_model = {}, 0
-    for name, row in fig.pop("rows").items():
-        written = [b for b in row["blocks"] if b.get("html")]
-        if written:
-            best = max(written, key=lambda b: len(b.get("cells") or ()))
-            tables[Path(name).stem], from_model = best["html"], from_model + 1
-        else:
-            tables[Path(name).stem] = blocks_html(shown_blocks(row["blocks"]))
-    return {**fig, "ok": True, "html": tables, "from_model": from_model}
+    made = {Path(name).stem: region_html(row["blocks"], None, 1.0, True)
+            for name, row in fig.pop("rows").items()}  # fmt: skip
+    return {**fig, "ok": True, "html": {n: h for n, (h, _) in made.items()},
+            "from_model": sum(from_html for _, from_html in made.values())}  # fmt: skip
 
 
 def peer(pdfs: list[Path], read: Callable[[Path], list[list[list[str | None]]]]) -> dict:

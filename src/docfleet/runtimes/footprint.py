@@ -103,6 +103,14 @@ def model_footprint(path: str | Path) -> Footprint:
         for dtype, numel, nbytes in _header_tensors(file):
             n, b = by_dtype.get(dtype, (0, 0))
             by_dtype[dtype] = (n + numel, b + nbytes)
+    return described(folder, config, tuple(f.name for f in files), by_dtype)
+
+
+def described(
+    folder: Path, config: dict[str, Any], files: tuple[str, ...], by_dtype: dict[str, Any]
+) -> Footprint:
+    """The footprint of the model in ``folder`` whose ``config.json`` is ``config``: its
+    architecture, layers, width and declared dtype, with the given files and sizes."""
     text = config.get("text_config") or config.get("llm_config") or {}
     archs = config.get("architectures") or [None]
     return Footprint(
@@ -111,10 +119,16 @@ def model_footprint(path: str | Path) -> Footprint:
         model_type=config.get("model_type"),
         layers=config.get("num_hidden_layers", text.get("num_hidden_layers")),
         hidden_size=config.get("hidden_size", text.get("hidden_size")),
-        config_dtype=config.get("dtype") or config.get("torch_dtype") or text.get("dtype"),
-        files=tuple(f.name for f in files),
+        config_dtype=declared_dtype(config),
+        files=files,
         by_dtype=by_dtype,
     )
+
+
+def declared_dtype(config: dict[str, Any]) -> Any:
+    """The dtype ``config.json`` declares (its text model's, for a multimodal one), or None."""
+    text = config.get("text_config") or config.get("llm_config") or {}
+    return config.get("dtype") or config.get("torch_dtype") or text.get("dtype")
 
 
 def read_config(folder: Path) -> dict[str, Any]:

@@ -14,7 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from docfleet.runtimes.footprint import Footprint, ModelFilesError, model_footprint, read_config
+from docfleet.runtimes.footprint import (
+    Footprint,
+    ModelFilesError,
+    declared_dtype,
+    described,
+    model_footprint,
+    read_config,
+)
 
 #: safetensors' names of the float dtypes a checkpoint is written in, and their bytes.
 _STORED = {"float32": ("F32", 4), "float16": ("F16", 2), "bfloat16": ("BF16", 2)}
@@ -75,20 +82,9 @@ def config_footprint(path: str | Path) -> Footprint:
     """
     folder = Path(path)
     config = read_config(folder)
-    text = config.get("text_config") or config.get("llm_config") or {}
-    declared = config.get("dtype") or config.get("torch_dtype") or text.get("dtype")
+    declared = declared_dtype(config)
     name = str(declared).removeprefix("torch.") if declared else "float32"
     stored, size = _STORED.get(name, _STORED["float32"])
     model = meta_model(folder, name if name in _STORED else "float32")
     parameters = sum(p.numel() for p in model.parameters())  # tied weights once
-    archs = config.get("architectures") or [None]
-    return Footprint(
-        path=str(folder),
-        architecture=archs[0],
-        model_type=config.get("model_type"),
-        layers=config.get("num_hidden_layers", text.get("num_hidden_layers")),
-        hidden_size=config.get("hidden_size", text.get("hidden_size")),
-        config_dtype=declared,
-        files=(),
-        by_dtype={stored: (parameters, parameters * size)},
-    )
+    return described(folder, config, (), {stored: (parameters, parameters * size)})

@@ -11,7 +11,6 @@ no full grid: the table model reads them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -167,10 +166,3 @@ def _tokens(
             boxes.append((float(xs[c0]), float(ys[r0]), float(xs[c1]), float(ys[r1])))
         tokens.append("</tr>")
     return tokens, boxes
-
-
-def describe(reading: Any) -> str:
-    """A reading's grid in a line, for logs: rows x columns and its spanning cells."""
-    cells = sum(t in ("<td", "<td></td>") for t in reading.tokens)
-    spans = sum('span="' in t for t in reading.tokens)
-    return f"{reading.tokens.count('<tr>')} rows, {cells} cells, {spans} spans"
