@@ -178,9 +178,9 @@ def test_a_stem_width_weight_does_not_make_regular_text_bold():
 def test_code_boxes_side_by_side_stay_code_not_table_cells():
     rec = record("two-column-code.pdf")
     md = rec["markdown"]
-    assert (
-        "```\n// [[Rcpp::export]]\nRcpp::NumericVector fun(void) {\n    Rcpp::NumericVector v(4);"
-        in md
+    assert (  # the listing's parts on either side of a blank line are one code block
+        "```\n#include <Rcpp.h>\n// [[Rcpp::export]]\nRcpp::NumericVector fun(void) {\n"
+        "    Rcpp::NumericVector v(4);" in md
     )
     tables = [b for b in rec["blocks"] if b["type"] == "table"]
     assert len(tables) <= 1  # code lines of both columns once made four tables

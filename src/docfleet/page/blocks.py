@@ -144,6 +144,9 @@ def _continues(block: Block, line: TextLine, lead: dict[float, float]) -> bool:
     if last.mono != line.mono or (ITEM.match(line.text) and _item_starts(block, line)):
         return False  # code beside prose, or a new list item
     term = line.bbox[0] > last.bbox[0] + 2 * h  # a bold term, its description set in under it
+    heading = sized and last.bold and line.bold  # a heading set on two lines
+    if len(block.lines) == 1 and not (term or heading) and _alone(last, line, h):
+        return False  # a caption, a centred formula or a label alone over a paragraph
     if sized and not line.bold and all(ln.bold for ln in block.lines) and not term:
         return False  # a bold heading, then the text under it
     indented = line.bbox[0] > max(block.bbox[0], last.bbox[0]) + 0.8 * h
@@ -151,6 +154,13 @@ def _continues(block: Block, line: TextLine, lead: dict[float, float]) -> bool:
     # a first-line indent after a line that stopped short starts a paragraph (a list item's
     # hanging indent after a full first line is the item going on)
     return not (indented and ended_short)
+
+
+def _alone(first: TextLine, line: TextLine, height: float) -> bool:
+    """A paragraph's first line is as long as the next and starts where it does, or a little
+    right of it (an indent): one much shorter, or set in far, is a line of its own."""
+    width = line.bbox[2] - line.bbox[0]
+    return first.bbox[2] < line.bbox[2] - 0.25 * width or first.bbox[0] > line.bbox[0] + 4 * height
 
 
 def _item_starts(block: Block, line: TextLine) -> bool:

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from docfleet.page.blocks import Block, blocks_from_regions, paragraphs
+from docfleet.page.code_blocks import join_code
 from docfleet.page.header_tables import header_tables
 from docfleet.page.line_joins import merge_rows, split_gutters
+from docfleet.page.ocr_code import code_runs
+from docfleet.page.ocr_contents import ocr_contents
+from docfleet.page.ocr_paragraphs import split_region
 from docfleet.page.reading_order import reading_order
 from docfleet.page.roles import assign_roles
 from docfleet.page.tables import table_blocks
@@ -15,6 +19,8 @@ from docfleet.page.types import Region, Table, TextLine
 OCR_BAND_OVERLAP = 0.2  # OCR boxes overlapping by less than this share of a height are bands
 _FIRST = ("header",)
 _LAST = ("footnote", "footer")
+_CODE = ("text", "reference")  # OCR regions where code is looked for
+_SPLIT = ("text", "list_item")  # OCR regions cut into paragraphs and list items
 
 
 def text_layer_blocks(
@@ -27,7 +33,7 @@ def text_layer_blocks(
     made, rest = header_tables(joined)
     blocks = found + made + paragraphs(rest, ordered=True)
     assign_roles(blocks, width, height)
-    return order_blocks(blocks)
+    return join_code(order_blocks(blocks))
 
 
 def ocr_blocks(
@@ -44,8 +50,11 @@ def ocr_blocks(
         blocks = found + (blocks_from_regions(others, lines) if regions else paragraphs(lines))
     else:
         blocks = blocks_from_regions(regions, lines) if regions else paragraphs(lines)
+    blocks = ocr_contents(blocks)
+    blocks = [c for b in blocks for c in (code_runs(b) if b.type in _CODE else [b])]
+    blocks = [p for b in blocks for p in (split_region(b) if b.type in _SPLIT else [b])]
     assign_roles(blocks, width, height)
-    return order_blocks(blocks, OCR_BAND_OVERLAP)
+    return join_code(order_blocks(blocks, OCR_BAND_OVERLAP))
 
 
 def order_blocks(blocks: Sequence[Block], band_overlap: float = 0.0) -> list[Block]:

@@ -268,6 +268,6 @@ def _github(table: list[list[str]]) -> str:
 
 def _escape(text: str) -> str:
     """Escape what would start Markdown syntax at the beginning of a paragraph."""
-    if re.match(r"^(?:#{1,6}\s|[-+*]\s|\d+[.)]\s|>|```)", text):
+    if re.match(r"^(?:#{1,6}(?:\s|$)|[-+*](?:\s|$)|\d+[.)](?:\s|$)|>|```)", text):
         return "\\" + text
     return text

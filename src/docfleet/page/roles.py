@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import pairwise
 from statistics import median
 
 from docfleet.page.blocks import BULLETS, PAGE_REF, Block, line_size, same_row
 from docfleet.page.margins import mark_margins
+from docfleet.page.ocr_contents import contents
 from docfleet.page.types import TextLine
 
 HEADING_LEVELS = ((1.6, 1), (1.25, 2), (1.1, 3))  # size / body size -> heading level
@@ -19,6 +19,14 @@ _SENTENCE_END = re.compile(r"\b(?!etc\.)[a-z]{3,}[.!?] [A-Z][a-z]")
 #: dot leaders, then a page number; two spaced dots before a number will do (Texinfo sets a
 #: long chapter entry's leaders ". . 8")
 _LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$|\s\.\s\.\s*\d{1,4}$")
+OCR_HEADING = 1.25  # OCR box height over the body's at which a short line alone is a heading
+#: front-matter and back-matter labels that stand as headings however they are set
+_FRONT_LABEL = re.compile(
+    r"^(?:abstract|keywords|index terms|ccs concepts|(?:table of )?contents|introduction"
+    r"|references|bibliography|acknowledge?ments?|preface|summary|conclusions?|appendix"
+    r"|list of (?:figures|tables))[.:]?$",
+    re.I,
+)
 _TEXTUAL = ("text", "list_item", "title", "reference")  # blocks whose role is judged here
 _CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|algorithm|exhibit|chart)\s*[\dIVX]+", re.I)
 _FOOTNOTE_MARK = re.compile(r"^(?:\d{1,2}|[*†‡§¶]|[a-z])\s?\S")
@@ -55,7 +63,7 @@ def body_size(blocks: Sequence[Block]) -> float:
 def assign_roles(blocks: list[Block], width: float, height: float) -> None:
     """Set each text block's ``type`` (and heading ``level``) in place."""
     for block in blocks:
-        if block.type == "table" and block.table is None and _contents(block.rows()):
+        if block.type == "table" and block.table is None and contents(block.rows()):
             block.type = "toc"  # titles and page numbers: contents set without leaders
     textual = [b for b in blocks if b.lines and b.type in _TEXTUAL]
     lined = [b for b in blocks if b.lines]
@@ -117,17 +125,6 @@ def _side_by_side_titles(blocks: list[Block]) -> None:
             block.type, block.level = "text", 0  # its row mates are met in turn
 
 
-def _contents(rows: list[list[str]]) -> bool:
-    """Rows of a title and a page number, the numbers never going back: a contents list (a
-    table of figures is not: its rows hold no title, or its last column goes up and down)."""
-    if len(rows) < 2 or not all(PAGE_REF.match(row[-1]) for row in rows):
-        return False
-    if not all(re.search(r"[^\W\d_]{2}", " ".join(row[:-1])) for row in rows):
-        return False
-    pages = [int(row[-1]) for row in rows if row[-1].isdigit()]
-    return all(a <= b for a, b in pairwise(pages))
-
-
 def _kind(block: Block, body: float) -> tuple[str, int]:
     lines = block.lines
     text = " ".join(line.text for line in lines).strip()
@@ -146,7 +143,11 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
         return "toc", 0  # "2 Compiling and Linking      2": a contents entry, however large
     if block.type == "text" and len(lines) == 1 and words <= 12 and _subsection(text):
         return "title", _numbered_level(text, 3)  # "14.2.7 Table of Output Conversions", any font
-    if not sized:  # OCR: box heights are too rough; the layout model finds the titles
+    label = block.type == "text" and len(lines) == 1 and bool(_FRONT_LABEL.match(text))
+    if not sized:  # OCR: the layout model finds the titles; a larger line alone is one too
+        taller = size / body if body else 1.0
+        if label or (block.type == "text" and _ocr_heading(block, text, taller)):
+            return "title", _numbered_level(text, 2)
         return block.type, _numbered_level(text, 0) if block.type == "title" else 0
     long_sentence = words > 12 and text.endswith(".") and not _DOTTED.match(text)
     if _prose_line(text):
@@ -159,7 +160,23 @@ def _kind(block: Block, body: float) -> tuple[str, int]:
         sentence = text.endswith((".", ":")) and not _DOTTED.match(text)  # "3.6. How do I..."
         if all(line.bold for line in lines) and words <= 12 and not sentence:
             return "title", _numbered_level(text, 3)
+    if label:
+        return "title", 2  # "Abstract", "CCS CONCEPTS", "Contents" on a line of their own
     return block.type, 0
+
+
+def _ocr_heading(block: Block, text: str, ratio: float) -> bool:
+    """An OCR block of a line or two, a few words, no sentence, in boxes taller than the
+    body's by ``OCR_HEADING`` (box heights vary with the letters, so only a clear step)."""
+    words = len(text.split())
+    return (
+        len(block.lines) <= 2
+        and words <= 10
+        and ratio >= OCR_HEADING
+        and _could_head(text)
+        and not _prose_line(text)
+        and not text.endswith((".", ",", ";", ":"))
+    )
 
 
 def _page_set_apart(line: TextLine) -> bool:

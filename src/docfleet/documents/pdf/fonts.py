@@ -16,9 +16,10 @@ _BOLD = re.compile(r"bold|black|heavy|semibold|demi|medi(?:um)?\b|[-+]medi|cmbx|
 _NOT_BOLD = re.compile(r"regular|regu|roman|book|light|thin|normal|italic|oblique|slant|cmr\d"
                        r"|cmtt|cmti|cmsl|cmmi|cmsy", re.I)  # fmt: skip
 _MONO = re.compile(
-    r"mono|courier|cursor|cmtt|sftt|typewriter|consol|inconsolata|code|tt\d|(?:t1x|tcx|tx)b?tt",
+    r"mono|courier|cursor|cmtt|sftt|typewriter|consol|inconsolata|code|tt\d|(?:t1x|tcx|tx)b?tt"
+    r"|nimbusmon|pcr[rbo]\d|menlo|andale|lettergothic",
     re.I,
-)  # the last: txfonts' and newtx's typewriter (t1xtt, txbtt)
+)  # txfonts' and newtx's typewriter (t1xtt, txbtt); URW's Courier (NimbusMonL, pcrr8a)
 
 
 def font_style(raw: Any, index: int) -> tuple[bool, bool]:
@@ -43,6 +44,8 @@ def style_of(name: str, flags: int, weight: int) -> tuple[bool, bool]:
     ((False, False), (True, False))
     >>> style_of("ABCDEF+F12", 0x4, 700), style_of("t1xtt", 0x4, 400)
     ((True, False), (False, True))
+    >>> style_of("NimbusMonL-Regu", 0x4, 400), style_of("NimbusRomNo9L-Regu", 0x4, 400)
+    ((False, True), (False, False))
     """
     if _BOLD.search(name) or flags & (1 << 18):  # the name, or the ForceBold flag
         bold = True

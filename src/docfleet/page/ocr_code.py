@@ -1,0 +1,118 @@
+"""Code on OCR pages: runs of lines that read as code kept as code blocks, line by line.
+
+An OCR line has no font to tell monospace by, and the layout model has no class for code (a
+shaded listing often comes back as a figure), so lines of code are told by their text: a shell
+or console prompt, or signs prose rarely has (``=``, ``;``, braces, ``->``, ``::``, a call
+``f(x)``) without reading as a sentence. A run of such lines, with the program output between
+them, is one code block; a sentence ends it. A single line is code after a prompt or after
+a line ending in a colon ("Add this to your ~/.bashrc:").
+"""
+
+from __future__ import annotations
+
+import re
+
+from docfleet.page.blocks import Block, rows
+from docfleet.page.geometry import union_all
+from docfleet.page.types import TextLine
+
+PROMPT = re.compile(r"^(?:\$|>>>|\.\.\.|>|#|%|In \[\d+\]:|[\w.-]+@[\w.-]+[:~$#]\S*)\s+\S")
+SIGNS = re.compile(
+    r"==|!=|<-|->|::|\+\+|&&|\|\||[;{]\s*$|^\s*[{}]|\w\([^()]*\)|\s--?[a-z][\w-]*|\w=\S|</?\w+>"
+    r"|^\s*(?:def|class|import|from|return|if|for|while|int|void|const|let|var)\s"
+    r"|\b[a-z][a-z0-9]*_[a-z0-9_]+\b|^\s*(?:end|fi|done|esac|[}\])])\s*$"
+)
+NUMBERED = re.compile(r"^\(?\d{1,2}[.)]\s+[^\W\d_]{2}")  # "2. Execute the script": a list item
+URL = re.compile(r"^(?:https?://|www\.|doi:)\S+$", re.I)
+_WORD = re.compile(r"[(\"'\u201c]?[^\W\d_][\w'\u2019-]*[.,;:!?)\"'\u201d]*")
+SIGN_CHARS = set("=;{}()[]<>/\\_|#~$*\"'`@&")
+SIGN_SHARE = 0.12  # of a line's characters, signs above which it reads as code
+MIN_LINES = 2  # a code block without a prompt
+
+
+def code_line(text: str) -> bool:
+    """Whether an OCR line reads as code rather than prose.
+
+    >>> code_line("$ quilt push"), code_line("x <- c(10.4, 5.6, 3.1)")
+    (True, True)
+    >>> code_line("Use glp_set_obj_dir() to set the direction of the objective function.")
+    False
+    """
+    text = text.strip()
+    if not text or _prose(text) or URL.match(text) or NUMBERED.match(text):
+        return False
+    if PROMPT.match(text) or SIGNS.search(text):
+        return True
+    signs = sum(c in SIGN_CHARS for c in text)
+    return len(text) >= 3 and signs >= SIGN_SHARE * len(text)
+
+
+def _prose(text: str) -> bool:
+    """Running text: five words or more, nearly all of them words of letters, or a sentence's
+    opening (a capital, then four words of letters)."""
+    words = text.split()
+    plain = [bool(_WORD.fullmatch(w)) for w in words]
+    opening = len(words) >= 5 and words[0][:1].isupper() and all(plain[:4])
+    return len(words) >= 5 and (sum(plain) >= 0.8 * len(words) or opening)
+
+
+def _sentence(text: str) -> bool:
+    """Running text that ends a sentence or introduces what follows."""
+    return _prose(text) and text[-1:] in ".:!?"
+
+
+def _in_sentence(texts: list[str], first: int, last: int) -> bool:
+    """Lines ``first`` to ``last`` sit inside a sentence of the text around them: the line
+    before goes on into them, or the line after goes on from them (it opens lowercase)."""
+    before = first > 0 and _prose(texts[first - 1]) and texts[first - 1][-1:] not in ".:!?;"
+    after = (
+        last + 1 < len(texts)
+        and texts[last + 1][:1].islower()
+        and bool(re.search(r"[\w,]$", texts[last]))
+    )
+    return before or after
+
+
+def code_runs(block: Block) -> list[Block]:
+    """``block`` (OCR lines of one region) cut into code blocks and the text between them, in
+    order; the block itself when it holds no code. A code line is the row's pieces joined."""
+    units = rows(block.lines)
+    texts = [" ".join(ln.text.strip() for ln in row) for row in units]
+    flags = [code_line(t) for t in texts]
+    prompt = [bool(PROMPT.match(t)) for t in texts]
+    code = [False] * len(units)
+    i = 0
+    while i < len(units):
+        if not flags[i]:
+            i += 1
+            continue
+        j = end = i  # over code lines and the output between them, up to a sentence
+        while j + 1 < len(units) and not _sentence(texts[j + 1]):
+            j += 1
+            if flags[j]:
+                end = j
+        if any(prompt[i : end + 1]):  # a command's output, up to a line of prose
+            while end < j and not _prose(texts[end + 1]):
+                end += 1
+        introduced = i > 0 and texts[i - 1].endswith(":")
+        inside = _in_sentence(texts, i, end) and not any(prompt[i : end + 1])
+        if not inside and (end - i + 1 >= MIN_LINES or any(prompt[i : end + 1]) or introduced):
+            code[i : end + 1] = [True] * (end - i + 1)
+        i = end + 1
+    if not any(code):
+        return [block]
+    out: list[Block] = []
+    for row, text, is_code in zip(units, texts, code, strict=True):
+        kind = "code" if is_code else block.type
+        if not out or out[-1].type != kind:
+            out.append(Block(kind, row[0].bbox, block.score))
+        if is_code:
+            box = union_all(ln.bbox for ln in row)
+            pieces = tuple(row) if len(row) > 1 else ()
+            out[-1].lines.append(TextLine(text, box, min(ln.score for ln in row), parts=pieces))
+        else:
+            out[-1].lines += row
+    for part in out:  # the region's width, the part's height: reading order as before
+        box = union_all(ln.bbox for ln in part.lines)
+        part.bbox = (block.bbox[0], box[1], block.bbox[2], box[3])
+    return out
