@@ -13,7 +13,7 @@ from itertools import pairwise
 
 from docfleet.page.columns import by_column, gutters
 from docfleet.page.geometry import line_size, overlap, same_row, union
-from docfleet.page.marks import BULLETS, ITEM, LIST_MARK, PAGE_REF
+from docfleet.page.marks import BULLETS, ITEM, LIST_MARK, PAGE_REF, TITLED_CAPTION
 from docfleet.page.spacing import LEAD_STEP, PARA_GAP, item_ended, leading, pitch, size_key
 from docfleet.page.types import BBox, Region, Table, TextLine
 
@@ -147,6 +147,8 @@ def _continues(block: Block, line: TextLine, lead: dict[float, float]) -> bool:
     heading = sized and last.bold and line.bold  # a heading set on two lines
     if len(block.lines) == 1 and not (term or heading) and _alone(last, line, h):
         return False  # a caption, a centred formula or a label alone over a paragraph
+    if len(block.lines) == 1 and TITLED_CAPTION.match(last.text) and line.text[:1].isupper():
+        return False
     if sized and not line.bold and all(ln.bold for ln in block.lines) and not term:
         return False  # a bold heading, then the text under it
     indented = line.bbox[0] > max(block.bbox[0], last.bbox[0]) + 0.8 * h
@@ -158,9 +160,10 @@ def _continues(block: Block, line: TextLine, lead: dict[float, float]) -> bool:
 
 def _alone(first: TextLine, line: TextLine, height: float) -> bool:
     """A paragraph's first line is as long as the next and starts where it does, or a little
-    right of it (an indent): one much shorter, or set in far, is a line of its own."""
+    right of it (an indent): one shorter by half, or set in far, is a line of its own (lines of
+    verse, set ragged, differ less)."""
     width = line.bbox[2] - line.bbox[0]
-    return first.bbox[2] < line.bbox[2] - 0.25 * width or first.bbox[0] > line.bbox[0] + 4 * height
+    return first.bbox[2] < line.bbox[2] - 0.5 * width or first.bbox[0] > line.bbox[0] + 4 * height
 
 
 def _item_starts(block: Block, line: TextLine) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from docfleet.page.blocks import Block, blocks_from_regions, paragraphs
 from docfleet.page.code_blocks import join_code
+from docfleet.page.geometry import union_all
 from docfleet.page.header_tables import header_tables
 from docfleet.page.line_joins import merge_rows, split_gutters
 from docfleet.page.ocr_code import code_runs
@@ -14,13 +15,13 @@ from docfleet.page.ocr_paragraphs import split_region
 from docfleet.page.reading_order import reading_order
 from docfleet.page.roles import assign_roles
 from docfleet.page.tables import table_blocks
-from docfleet.page.types import Region, Table, TextLine
+from docfleet.page.types import BBox, Region, Table, TextLine
 
 OCR_BAND_OVERLAP = 0.2  # OCR boxes overlapping by less than this share of a height are bands
 _FIRST = ("header",)
 _LAST = ("footnote", "footer")
 _CODE = ("text", "reference")  # OCR regions where code is looked for
-_SPLIT = ("text", "list_item")  # OCR regions cut into paragraphs and list items
+_SPLIT = ("text", "list_item", "reference")  # OCR regions cut into paragraphs and list items
 
 
 def text_layer_blocks(
@@ -50,11 +51,38 @@ def ocr_blocks(
         blocks = found + (blocks_from_regions(others, lines) if regions else paragraphs(lines))
     else:
         blocks = blocks_from_regions(regions, lines) if regions else paragraphs(lines)
-    blocks = ocr_contents(blocks)
-    blocks = [c for b in blocks for c in (code_runs(b) if b.type in _CODE else [b])]
-    blocks = [p for b in blocks for p in (split_region(b) if b.type in _SPLIT else [b])]
-    assign_roles(blocks, width, height)
-    return join_code(order_blocks(blocks, OCR_BAND_OVERLAP))
+    wholes = ocr_contents(blocks)
+    units = [_pieces(b) for b in wholes]  # a region's parts stay in its place
+    assign_roles([b for unit in units for b in unit], width, height)
+    boxes = [b.bbox for b in wholes]
+    return join_code(_order_units(units, boxes, OCR_BAND_OVERLAP))
+
+
+def _pieces(block: Block) -> list[Block]:
+    """An OCR region cut into its code, paragraphs and list items, in order."""
+    parts = code_runs(block) if block.type in _CODE else [block]
+    return [p for part in parts for p in (split_region(part) if part.type in _SPLIT else [part])]
+
+
+def _order_units(
+    units: Sequence[Sequence[Block]], boxes: Sequence[BBox], band_overlap: float
+) -> list[Block]:
+    """:func:`order_blocks` over regions cut into parts: the regions are put in reading order
+    as wholes, by the boxes the layout model drew (finer parts would let a cut across the page
+    run between them), each region's parts in their own order; running heads, footnotes and
+    footers as ``order_blocks`` does."""
+    edges = _FIRST + _LAST
+    kept = [([b for b in unit if b.type not in edges], box, len(unit))
+            for unit, box in zip(units, boxes, strict=True)]  # fmt: skip
+    kept = [k for k in kept if k[0]]
+    body = [unit for unit, _, _ in kept]
+    boxes = [box if len(unit) == n else union_all(b.bbox for b in unit) for unit, box, n in kept]
+    flat = [b for unit in units for b in unit if b.type in edges]
+    ordered = order_blocks(flat, band_overlap)
+    heads = [b for b in ordered if b.type in _FIRST]
+    tails = [b for b in ordered if b.type in _LAST]
+    middle = [b for i in reading_order(boxes, band_overlap) for b in body[i]]
+    return heads + middle + tails
 
 
 def order_blocks(blocks: Sequence[Block], band_overlap: float = 0.0) -> list[Block]:

@@ -37,6 +37,7 @@ def page_markdown(
     at the indices of ``images`` are shown as the image at that path (a formula's crop)."""
     parts: list[str] = []
     previous = ""
+    shown = blocks[0] if blocks else None  # the block rendered last
     images = images or {}
     marks: list[float] = []  # where the open list's items of each level start
     for i, block in enumerate(blocks):
@@ -53,7 +54,12 @@ def page_markdown(
             parts.append(rendered)
             previous = ""
             continue
-        if parts and previous == block.type == "text" and _runs_on(parts[-1], rendered):
+        if (
+            parts
+            and previous == block.type == "text"
+            and _runs_on(parts[-1], rendered)
+            and not _after_display(shown, block)
+        ):
             parts[-1] = dehyphenate(parts[-1] + "\n" + rendered).replace("\n", " ")
         elif (
             parts
@@ -64,6 +70,7 @@ def page_markdown(
             head, _, item = parts[-1].rpartition("\n")
             item = dehyphenate(item + "\n" + rendered).replace("\n", " ")
             parts[-1] = f"{head}\n{item}" if head else item
+            shown = block
             continue  # still in the list
         elif parts and block.type == previous and block.type in ("list_item", "toc"):
             level = _level(marks, block) if block.type == "list_item" else 0
@@ -71,7 +78,7 @@ def page_markdown(
         else:
             parts.append(rendered)
             marks = [block.bbox[0]] if block.type == "list_item" else []
-        previous = block.type
+        previous, shown = block.type, block
     return "\n\n".join(parts)
 
 
@@ -94,6 +101,15 @@ def _level(marks: list[float], item: Block) -> int:
     if x > marks[-1] + step:
         marks.append(x)
     return len(marks) - 1
+
+
+def _after_display(before: Block | None, block: Block) -> bool:
+    """``before`` is a line set in far from where ``block`` starts (a display formula): the text
+    after it is a paragraph of its own, however its sentence runs."""
+    if before is None or len(before.lines) != 1:
+        return False
+    height = before.lines[0].bbox[3] - before.lines[0].bbox[1]
+    return before.bbox[0] > block.bbox[0] + 4 * height
 
 
 def _runs_on(before: str, after: str) -> bool:

@@ -23,6 +23,7 @@ SIGNS = re.compile(
     r"|\b[a-z][a-z0-9]*_[a-z0-9_]+\b|^\s*(?:end|fi|done|esac|[}\])])\s*$"
 )
 NUMBERED = re.compile(r"^\(?\d{1,2}[.)]\s+[^\W\d_]{2}")  # "2. Execute the script": a list item
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 URL = re.compile(r"^(?:https?://|www\.|doi:)\S+$", re.I)
 _WORD = re.compile(r"[(\"'\u201c]?[^\W\d_][\w'\u2019-]*[.,;:!?)\"'\u201d]*")
 SIGN_CHARS = set("=;{}()[]<>/\\_|#~$*\"'`@&")
@@ -37,10 +38,14 @@ def code_line(text: str) -> bool:
     (True, True)
     >>> code_line("Use glp_set_obj_dir() to set the direction of the objective function.")
     False
+    >>> code_line("公司上半年归母净利润同比增长 20.8%(vs+20.6%,23Q1),保持快速增长。")
+    False
     """
     text = text.strip()
     if not text or _prose(text) or URL.match(text) or NUMBERED.match(text):
         return False
+    if len(CJK.findall(text)) >= max(3, 0.2 * len(text)):
+        return False  # Chinese or Japanese running text, however many brackets it holds
     if PROMPT.match(text) or SIGNS.search(text):
         return True
     signs = sum(c in SIGN_CHARS for c in text)

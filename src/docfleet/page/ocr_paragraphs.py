@@ -8,7 +8,8 @@ do. A region is cut before a line
 - set further below the line above than the region's own pitch (space between paragraphs),
 - indented after a line that stopped short (a first-line indent),
 - back at the left edge after indented lines, or indented deep after a line that stopped short
-  (a list begins or ends),
+  (a list begins or ends), or back at the left edge after a line of a hanging indent that
+  stopped short (the next entry of a bibliography or a definition list),
 - starting a new item in a run of deeply indented lines (the line above stopped short),
 - opening with a bullet or a number after a line that stopped short or ended a sentence.
 
@@ -69,9 +70,15 @@ def split_region(block: Block) -> list[Block]:
         first_line = short(a) and indent(b) > INDENT and indent(b) - indent(a) > INDENT
         leaves = indent(a) > DEEP and indent(b) < INDENT
         enters = short(a) and indent(b) > DEEP and indent(a) < INDENT
-        next_item = short(a) and indent(a) > DEEP and abs(indent(b) - indent(a)) < INDENT
+        next_item = (
+            short(a)
+            and indent(a) > DEEP
+            and abs(indent(b) - indent(a)) < INDENT
+            and not b.text[:1].islower()  # an item opens as a sentence does, not "http://..."
+        )
+        back = short(a) and indent(a) > INDENT and indent(b) < INDENT / 2  # a hanging indent
         marked = bool(ITEM.match(b.text)) and (short(a) or a.text.endswith((".", ":", ";")))
-        if spaced or first_line or leaves or enters or next_item or marked:
+        if spaced or first_line or leaves or enters or next_item or back or marked:
             parts.append([b])
         else:
             parts[-1].append(b)
