@@ -88,6 +88,10 @@ def markdown_blocks(markdown: str) -> list[Block]:
             blocks.append(Block("table" if not stripped.startswith("![") else "figure", stripped))
             continue
         item = ITEM.match(line)
+        if not item and line[:2] == "  " and blocks and blocks[-1].type == "item":
+            while i < len(lines) and lines[i].strip() and not ITEM.match(lines[i]):
+                i += 1  # a paragraph of the list item, set in under it: the item goes on
+            continue
         text = [item[2] if item else stripped.removeprefix("> ")]
         while i < len(lines) and lines[i].strip() and not ITEM.match(lines[i]):
             nxt = lines[i].strip()

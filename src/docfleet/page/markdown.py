@@ -14,6 +14,7 @@ from itertools import pairwise
 from urllib.parse import quote
 
 from docfleet.page.blocks import BULLETS, PAGE_REF, Block, rows
+from docfleet.page.geometry import line_size
 from docfleet.page.types import TextLine
 
 SKIPPED_IN_MARKDOWN = {"header", "footer"}
@@ -21,6 +22,7 @@ _LEADER_TAIL = re.compile(r"\s*(?:\.\s?){3,}\s*(\S{1,8})\s*$")
 _BULLET = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
 _ENUMERATOR = re.compile(r"^\(?(\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})([.)])\s+")
 _SOFT_HYPHEN_END = re.compile(r"(?<=[^\W\d_])-$")
+_ITEM_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")  # a Markdown list item's mark
 
 
 def page_text(blocks: Sequence[Block]) -> str:
@@ -72,9 +74,16 @@ def page_markdown(
             parts[-1] = f"{head}\n{item}" if head else item
             shown = block
             continue  # still in the list
+        elif parts and previous == "list_item" and block.type == "text" and _set_in(shown, block):
+            pad = " " * _item_text_column(parts[-1])  # the item's own next paragraph
+            parts[-1] += "\n\n" + "\n".join(pad + ln for ln in rendered.split("\n"))
+            shown = block
+            continue  # still in the list
         elif parts and block.type == previous and block.type in ("list_item", "toc"):
             level = _level(marks, block) if block.type == "list_item" else 0
-            parts[-1] += "\n" + "    " * level + rendered  # one list, nested by indentation
+            tail = parts[-1].rsplit("\n", 1)[-1]  # after an item's own paragraph, a blank line
+            gap = "\n\n" if tail[:1] == " " and not _ITEM_MARK.match(tail) else "\n"
+            parts[-1] += gap + "    " * level + rendered  # one list, nested by indentation
         else:
             parts.append(rendered)
             marks = [block.bbox[0]] if block.type == "list_item" else []
@@ -101,6 +110,22 @@ def _level(marks: list[float], item: Block) -> int:
     if x > marks[-1] + step:
         marks.append(x)
     return len(marks) - 1
+
+
+def _set_in(item: Block | None, block: Block) -> bool:
+    """``block`` is set in right of the list item's mark: a paragraph of the item."""
+    if item is None or not item.lines:
+        return False
+    return block.bbox[0] > item.bbox[0] + 0.5 * line_size(item.lines[0])
+
+
+def _item_text_column(markdown: str) -> int:
+    """Where the text of the last list item in ``markdown`` starts (its mark's width)."""
+    for line in reversed(markdown.split("\n")):
+        mark = _ITEM_MARK.match(line)
+        if mark:
+            return len(mark.group(0))
+    return 2
 
 
 def _after_display(before: Block | None, block: Block) -> bool:

@@ -12,7 +12,7 @@ from docfleet.page.marks import LIST_MARK
 from docfleet.page.types import TextLine
 
 PARA_GAP = 0.8  # a vertical gap wider than this many line heights ends a paragraph
-LEAD_STEP = 0.35  # and one wider than a paragraph's own line gap by this many line heights
+LEAD_STEP = 0.3  # and one wider than a paragraph's own line gap by this many line heights
 LEAD_SAMPLES = 6  # the gaps needed to know a page's own (else PARA_GAP alone decides)
 
 
