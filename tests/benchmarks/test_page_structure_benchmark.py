@@ -35,6 +35,7 @@ def test_every_annotation_is_well_formed_and_listed_with_its_licence():
             assert block["type"] in TYPES, (page["id"], block)
             if block["type"] in ("heading", "paragraph", "item", "code", "contents"):
                 assert block["text"].strip(), (page["id"], block)
+            assert isinstance(block.get("printed", ""), str)
             if block["type"] == "item":
                 assert block.get("level", 1) >= 1
 

@@ -224,3 +224,23 @@ def test_an_ocr_page_puts_it_together():
         "```\n$ . ~/.bashrc\n$ quilt applied\n```",
         "By default all patches are applied already to checkouts or downloaded packages.",
     ]
+
+
+def test_a_short_bold_ocr_line_alone_is_a_heading_and_a_bold_sentence_is_not():
+    from dataclasses import replace
+
+    lines = [
+        replace(ocr("Installation of the API", 0), bold=True),
+        full("The API is installed with the rest of the tool when it is built from", 1.5),
+        ocr("its sources.", 2.5),
+        replace(ocr("Note that this takes a while.", 4), bold=True),
+        full("Removing the installation is as easy: run the command below and the", 5.5),
+        ocr("files are gone.", 6.5),
+    ]
+    regions = [Region("text", line.bbox, 0.9) for line in lines[::3]] + [
+        Region("text", (LEFT - 5, 300 + 1.4 * PITCH, RIGHT + 5, 300 + 3.6 * PITCH), 0.9),
+        Region("text", (LEFT - 5, 300 + 5.4 * PITCH, RIGHT + 5, 300 + 7.6 * PITCH), 0.9),
+    ]
+    md = page_markdown(ocr_blocks(lines, regions, 1240, 1754))
+    assert md.split("\n\n")[0] == "### Installation of the API"
+    assert "Note that this takes a while." in md.split("\n\n")  # a sentence, not a heading

@@ -5,7 +5,8 @@ shaded listing often comes back as a figure), so lines of code are told by their
 or console prompt, or signs prose rarely has (``=``, ``;``, braces, ``->``, ``::``, a call
 ``f(x)``) without reading as a sentence. A run of such lines, with the program output between
 them, is one code block; a sentence ends it. A single line is code after a prompt or after
-a line ending in a colon ("Add this to your ~/.bashrc:").
+a line ending in a colon ("Add this to your ~/.bashrc:"), or when it is code beyond doubt
+(``::``, a closing ``;`` or ``{``, a markup tag).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ SIGNS = re.compile(
 )
 NUMBERED = re.compile(r"^\(?\d{1,2}[.)]\s+[^\W\d_]{2}")  # "2. Execute the script": a list item
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+STATEMENT = re.compile(r"::|[;{]\s*$|</\w|/>")  # code beyond doubt, even one line alone
 URL = re.compile(r"^(?:https?://|www\.|doi:)\S+$", re.I)
+_SAID = re.compile(r"^[A-Z][a-z]+ [a-z]+\b")
 _WORD = re.compile(r"[(\"'\u201c]?[^\W\d_][\w'\u2019-]*[.,;:!?)\"'\u201d]*")
 SIGN_CHARS = set("=;{}()[]<>/\\_|#~$*\"'`@&")
 SIGN_SHARE = 0.12  # of a line's characters, signs above which it reads as code
@@ -54,11 +57,13 @@ def code_line(text: str) -> bool:
 
 def _prose(text: str) -> bool:
     """Running text: five words or more, nearly all of them words of letters, or a sentence's
-    opening (a capital, then four words of letters)."""
+    opening (a capital, then four words of letters), or a sentence naming code ("Referenced by
+    f(), g().": two words, then a full stop at the end)."""
     words = text.split()
     plain = [bool(_WORD.fullmatch(w)) for w in words]
     opening = len(words) >= 5 and words[0][:1].isupper() and all(plain[:4])
-    return len(words) >= 5 and (sum(plain) >= 0.8 * len(words) or opening)
+    said = bool(_SAID.match(text)) and text.endswith(".")  # "Referenced by partial_clear()."
+    return said or (len(words) >= 5 and (sum(plain) >= 0.8 * len(words) or opening))
 
 
 def _sentence(text: str) -> bool:
@@ -101,7 +106,9 @@ def code_runs(block: Block) -> list[Block]:
                 end += 1
         introduced = i > 0 and texts[i - 1].endswith(":")
         inside = _in_sentence(texts, i, end) and not any(prompt[i : end + 1])
-        if not inside and (end - i + 1 >= MIN_LINES or any(prompt[i : end + 1]) or introduced):
+        alone = end == i and bool(STATEMENT.search(texts[i]))  # "std::vector<T> f::g;"
+        several = end - i + 1 >= MIN_LINES
+        if not inside and (several or any(prompt[i : end + 1]) or introduced or alone):
             code[i : end + 1] = [True] * (end - i + 1)
         i = end + 1
     if not any(code):

@@ -1,0 +1,49 @@
+"""How heavy a line's ink is on a page image: bold lines from the pixels, for OCR lines (which
+carry no font). The width of a stroke is the mean run of dark pixels along the rows of the
+line's box; a line whose strokes are clearly wider than the page's usual lines is bold."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from statistics import median
+from typing import Any
+
+from docfleet.page.types import TextLine
+
+BOLD_RATIO = 1.3  # stroke width over the page's median at which a line is bold
+MIN_CHARS = 6  # lines shorter than this do not set the page's median
+
+
+def stroke_width(gray: Any, box: tuple[float, float, float, float], dark: float) -> float:
+    """Mean run of pixels darker than ``dark`` along the rows of ``box`` in ``gray`` (0 when
+    the box holds no ink)."""
+    x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
+    crop = gray[y0 : int(box[3]) + 1, x0 : int(box[2]) + 1] < dark
+    if crop.size == 0:
+        return 0.0
+    starts = int(crop[:, 0].sum()) + int((crop[:, 1:] & ~crop[:, :-1]).sum())
+    return float(crop.sum()) / starts if starts else 0.0
+
+
+def mark_bold(lines: Sequence[TextLine], image: Any) -> list[TextLine]:
+    """``lines`` with ``bold`` set where their strokes are ``BOLD_RATIO`` times the width of the
+    page's usual line (the median over lines of ``MIN_CHARS`` characters or more)."""
+    import numpy as np
+
+    if not lines or image is None:
+        return list(lines)
+    gray = np.asarray(image)
+    if gray.ndim == 3:
+        gray = gray[..., :3].mean(axis=2)
+    sample = gray[::4, ::4]
+    dark = (float(np.percentile(sample, 1)) + float(np.percentile(sample, 99))) / 2
+    widths = [stroke_width(gray, line.bbox, dark) for line in lines]
+    usual = [w for w, line in zip(widths, lines, strict=True) if len(line.text) >= MIN_CHARS]
+    if not usual:
+        return list(lines)
+    base = median(usual)
+    return [
+        replace(line, bold=True) if base and w >= BOLD_RATIO * base else line
+        for w, line in zip(widths, lines, strict=True)
+    ]
