@@ -79,6 +79,7 @@ def _in_sentence(texts: list[str], first: int, last: int) -> bool:
         last + 1 < len(texts)
         and texts[last + 1][:1].islower()
         and bool(re.search(r"[\w,]$", texts[last]))
+        and len(texts[last].split()) >= 5  # words running on, not a declaration over its note
     )
     return before or after
 
