@@ -17,11 +17,11 @@ from docfleet.page.blocks import Block, rows
 from docfleet.page.geometry import union_all
 from docfleet.page.types import TextLine
 
-PROMPT = re.compile(r"^(?:\$|>>>|\.\.\.|>|#|%|In \[\d+\]:|[\w.-]+@[\w.-]+[:~$#]\S*)\s+\S")
+PROMPT = re.compile(r"^(?:\$|>>>|\.\.\.|R?>|#|%|In \[\d+\]:|[\w.-]+@[\w.-]+[:~$#]\S*)\s+\S")
 SIGNS = re.compile(
     r"==|!=|<-|->|::|\+\+|&&|\|\||[;{]\s*$|^\s*[{}]|\w\([^()]*\)|\s--?[a-z][\w-]*|\w=\S|</?\w+>"
     r"|^\s*(?:def|class|import|from|return|if|for|while|int|void|const|let|var)\s"
-    r"|\b[a-z][a-z0-9]*_[a-z0-9_]+\b|^\s*(?:end|fi|done|esac|[}\])])\s*$"
+    r"|\b[a-z][a-z0-9]*_[a-z0-9_]+\b|^\s*(?:end|fi|done|esac|[}\])])\s*$|^\[\d+\]\s"
 )
 NUMBERED = re.compile(r"^\(?\d{1,2}[.)]\s+[^\W\d_]{2}")  # "2. Execute the script": a list item
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")

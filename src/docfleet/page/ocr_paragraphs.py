@@ -6,7 +6,8 @@ distance from one line's bottom to the next (the pitch), where lines start and w
 do. A region is cut before a line
 
 - set further below the line above than the region's own pitch (space between paragraphs),
-- indented after a line that stopped short (a first-line indent),
+- indented after a line that stopped short, or indented alone between lines at the left
+  edge (a first-line indent, not a hanging one),
 - back at the left edge after indented lines, or indented deep after a line that stopped short
   (a list begins or ends), or back at the left edge after a line of a hanging indent that
   stopped short (the next entry of a bibliography or a definition list),
@@ -28,7 +29,7 @@ from docfleet.page.geometry import union_all
 from docfleet.page.marks import BULLETS, ITEM
 from docfleet.page.types import BBox, TextLine
 
-PITCH_STEP = 1.3  # a pitch this many times the region's own starts a paragraph
+PITCH_STEP = 1.2  # a pitch this many times the region's own starts a paragraph
 INDENT = 0.8  # line heights: a first-line indent
 DEEP = 2.0  # line heights: a list item's indent
 SHORT = 2.0  # line heights short of the region's right edge: a line that stopped short
@@ -65,9 +66,14 @@ def split_region(block: Block) -> list[Block]:
         return u.box[2] < right - SHORT * height
 
     parts: list[list[_Row]] = [[units[0]]]
-    for a, b in pairwise(units):
+    after = [*units[2:], None]  # the line after ``b``
+    for (a, b), c in zip(pairwise(units), after, strict=True):
         spaced = b.box[3] - a.box[3] > PITCH_STEP * pitch
-        first_line = short(a) and indent(b) > INDENT and indent(b) - indent(a) > INDENT
+        set_in = INDENT < indent(b) <= DEEP and indent(a) < INDENT / 2
+        alone = c is None or indent(c) < INDENT / 2  # set in alone: no hanging indent
+        first_line = ((short(a) or (alone and c is not None)) and set_in) or (
+            short(a) and indent(b) > INDENT and indent(b) - indent(a) > INDENT
+        )
         leaves = indent(a) > DEEP and indent(b) < INDENT
         enters = short(a) and indent(b) > DEEP and indent(a) < INDENT
         next_item = (
