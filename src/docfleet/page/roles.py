@@ -19,7 +19,8 @@ _SENTENCE_END = re.compile(r"\b(?!etc\.)[a-z]{3,}[.!?] [A-Z][a-z]")
 #: dot leaders, then a page number; two spaced dots before a number will do (Texinfo sets a
 #: long chapter entry's leaders ". . 8")
 _LEADERS = re.compile(r"(?:\.\s?){3,}\s*\S{1,8}$|\s\.\s\.\s*\d{1,4}$")
-_CODE_SIGNS = re.compile(r"[(){}\[\]\\/<>=;_@]|: \S")  # typewriter ink reads heavy: code, paths
+#: code, paths and formulas (typewriter ink reads heavy; OCR makes formulas tall)
+_CODE_SIGNS = re.compile(r"[(){}\[\]\\/<>=;_@+¹²³]|: \S|[^\W\d]\.[^\W\d]")
 OCR_HEADING = 1.25  # OCR box height over the body's at which a short line alone is a heading
 #: front-matter and back-matter labels that stand as headings however they are set
 _FRONT_LABEL = re.compile(
@@ -171,9 +172,11 @@ def _ocr_heading(block: Block, text: str, ratio: float) -> bool:
     body's by ``OCR_HEADING`` (box heights vary with the letters, so only a clear step), or
     of eight words at most in bold (strokes wider than the page's, read from the pixels)."""
     words = len(text.split())
-    bold = all(line.bold for line in block.lines) and words <= 8 and not _CODE_SIGNS.search(text)
+    bold = all(line.bold for line in block.lines) and words <= 8
     return (
-        len(block.lines) <= 2
+        not _CODE_SIGNS.search(text)
+        and not text[:1].islower()  # "perl", "xmaxima": a typewriter term, not a heading
+        and len(block.lines) <= 2
         and words <= 10
         and (ratio >= OCR_HEADING or bold)
         and _could_head(text)
