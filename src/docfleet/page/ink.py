@@ -16,10 +16,13 @@ MIN_CHARS = 6  # lines shorter than this do not set the page's median
 
 
 def stroke_width(gray: Any, box: tuple[float, float, float, float], dark: float) -> float:
-    """Mean run of pixels darker than ``dark`` along the rows of ``box`` in ``gray`` (0 when
-    the box holds no ink)."""
+    """Mean run of pixels darker than ``dark`` along the rows of ``box`` in ``gray`` (gray or
+    colour pixels; 0 when the box holds no ink)."""
     x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
-    crop = gray[y0 : int(box[3]) + 1, x0 : int(box[2]) + 1] < dark
+    crop = gray[y0 : int(box[3]) + 1, x0 : int(box[2]) + 1]
+    if crop.ndim == 3:  # colour pixels: the green channel stands for the gray
+        crop = crop[..., 1]
+    crop = crop < dark
     if crop.size == 0:
         return 0.0
     starts = int(crop[:, 0].sum()) + int((crop[:, 1:] & ~crop[:, :-1]).sum())
@@ -34,9 +37,9 @@ def mark_bold(lines: Sequence[TextLine], image: Any) -> list[TextLine]:
     if not lines or image is None:
         return list(lines)
     gray = np.asarray(image)
-    if gray.ndim == 3:
-        gray = gray[..., :3].mean(axis=2)
     sample = gray[::4, ::4]
+    if sample.ndim == 3:
+        sample = sample[..., 1]
     dark = (float(np.percentile(sample, 1)) + float(np.percentile(sample, 99))) / 2
     widths = [stroke_width(gray, line.bbox, dark) for line in lines]
     usual = [w for w, line in zip(widths, lines, strict=True) if len(line.text) >= MIN_CHARS]
