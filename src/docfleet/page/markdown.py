@@ -39,7 +39,7 @@ def page_markdown(
     at the indices of ``images`` are shown as the image at that path (a formula's crop)."""
     parts: list[str] = []
     previous = ""
-    shown = blocks[0] if blocks else None  # the block rendered last
+    shown: Block | None = None  # the block rendered last
     images = images or {}
     marks: list[float] = []  # where the open list's items of each level start
     for i, block in enumerate(blocks):

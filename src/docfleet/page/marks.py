@@ -16,6 +16,8 @@ PAGE_REF = re.compile(r"^(?:\d{1,4}|[ivxlc]{1,7})$", re.I)
 ITEM = re.compile(
     rf"^(?:[{re.escape(BULLETS)}]|\d{{1,3}}[.)]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})\))\s"
 )  # a bullet, "3." or "3)", "(b)" or "b)", "(iv)"; not "C." (a sentence may start so)
+#: Chinese, Japanese and Korean letters (a word of text is about two of them).
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 #: A caption set as a title, its label and number then words ("Example 4.10 Equation in a
 #: block", DocBook's formal titles): a line of its own over what it names.
 TITLED_CAPTION = re.compile(

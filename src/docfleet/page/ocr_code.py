@@ -15,6 +15,7 @@ import re
 
 from docfleet.page.blocks import Block, rows
 from docfleet.page.geometry import union_all
+from docfleet.page.marks import CJK
 from docfleet.page.types import TextLine
 
 PROMPT = re.compile(r"^(?:\$|>>>|\.\.\.|R?>|#|%|In \[\d+\]:|[\w.-]+@[\w.-]+[:~$#]\S*)\s+\S")
@@ -24,7 +25,6 @@ SIGNS = re.compile(
     r"|\b[a-z][a-z0-9]*_[a-z0-9_]+\b|^\s*(?:end|fi|done|esac|[}\])])\s*$|^\[\d+\]\s"
 )
 NUMBERED = re.compile(r"^\(?\d{1,2}[.)]\s+[^\W\d_]{2}")  # "2. Execute the script": a list item
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 STATEMENT = re.compile(r"::|[;{]\s*$|</\w|/>")  # code beyond doubt, even one line alone
 URL = re.compile(r"^(?:https?://|www\.|doi:)\S+$", re.I)
 _SAID = re.compile(r"^[A-Z][a-z]+ [a-z]+\b")

@@ -13,12 +13,11 @@ from itertools import pairwise
 
 from docfleet.page.blocks import Block, rows
 from docfleet.page.geometry import same_row, union_all
-from docfleet.page.marks import PAGE_REF
+from docfleet.page.marks import CJK, PAGE_REF
 
 MIN_ROWS = 3
 ENDING_SHARE = 0.75  # of a contents list's rows, the share that end in a page number
 _SECTION = re.compile(r"^\d{1,2}(?:\.\d{1,3})+\.?(?:\s|$)")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")  # two a word
 _LEADER_TAIL = re.compile(r"(?:\s*[.·…_]){2,}\s*$")
 
 
@@ -114,7 +113,7 @@ def _listy(block: Block) -> bool:
     return (
         block.type in ("text", "toc")
         and bool(block.lines)
-        and all(len(ln.text.split()) + len(_CJK.findall(ln.text)) // 2 <= 12 for ln in block.lines)
+        and all(len(ln.text.split()) + len(CJK.findall(ln.text)) // 2 <= 12 for ln in block.lines)
     )
 
 

@@ -96,9 +96,9 @@ def split_region(block: Block) -> list[Block]:
         run = (i > 0 and deep[i - 1]) or (i + 1 < len(parts) and deep[i + 1])
         after_colon = i > 0 and parts[i - 1][-1].text.rstrip().endswith(":")
         item = deep[i] and (run or after_colon or part[0].text[:1] in BULLETS)
-        kind = "list_item" if item else ("text" if block.type == "list_item" else block.type)
-        if i == 0 and block.type == "list_item":
-            kind = "list_item"
+        opens_item = i == 0 and block.type == "list_item"  # the item the region began with
+        other = "text" if block.type == "list_item" else block.type
+        kind = "list_item" if item or opens_item else other
         box = union_all(u.box for u in part)  # the region's width: reading order as before
         piece = Block(kind, (block.bbox[0], box[1], block.bbox[2], box[3]), block.score)
         piece.lines = [ln for u in part for ln in u.lines]
