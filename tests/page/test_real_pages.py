@@ -255,3 +255,29 @@ def test_ocr_of_a_real_two_column_page_keeps_its_words_and_reads_column_by_colum
              b["bbox"][2] < middle or b["bbox"][0] > middle]  # fmt: skip
     assert sides.count("left") >= 3 and sides.count("right") >= 3
     assert sides.index("right") > len(sides) - sides[::-1].index("left") - 1
+
+
+def test_a_definition_list_keeps_each_term_with_its_description():
+    rec = record("texinfo-operator-table.pdf")  # Texinfo @table: terms in a column of their own
+    assert not [b for b in rec["blocks"] if b["type"] in ("table", "list_item")]
+    paragraphs = rec["markdown"].split("\n\n")
+    for entry in (r"\- subtraction", r"\* multiplication", "/ division", "== equals", "& and"):
+        assert entry in paragraphs, entry
+    hash_entry = next(p for p in paragraphs if p.startswith(r"\# integer division;"))
+    assert hash_entry.endswith("for integer division in Asymptote!")  # its wrapped lines too
+    assert next(p for p in paragraphs if p.startswith("% modulo;")).endswith("nonzero integers q.")
+    assert "&& and (with conditional evaluation of right-hand argument)" in paragraphs
+
+
+def test_a_table_whose_rows_are_spaced_like_paragraphs_stays_a_table_under_its_header():
+    rec = record("docbook-spaced-table.pdf")
+    tables = [b for b in rec["blocks"] if b["type"] == "table"]
+    assert len(tables) == 1
+    rows = [row.split("\t") for row in tables[0]["text"].split("\n")]
+    assert rows[0] == ["Directory", "Description"]
+    assert rows[1:] == [
+        ["floppy", "Floppy drive (optional)"],
+        ["cdrom", "CD-ROM drive (optional)"],
+        ["cdrecorder", "CD writer (optional)"],
+        ["zip", "Zip drive (optional)"],
+    ]

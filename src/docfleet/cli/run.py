@@ -94,9 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     flags = flag_values(args, RunConfig)  # unset flags are left out
     try:
-        config = resolve_config(
-            flags, config_file=args.config, environ=os.environ, model=RunConfig
-        )
+        config = resolve_config(flags, config_file=args.config, environ=os.environ, model=RunConfig)
         if args.set_options:
             config = with_stage_options(config, args.set_options)
     except (ConfigError, ValueError) as exc:

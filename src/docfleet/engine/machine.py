@@ -18,9 +18,23 @@ from typing import Any
 from docfleet.engine.devices import available_cores
 
 PACKAGES = (
-    "docfleet", "numpy", "pydantic", "nvidia-ml-py", "onnxruntime", "onnxruntime-gpu", "torch",
-    "transformers", "accelerate", "pypdfium2", "rapidocr", "rapid-layout", "ray", "fastapi",
-    "opencv-python", "opencv-python-headless", "onnx",
+    "docfleet",
+    "numpy",
+    "pydantic",
+    "nvidia-ml-py",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "torch",
+    "transformers",
+    "accelerate",
+    "pypdfium2",
+    "rapidocr",
+    "rapid-layout",
+    "ray",
+    "fastapi",
+    "opencv-python",
+    "opencv-python-headless",
+    "onnx",
 )
 # fmt: on
 NOT_INSTALLED = "not installed"

@@ -14,7 +14,7 @@ from itertools import pairwise
 from docfleet.page.columns import by_column, gutters
 from docfleet.page.geometry import line_size, overlap, same_row, union
 from docfleet.page.marks import BULLETS, ITEM, LIST_MARK, PAGE_REF, TITLED_CAPTION
-from docfleet.page.spacing import LEAD_STEP, PARA_GAP, item_ended, leading, pitch, size_key
+from docfleet.page.spacing import item_ended, leading, set_apart, term_apart
 from docfleet.page.types import BBox, Region, Table, TextLine
 
 WIDEST_CELL = 0.45  # a row with a cell wider than this share of the text is no table's row
@@ -96,7 +96,8 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
             home = next((b for b in candidates if _continues(b, line, lead)), None)
             if home is None:
                 last = own[-1] if own else (blocks[-1] if blocks else None)
-                item = ITEM.match(line.text) and (last is None or _item_starts(last, line))
+                item = ITEM.match(line.text) and not term_apart(line)
+                item = item and (last is None or _item_starts(last, line))
                 block = Block("list_item" if item else "text", line.bbox, line.score)
                 block.add(line)
                 own.append(block)
@@ -125,7 +126,7 @@ def _continues(block: Block, line: TextLine, lead: dict[float, float]) -> bool:
     lines of a paragraph, ``lead``, by a step), overlapping it, the same size, and not a new
     paragraph, list item, code beside prose, or text under a list item's hanging indent."""
     last = block.lines[-1]
-    h_last, h = last.bbox[3] - last.bbox[1], line.bbox[3] - line.bbox[1]
+    h = line.bbox[3] - line.bbox[1]
     gap = line.bbox[1] - last.bbox[3]
     x_overlap = min(block.bbox[2], line.bbox[2]) - max(block.bbox[0], line.bbox[0])
     ratio = line_size(line) / max(line_size(last), 1e-6)
@@ -135,8 +136,7 @@ def _continues(block: Block, line: TextLine, lead: dict[float, float]) -> bool:
         if sized
         else 1 / OCR_SIZE_STEP <= ratio <= OCR_SIZE_STEP
     )
-    step = lead.get(size_key(last), PARA_GAP) + LEAD_STEP  # the page's gap for the size
-    apart = gap >= PARA_GAP * max(h_last, h) or pitch(last, line) >= step
+    apart = set_apart(last, line, lead)  # by the page's own gap for the size
     if apart or not (-0.5 * h < gap and x_overlap > 0 and similar):
         return False
     if block.type == "list_item" and item_ended(block.lines[0], line):
@@ -153,9 +153,13 @@ def _continues(block: Block, line: TextLine, lead: dict[float, float]) -> bool:
         return False  # a bold heading, then the text under it
     indented = line.bbox[0] > max(block.bbox[0], last.bbox[0]) + 0.8 * h
     ended_short = last.bbox[2] < block.bbox[2] - 2 * h
-    # a first-line indent after a line that stopped short starts a paragraph (a list item's
-    # hanging indent after a full first line is the item going on)
-    return not (indented and ended_short)
+    first, second = block.lines[0], block.lines[min(1, len(block.lines) - 1)]
+    indents = first.bbox[0] > second.bbox[0] + 0.8 * h  # the block's own first line is set in
+    # a first-line indent after a line that stopped short, or where the block's own first line
+    # was, starts a paragraph (a list item's hanging indent after a full first line goes on)
+    return not (
+        indented and (ended_short or (indents and abs(line.bbox[0] - first.bbox[0]) < 0.5 * h))
+    )
 
 
 def _alone(first: TextLine, line: TextLine, height: float) -> bool:

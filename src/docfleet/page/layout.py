@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from docfleet.page.blocks import Block, blocks_from_regions, paragraphs
 from docfleet.page.code_blocks import join_code
+from docfleet.page.display_math import display_formulas
 from docfleet.page.geometry import union_all
 from docfleet.page.header_tables import header_tables
 from docfleet.page.line_joins import merge_rows, split_gutters
@@ -32,7 +33,8 @@ def text_layer_blocks(
     found, lines, _ = table_blocks(tables, lines, ()) if tables else ([], lines, [])
     joined = split_gutters(merge_rows(lines))
     made, rest = header_tables(joined)
-    blocks = found + made + paragraphs(rest, ordered=True)
+    formulas, rest = display_formulas(rest)
+    blocks = found + made + formulas + paragraphs(rest, ordered=True)
     assign_roles(blocks, width, height)
     return join_code(order_blocks(blocks))
 

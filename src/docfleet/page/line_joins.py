@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from docfleet.page.blocks import LIST_MARK, line_size, same_row
 from docfleet.page.geometry import union, union_all
+from docfleet.page.spacing import leading, set_apart
 from docfleet.page.types import TextLine
 
+TERM_CHARS = 12  # a definition list's term is this long at most
 ROW_MERGE_GAP = 0.6  # pieces of one row written apart merge across gaps up to this many heights
 _NUMBER = re.compile(r"^(?:\d{1,3}|[A-Z]|[IVX]{1,4})(?:\.\d{1,3})*\.?$")  # "1.3", "A.2", "IV"
 
@@ -58,11 +61,13 @@ def _joined(a: TextLine, b: TextLine) -> TextLine | None:
 
 def split_gutters(lines: Sequence[TextLine]) -> list[TextLine]:
     """A line whose parts straddle an empty vertical strip (a column gutter, a table's column
-    gap) is split there; other wide gaps (a section number before its title) keep it whole."""
+    gap) is split there; other wide gaps (a section number before its title, a definition
+    list's term before its description) keep it whole."""
     out: list[TextLine] = []
-    for line in lines:
-        if not line.parts:
-            out.append(line)
+    lead = leading(lines)
+    for i, line in enumerate(lines):
+        if not line.parts or _entry(lines, i, lead):
+            out.append(replace(line, parts=()) if line.parts else line)  # one cell
             continue
         pieces = [[line.parts[0]]]
         for part in line.parts[1:]:
@@ -73,6 +78,54 @@ def split_gutters(lines: Sequence[TextLine]) -> list[TextLine]:
                 pieces[-1].append(part)
         out.extend(_line_of(line, group) for group in pieces)
     return out
+
+
+def _entry(lines: Sequence[TextLine], i: int, lead: dict[float, float]) -> bool:
+    """The line is a definition list's entry: a short term at the left, its description
+    beside it, the entry set apart from the lines around it by a paragraph's skip (a table's
+    rows follow one another at the text's own spacing), or its description going on below
+    under itself (a hanging indent)."""
+    line = lines[i]
+    term, rest = line.parts[0], line.parts[1:]
+    height = line.bbox[3] - line.bbox[1]
+    if len(term.text) > TERM_CHARS or len(term.text.split()) > 2:
+        return False
+    near = [ln for ln in lines[max(0, i - 3) : i + 4] if ln is not line]
+    if any(ln.bbox[0] < term.bbox[0] - 0.5 * height for ln in near):
+        return False  # the term is not at the text's left edge
+    prev = lines[i - 1] if i > 0 else None
+    after = lines[i + 1] if i + 1 < len(lines) else None
+    above = prev is None or prev.bbox[3] > line.bbox[1] or set_apart(prev, line, lead)
+    below = after is None or after.bbox[1] < line.bbox[3] or set_apart(line, after, lead)
+    hanging = (  # the description's next line, under it (or right of it: a word carried up)
+        after is not None
+        and after.bbox[0] > rest[0].bbox[0] - 0.5 * height
+        and after.bbox[1] >= line.bbox[3] - 0.5 * height
+        and not below
+    )
+    return above and (below or hanging) and not _headed(lines, i)  # no table's row
+
+
+def _headed(lines: Sequence[TextLine], i: int) -> bool:
+    """Rows of cells whose second starts where line ``i``'s does run up from it to a bold row,
+    no line between them crossing that start: a table under its header."""
+    line = lines[i]
+    x, height = line.parts[1].bbox[0], line.bbox[3] - line.bbox[1]
+    rows = sorted(
+        (ln for ln in lines
+         if len(ln.parts) > 1 and abs(ln.parts[1].bbox[0] - x) < 0.5 * height
+         and ln.bbox[3] <= line.bbox[1] + 0.5 * height),
+        key=lambda ln: -ln.bbox[1],
+    )  # fmt: skip
+    top = line.bbox[1]
+    for row in rows:
+        between = [ln for ln in lines if row.bbox[3] <= ln.bbox[1] and ln.bbox[3] <= top]
+        if any(ln.bbox[0] < x < ln.bbox[2] for ln in between):
+            return False
+        if row.bold:
+            return True
+        top = row.bbox[1]
+    return False
 
 
 def _numbered(line: TextLine, pieces: list[list[TextLine]]) -> bool:

@@ -14,6 +14,8 @@ from docfleet.page.types import TextLine
 PARA_GAP = 0.8  # a vertical gap wider than this many line heights ends a paragraph
 LEAD_STEP = 0.3  # and one wider than a paragraph's own line gap by this many line heights
 LEAD_SAMPLES = 6  # the gaps needed to know a page's own (else PARA_GAP alone decides)
+LEAD_QUANTILE = 4  # the page's own gap: the lowest quarter's top (a page of one-line entries
+# set apart by a skip under PARA_GAP has more of those skips than gaps inside paragraphs)
 
 
 def leading(lines: Sequence[TextLine]) -> dict[float, float]:
@@ -31,7 +33,20 @@ def leading(lines: Sequence[TextLine]) -> dict[float, float]:
         size, gap = line_size(a), b.bbox[1] - a.bbox[3]
         if abs(size - line_size(b)) < 0.05 * size and 0 <= gap < PARA_GAP * size:
             gaps.setdefault(size_key(a), []).append(pitch(a, b))
-    return {k: sorted(v)[len(v) // 2] for k, v in gaps.items() if len(v) >= LEAD_SAMPLES}
+    return {
+        k: sorted(v)[len(v) // LEAD_QUANTILE] for k, v in gaps.items() if len(v) >= LEAD_SAMPLES
+    }
+
+
+def set_apart(upper: TextLine, lower: TextLine, lead: dict[float, float]) -> bool:
+    """A paragraph's skip between two lines: wider than the page's own gap for their size
+    (``lead``, from :func:`leading`) by ``LEAD_STEP``; where that is not known, wider than
+    ``PARA_GAP`` line heights."""
+    own = lead.get(size_key(upper))
+    if own is None:
+        height = max(upper.bbox[3] - upper.bbox[1], lower.bbox[3] - lower.bbox[1])
+        return lower.bbox[1] - upper.bbox[3] >= PARA_GAP * height
+    return pitch(upper, lower) >= own + LEAD_STEP
 
 
 def size_key(line: TextLine) -> float:
@@ -53,3 +68,10 @@ def item_ended(first: TextLine, line: TextLine) -> bool:
     if len(first.parts) < 2 or not LIST_MARK.match(first.parts[0].text):
         return False
     return line.bbox[0] < first.parts[1].bbox[0] - 0.5 * (line.bbox[3] - line.bbox[1])
+
+
+def term_apart(line: TextLine) -> bool:
+    """The line's first word is set far from the next (three line heights or more): a
+    definition list's term ("-", "*" naming operators), not a bullet before its item's text."""
+    words, height = line.words, line.bbox[3] - line.bbox[1]
+    return len(words) >= 2 and words[1][0] - words[0][1] >= 3 * height

@@ -141,4 +141,3 @@ def contents(lines: Sequence[TextLine]) -> bool:
         return False
     back = sum(b < a for a, b in pairwise(numbered))
     return back <= 0.1 * len(numbered)
-

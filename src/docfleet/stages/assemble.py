@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from docfleet.documents.pdf.errors import DocumentError
+from docfleet.documents.pdf.render import render_pdf_region
 from docfleet.engine.stage import Stage, StageOptions
 from docfleet.page.blocks import Block
 from docfleet.page.formulas import asset_name, crop_box, formula_blocks
@@ -22,9 +24,10 @@ from docfleet.page.types import RenderedPage, Table
 class AssembleOptions(StageOptions):
     formulas: Literal["image", "text"] = Field(
         "image",
-        description="What a display formula the layout model finds on an OCR page becomes in "
-        "the Markdown: image (its crop, a PNG beside the document's Markdown) or text (its OCR "
-        "text between $$). The block keeps its OCR text in pages.jsonl either way.",
+        description="What a display formula becomes in the Markdown (one the layout model "
+        "finds on an OCR page, or one set apart on a text-layer page): image (its crop, a PNG "
+        "beside the document's Markdown) or text (its OCR or text-layer text between $$). The "
+        "block keeps its text in pages.jsonl either way.",
     )
 
 
@@ -56,7 +59,7 @@ def page_record(page: RenderedPage, *, formulas: str = "image") -> dict[str, Any
         )
     images: dict[int, str] = {}
     assets: dict[str, bytes] = {}
-    if formulas == "image" and page.image is not None:
+    if formulas == "image":
         images, assets = formula_images(page, blocks)
     texts = [b.text() for b in blocks]
     body = body_size([b for b in blocks if b.lines and b.type not in ("header", "footer")])
@@ -101,12 +104,26 @@ def formula_images(
     images: dict[int, str] = {}
     assets: dict[str, bytes] = {}
     for number, i in enumerate(formula_blocks(blocks), start=1):
-        x0, y0, x1, y1 = crop_box(blocks[i].bbox, page.width, page.height)
+        x0, y0, x1, y1 = box = crop_box(blocks[i].bbox, page.width, page.height)
         if x1 - x0 < 2 or y1 - y0 < 2:
             continue  # nothing to see
+        pixels = page.image[y0:y1, x0:x1] if page.image is not None else _pdf_crop(page, box)
+        if pixels is None:
+            continue  # shown as its text
         name = asset_name(page.task.document, page.task.page, number)
-        images[i], assets[name] = name, png_bytes(page.image[y0:y1, x0:x1])
+        images[i], assets[name] = name, png_bytes(pixels)
     return images, assets
+
+
+def _pdf_crop(page: RenderedPage, box: tuple[int, int, int, int]) -> Any:
+    """The box's pixels rendered from the PDF of a page read without them (its text layer);
+    None where the document does not open without a password (its text stands instead)."""
+    if page.task.kind != "pdf":
+        return None
+    try:
+        return render_pdf_region(page.task.document, page.task.page, box, page.dpi)
+    except DocumentError:
+        return None
 
 
 def png_bytes(pixels: Any) -> bytes:

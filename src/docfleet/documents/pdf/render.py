@@ -270,6 +270,39 @@ def render_pdf_page(
     return data.image, data.dpi, data.downscaled
 
 
+def render_pdf_region(
+    path: str | Path,
+    page: int,
+    box: tuple[int, int, int, int],
+    dpi: float,
+    password: str | None = None,
+) -> np.ndarray:
+    """Render the part ``box`` (``x0, y0, x1, y1`` in pixels at ``dpi``, top-left origin) of a
+    1-based page to RGB ``uint8`` on white: a display formula of a text-layer page, whose page
+    was read without its pixels."""
+    path = Path(path)
+    scale = dpi / POINTS_PER_INCH
+    with open_pdf(path, password) as pdf:
+        pdf_page = _load_page(pdf, path, page)
+        try:
+            width, height = pdf_page.get_size()
+            x0, y0, x1, y1 = box
+            crop = (x0 / scale, height - y1 / scale, width - x1 / scale, y0 / scale)
+            bitmap = pdf_page.render(
+                scale=scale,
+                crop=tuple(max(0.0, c) for c in crop),
+                may_draw_forms=True,
+                fill_color=(255, 255, 255, 255),
+                rev_byteorder=True,
+            )
+            try:
+                return bitmap.to_numpy()
+            finally:
+                bitmap.close()
+        finally:
+            pdf_page.close()
+
+
 def pdf_text_lines(
     path: str | Path, page: int, *, dpi: float = DEFAULT_DPI, password: str | None = None
 ) -> list[TextLine]:

@@ -118,4 +118,3 @@ class JobEngine:
             if "auto" in sized.values():
                 values.update(self.auto.resolve(sized, machine or Machine.of(settings)))
         return settings.engine_options(**{**values, **self.chosen})
-
