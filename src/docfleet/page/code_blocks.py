@@ -1,5 +1,6 @@
-"""Listings cut by a blank line made whole again: code blocks that follow one another in
-reading order, one just under the other, are one code block."""
+"""Code the fonts do not tell: listings cut by a blank line made whole again (code blocks that
+follow one another in reading order, one just under the other, are one code block), and
+grammars set in roman and italic (BNF productions) typed as code."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ def _goes_on(upper: Block, lower: Block) -> bool:
     gap = lower.bbox[1] - upper.bbox[3]
     across = min(upper.bbox[2], lower.bbox[2]) - max(upper.bbox[0], lower.bbox[0])
     return -0.5 * height < gap < BLANK_LINES * height and across > 0
+
+
+def grammars(blocks: Sequence[Block]) -> None:
+    """Type ``code`` each paragraph that is a grammar's productions: every line a rule
+    (``name ::= ...``) or an alternative going on from one (``| ...``)."""
+    for block in blocks:
+        texts = [ln.text.strip() for ln in block.lines]
+        rules = any("::=" in t for t in texts)
+        if block.type == "text" and rules and all("::=" in t or t[:1] == "|" for t in texts):
+            block.type = "code"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from docfleet.page.blocks import Block, blocks_from_regions, paragraphs
-from docfleet.page.code_blocks import join_code
+from docfleet.page.code_blocks import grammars, join_code
 from docfleet.page.display_math import display_formulas
 from docfleet.page.geometry import union_all
 from docfleet.page.header_tables import header_tables
@@ -36,6 +36,7 @@ def text_layer_blocks(
     formulas, rest = display_formulas(rest)
     blocks = found + made + formulas + paragraphs(rest, ordered=True)
     assign_roles(blocks, width, height)
+    grammars(blocks)
     return join_code(order_blocks(blocks))
 
 

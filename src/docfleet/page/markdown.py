@@ -18,6 +18,7 @@ from docfleet.page.geometry import line_size
 from docfleet.page.types import TextLine
 
 SKIPPED_IN_MARKDOWN = {"header", "footer"}
+_ORNAMENT = re.compile(r"[\s\u2500-\u257f\u2700-\u27bf]+")  # box drawing, dingbats alone
 _LEADER_TAIL = re.compile(r"\s*(?:\.\s?){3,}\s*(\S{1,8})\s*$")
 _BULLET = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
 _ENUMERATOR = re.compile(r"^\(?(\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})([.)])\s+")
@@ -144,6 +145,8 @@ def _runs_on(before: str, after: str) -> bool:
 
 def _render(block: Block) -> str:
     kind = block.type
+    if kind == "text" and _ORNAMENT.fullmatch(block.text()):
+        return ""  # a frame's corners (Texinfo's cartouche): the text keeps them
     if kind == "table":
         return _table(block)
     if kind == "code":
