@@ -244,3 +244,22 @@ def test_a_short_bold_ocr_line_alone_is_a_heading_and_a_bold_sentence_is_not():
     md = page_markdown(ocr_blocks(lines, regions, 1240, 1754))
     assert md.split("\n\n")[0] == "### Installation of the API"
     assert "Note that this takes a while." in md.split("\n\n")  # a sentence, not a heading
+
+
+def test_short_paragraphs_set_apart_by_a_small_skip_are_cut_at_their_baselines():
+    # Texinfo's paragraph skip is a third of a line; OCR boxes, padded unevenly, hide it
+    # (bottoms jitter by 3 px), and a region of two-line paragraphs has as many steps
+    # between paragraphs as within them: the baselines read from the pixels show it.
+    texts = ["A list of graphic handles can also be passed as the first", "argument too.",
+             "Additionally, material can be called with one output argument", "as well.",
+             "For more control, the light position can be specified by an", "angle.",
+             "The optional string style specifies whether the light is", "local."]  # fmt: skip
+    base, lines = 300.0, []
+    for i, text in enumerate(texts):
+        base += 27 if i % 2 else (35 if i else 0)  # 27 px within, 35 between paragraphs
+        jitter = (3, -3, 0, 2, -2, 3, -3, 1)[i]  # the box's bottom, not the letters
+        right = RIGHT if i % 2 == 0 else LEFT + 300
+        box = (LEFT, base - 24 + jitter, right, base + 7 + jitter)
+        lines.append(TextLine(text, box, 0.95, baseline=base))
+    parts = split_region(region(lines))
+    assert [p.lines[0].text for p in parts] == texts[::2]

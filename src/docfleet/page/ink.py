@@ -1,6 +1,9 @@
-"""How heavy a line's ink is on a page image: bold lines from the pixels, for OCR lines (which
-carry no font). The width of a stroke is the mean run of dark pixels along the rows of the
-line's box; a line whose strokes are clearly wider than the page's usual lines is bold."""
+"""What a line's ink says on a page image, for OCR lines (which carry no font and whose boxes
+are padded unevenly): bold lines, and the baseline the letters stand on.
+
+The width of a stroke is the mean run of dark pixels along the rows of the line's box; a line
+whose strokes are clearly wider than the page's usual lines is bold. The baseline is the
+lowest row of the band where most of the line's ink is (descenders, below it, are thin)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 
 from docfleet.page.types import TextLine
 
+BAND = 0.4  # a row with this share of the densest row's ink is in the letters' main band
 BOLD_RATIO = 1.3  # stroke width over the page's median at which a line is bold
 MIN_CHARS = 6  # lines shorter than this do not set the page's median
 
@@ -37,10 +41,7 @@ def mark_bold(lines: Sequence[TextLine], image: Any) -> list[TextLine]:
     if not lines or image is None:
         return list(lines)
     gray = np.asarray(image)
-    sample = gray[::4, ::4]
-    if sample.ndim == 3:
-        sample = sample[..., 1]
-    dark = (float(np.percentile(sample, 1)) + float(np.percentile(sample, 99))) / 2
+    dark = _dark(gray)
     widths = [stroke_width(gray, line.bbox, dark) for line in lines]
     usual = [w for w, line in zip(widths, lines, strict=True) if len(line.text) >= MIN_CHARS]
     if not usual:
@@ -50,3 +51,41 @@ def mark_bold(lines: Sequence[TextLine], image: Any) -> list[TextLine]:
         replace(line, bold=True) if base and w >= BOLD_RATIO * base else line
         for w, line in zip(widths, lines, strict=True)
     ]
+
+
+def baseline(gray: Any, box: tuple[float, float, float, float], dark: float) -> float | None:
+    """The y of the lowest row of ``box`` whose ink is ``BAND`` of its densest row's, in page
+    pixels (None when the box holds no ink)."""
+    x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
+    crop = gray[y0 : int(box[3]) + 1, x0 : int(box[2]) + 1]
+    if crop.ndim == 3:
+        crop = crop[..., 1]
+    if crop.size == 0:
+        return None
+    ink = (crop < dark).sum(axis=1)
+    top = int(ink.max())
+    if top == 0:
+        return None
+    rows = [i for i, n in enumerate(ink.tolist()) if n >= BAND * top]
+    return float(y0 + rows[-1] + 1)
+
+
+def mark_baselines(lines: Sequence[TextLine], image: Any) -> list[TextLine]:
+    """``lines`` with ``baseline`` read from the pixels of ``image``."""
+    import numpy as np
+
+    if not lines or image is None:
+        return list(lines)
+    gray = np.asarray(image)
+    dark = _dark(gray)
+    return [replace(line, baseline=baseline(gray, line.bbox, dark)) for line in lines]
+
+
+def _dark(gray: Any) -> float:
+    """Midway between the page's ink and its paper."""
+    import numpy as np
+
+    sample = gray[::4, ::4]
+    if sample.ndim == 3:
+        sample = sample[..., 1]
+    return (float(np.percentile(sample, 1)) + float(np.percentile(sample, 99))) / 2

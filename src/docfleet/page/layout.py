@@ -10,7 +10,7 @@ from docfleet.page.display_math import display_formulas
 from docfleet.page.geometry import union_all
 from docfleet.page.header_tables import header_tables
 from docfleet.page.line_joins import merge_rows, split_gutters
-from docfleet.page.ocr_code import code_runs
+from docfleet.page.ocr_code import code_runs, command_output
 from docfleet.page.ocr_contents import ocr_contents
 from docfleet.page.ocr_paragraphs import split_region
 from docfleet.page.reading_order import reading_order
@@ -58,7 +58,9 @@ def ocr_blocks(
     units = [_pieces(b) for b in wholes]  # a region's parts stay in its place
     assign_roles([b for unit in units for b in unit], width, height)
     boxes = [b.bbox for b in wholes]
-    return join_code(_order_units(units, boxes, OCR_BAND_OVERLAP))
+    ordered = _order_units(units, boxes, OCR_BAND_OVERLAP)
+    command_output(ordered)
+    return join_code(ordered)
 
 
 def _pieces(block: Block) -> list[Block]:

@@ -12,13 +12,17 @@ a line ending in a colon ("Add this to your ~/.bashrc:"), or when it is code bey
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from itertools import pairwise
 
 from docfleet.page.blocks import Block, rows
 from docfleet.page.geometry import union_all
 from docfleet.page.marks import CJK
 from docfleet.page.types import TextLine
 
-PROMPT = re.compile(r"^(?:\$|>>>|\.\.\.|R?>|#|%|In \[\d+\]:|[\w.-]+@[\w.-]+[:~$#]\S*)\s+\S")
+PROMPT = re.compile(
+    r"^(?:\$|>>>|\.\.\.|R?>|#|%|In \[\d+\]:|\(%[io]?\d+\)|[\w.-]+@[\w.-]+[:~$#]\S*)\s+\S"
+)  # a shell's, Python's, R's, IPython's or Maxima's ("(%i3)") prompt, then the command
 SIGNS = re.compile(
     r"==|!=|<-|->|::|\+\+|&&|\|\||[;{]\s*$|^\s*[{}]|\w\([^()]*\)|\s--?[a-z][\w-]*|\w=\S|</?\w+>"
     r"|^\s*(?:def|class|import|from|return|if|for|while|int|void|const|let|var)\s"
@@ -32,6 +36,7 @@ _WORD = re.compile(r"[(\"'\u201c]?[^\W\d_][\w'\u2019-]*[.,;:!?)\"'\u201d]*")
 SIGN_CHARS = set("=;{}()[]<>/\\_|#~$*\"'`@&")
 SIGN_SHARE = 0.12  # of a line's characters, signs above which it reads as code
 MIN_LINES = 2  # a code block without a prompt
+OUTPUT_GAP = 2.0  # line heights between a command and its output set as a region of its own
 
 
 def code_line(text: str) -> bool:
@@ -129,3 +134,17 @@ def code_runs(block: Block) -> list[Block]:
         box = union_all(ln.bbox for ln in part.lines)
         part.bbox = (block.bbox[0], box[1], block.bbox[2], box[3])
     return out
+
+
+def command_output(blocks: Sequence[Block]) -> None:
+    """Type ``code`` each text block (in reading order) that holds no prose and sits right
+    under a code block of commands (prompts): their output, which the layout model drew as a
+    region of its own ("[1] TRUE", a printed table)."""
+    for upper, lower in pairwise(blocks):
+        if upper.type != "code" or lower.type != "text" or not upper.lines or not lower.lines:
+            continue
+        height = min(ln.bbox[3] - ln.bbox[1] for ln in upper.lines)
+        below = -0.5 * height < lower.bbox[1] - upper.bbox[3] < OUTPUT_GAP * height
+        commands = any(PROMPT.match(ln.text.strip()) for ln in upper.lines)
+        if below and commands and not any(_prose(ln.text.strip()) for ln in lower.lines):
+            lower.type = "code"

@@ -2,8 +2,8 @@
 
 The layout model often draws several paragraphs, or a paragraph and the list after it, as one
 text region. OCR boxes are padded and overlap, so the white between them says little; the
-distance from one line's bottom to the next (the pitch), where lines start and where they stop
-do. A region is cut before a line
+distance from one line's baseline (read from the pixels, else its box's bottom) to the next
+(the pitch), where lines start and where they stop do. A region is cut before a line
 
 - set further below the line above than the region's own pitch (space between paragraphs),
 - indented after a line that stopped short, or indented alone between lines at the left
@@ -44,6 +44,12 @@ class _Row:
     def text(self) -> str:
         return " ".join(ln.text.strip() for ln in self.lines)
 
+    @property
+    def base(self) -> float:
+        """The baseline read from the pixels (the box's bottom where none was read)."""
+        known = [ln.baseline for ln in self.lines if ln.baseline is not None]
+        return median(known) if known else self.box[3]
+
 
 def split_region(block: Block) -> list[Block]:
     """``block`` (a text region's lines) cut into paragraphs and list items, in order."""
@@ -51,9 +57,10 @@ def split_region(block: Block) -> list[Block]:
     if len(units) < 2:
         return [block]
     height = median(u.box[3] - u.box[1] for u in units)
-    steps = [b.box[3] - a.box[3] for a, b in pairwise(units)]
-    usual = [s for s in steps if 0 < s < 2 * height]
-    pitch = median(usual) if usual else height
+    steps = [b.base - a.base for a, b in pairwise(units)]
+    usual = sorted(s for s in steps if 0 < s < 2 * height)  # its lowest quarter's top: a
+    pitch = usual[len(usual) // 4] if usual else height  # region of short paragraphs has
+    # as many steps between paragraphs as within them
     lefts = sorted(u.box[0] for u in units)
     left = lefts[len(lefts) // 10]
     rights = sorted(u.box[2] for u in units)
@@ -68,7 +75,7 @@ def split_region(block: Block) -> list[Block]:
     parts: list[list[_Row]] = [[units[0]]]
     after = [*units[2:], None]  # the line after ``b``
     for (a, b), c in zip(pairwise(units), after, strict=True):
-        spaced = b.box[3] - a.box[3] > PITCH_STEP * pitch
+        spaced = b.base - a.base > PITCH_STEP * pitch
         set_in = INDENT < indent(b) <= DEEP and indent(a) < INDENT / 2
         alone = c is None or indent(c) < INDENT / 2  # set in alone: no hanging indent
         first_line = ((short(a) or (alone and c is not None)) and set_in) or (

@@ -62,6 +62,7 @@ class TextLine:
     mono: bool = False  # text layer only: the line's font is monospaced
     parts: tuple[TextLine, ...] = ()  # pieces of the line separated by wide gaps (cells)
     words: tuple[tuple[float, float], ...] = ()  # text layer: each word's left and right x
+    baseline: float | None = None  # OCR: the y its letters stand on, read from the pixels
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from docfleet.engine.devices import Device
 from docfleet.engine.stage import Stage
-from docfleet.page.ink import mark_bold
+from docfleet.page.ink import mark_baselines, mark_bold
 from docfleet.page.types import RenderedPage, TextLine
 from docfleet.runtimes.backend import BackendOptions, stage_backend
 from docfleet.runtimes.warm import WarmModel
@@ -111,14 +111,12 @@ class OcrStage(Stage):
         share = (time.perf_counter() - start) / len(pages)  # pages of a batch are read together
         t, n = engine.times, len(pages)
         for page, lines in zip(pages, read, strict=True):
-            page.ocr_lines = mark_bold(
-                [
-                    TextLine(line.text, _bbox(line.quad), line.score)
-                    for line in lines
-                    if line.score >= self.options.min_score and line.text.strip()
-                ],
-                page.image,
-            )
+            kept = [
+                TextLine(line.text, _bbox(line.quad), line.score)
+                for line in lines
+                if line.score >= self.options.min_score and line.text.strip()
+            ]
+            page.ocr_lines = mark_baselines(mark_bold(kept, page.image), page.image)
             page.seconds["ocr"] = share  # and its parts (they add up to a little less):
             page.seconds["ocr_detect"] = t.detect / n
             page.seconds["ocr_recognise"] = t.recognise / n
