@@ -54,20 +54,32 @@ def mark_bold(lines: Sequence[TextLine], image: Any) -> list[TextLine]:
 
 
 def baseline(gray: Any, box: tuple[float, float, float, float], dark: float) -> float | None:
-    """The y of the lowest row of ``box`` whose ink is ``BAND`` of its densest row's, in page
-    pixels (None when the box holds no ink)."""
+    """The y (page pixels) of the bottom of the band of rows of ``box`` that holds the line's
+    letters: rows with ``BAND`` of the ink of the densest row of the box's middle half, the run
+    of them nearest the box's centre (an OCR box, padded, takes in the edges of the lines
+    above and below); None when the box holds no ink."""
     x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
     crop = gray[y0 : int(box[3]) + 1, x0 : int(box[2]) + 1]
     if crop.ndim == 3:
         crop = crop[..., 1]
     if crop.size == 0:
         return None
-    ink = (crop < dark).sum(axis=1)
-    top = int(ink.max())
+    ink = (crop < dark).sum(axis=1).tolist()
+    quarter = len(ink) // 4
+    top = max(ink[quarter : len(ink) - quarter] or ink)
     if top == 0:
         return None
-    rows = [i for i, n in enumerate(ink.tolist()) if n >= BAND * top]
-    return float(y0 + rows[-1] + 1)
+    bands: list[tuple[int, int]] = []  # runs of dense rows, first and last (a gap of a few
+    gap = max(2, len(ink) // 8)  # rows, a letter's counter between its strokes, within one)
+    for i, n in enumerate(ink):
+        if n >= BAND * top:
+            if bands and bands[-1][1] >= i - gap:
+                bands[-1] = (bands[-1][0], i)
+            else:
+                bands.append((i, i))
+    middle = (len(ink) - 1) / 2
+    _, last = min(bands, key=lambda b: max(b[0] - middle, middle - b[1], 0))
+    return float(y0 + last + 1)
 
 
 def mark_baselines(lines: Sequence[TextLine], image: Any) -> list[TextLine]:
