@@ -131,3 +131,20 @@ def test_a_contents_list_is_not_a_table_but_figures_in_a_last_column_are() -> No
     counts = [line(t, 100, 100 + 30 * i) for i, t in enumerate(entries)]
     counts += [line(str(n), 700, 100 + 30 * i) for i, n in enumerate([12, 7, 30, 2, 18, 5])]
     assert table_candidates(counts, [region], 0.5) == [region]
+
+
+def test_a_figure_over_a_table_caption_is_a_table_though_its_cells_wrap() -> None:
+    cells = [line("signal", 100, 100), line("action", 300, 100), line("note", 500, 100)]
+    for r, name in enumerate(["SIGHUP", "SIGINT", "SIGKILL"]):
+        top = 140 + 110 * r  # a cell wrapped word by word down its narrow column
+        cells += [line(name, 100, top + 40), line("note on it", 500, top + 40)]
+        cells += [line(word, 300, top + 24 * k) for k, word in enumerate(["end", "the", "task"])]
+    figure = Region("figure", (90, 90, 700, 480), 0.8)
+    caption = line("Table 9.11: List of frequently used signals", 150, 500)
+    found = table_candidates([*cells, caption], [figure], 0.5)
+    assert [(r.type, r.bbox) for r in found][:1] == [("table", figure.bbox)]
+    # without one, or under a figure's own caption, only a candidate whose reading must
+    # look like a filled grid (cells wrapped over several lines do not)
+    assert [r.type for r in table_candidates(cells, [figure], 0.5)] == [TABULAR]
+    own = line("Figure 3: The signals", 150, 500)
+    assert [r.type for r in table_candidates([*cells, own], [figure], 0.5)] == [TABULAR]

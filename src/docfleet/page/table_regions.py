@@ -5,6 +5,7 @@ Pure functions on boxes and text."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -25,13 +26,15 @@ LOOSE_WIDEST_CELL = 0.65  # rows of lines to try the table model on may hold a w
 PROSE_SHARE = 0.5  # a region with this share of its lines in columns of body text is no table
 CONTENTS_ROWS = 5  # a contents list: at least this many rows ending with a page number
 CONTENTS_SHARE = 0.6  # and this share of its rows
+TABLE_CAPTION = re.compile(r"^(?:table|tab\.)\s*[\dIVX]+(?:[.:-]\d+)*\b", re.I)  # "Table 9.11:"
 
 
 def table_candidates(
     lines: Sequence[TextLine], regions: Sequence[Region], min_score: float
 ) -> list[Region]:
     """The regions of a page to read as tables, in this order: the layout model's ``table``
-    regions scored ``min_score`` or more (best first); its ``figure`` regions (and ``equation``
+    regions scored ``min_score`` or more (best first); its ``figure`` regions with a table's
+    caption ("Table 3") just above or below them, and ``figure`` regions (and ``equation``
     regions of many lines) whose lines stand in rows of aligned cells (a table it took for a
     picture or a formula); else the whole page when
     its lines do and the model found no text on it (an image of a table); runs of such rows in no
@@ -43,7 +46,9 @@ def table_candidates(
         inside_lines = [lines[i] for i in lines_in(region.bbox, lines)]
         if region.type == "equation" and len(inside_lines) < EQUATION_TABLE_LINES:
             continue  # an aligned array of equations is a formula, not a table
-        if region.type in ("figure", "equation") and _tabular(inside_lines):
+        if region.type == "figure" and _captioned(region, lines):
+            found.append(Region("table", region.bbox, region.score))  # as the model's own
+        elif region.type in ("figure", "equation") and _tabular(inside_lines):
             found.append(Region(TABULAR, region.bbox, region.score))
     texts = [r for r in regions if r.type in TEXTUAL_REGIONS]
     held = [*texts, *(r for r in regions if r.type == "table"),
@@ -85,6 +90,20 @@ def plausible(table: Table, region: Region) -> bool:
         return True
     wrapped = sum(len(c.lines) > 1 for c in table.cells) / cells
     return empty <= MAX_EMPTY and wrapped <= MAX_WRAPPED
+
+
+def _captioned(region: Region, lines: Sequence[TextLine]) -> bool:
+    """A line just above or below the region, across it, opens with "Table" and a number:
+    the layout model took a table (cells wrapped over lines of their own) for a picture."""
+    x0, y0, x1, y1 = region.bbox
+    for line in lines:
+        height = line.bbox[3] - line.bbox[1]
+        across = min(line.bbox[2], x1) - max(line.bbox[0], x0) > 0
+        below = y1 - 0.5 * height <= line.bbox[1] <= y1 + 3 * height
+        above = y0 - 3 * height <= line.bbox[3] <= y0 + 0.5 * height
+        if across and (below or above) and TABLE_CAPTION.match(line.text.strip()):
+            return True
+    return False
 
 
 def _prose_in(region: Region, lines: Sequence[TextLine]) -> bool:
