@@ -13,7 +13,7 @@ from itertools import pairwise
 
 from docfleet.page.columns import by_column, gutters
 from docfleet.page.geometry import line_size, overlap, same_row, union
-from docfleet.page.marks import BULLETS, ITEM, LIST_MARK, PAGE_REF, TITLED_CAPTION
+from docfleet.page.marks import BULLETS, ITEM, LIST_MARK, PAGE_REF, TITLED_CAPTION, numbered_on
 from docfleet.page.spacing import item_ended, leading, set_apart, term_apart
 from docfleet.page.types import BBox, Region, Table, TextLine
 
@@ -97,7 +97,8 @@ def paragraphs(lines: Sequence[TextLine], *, ordered: bool = False) -> list[Bloc
             if home is None:
                 last = own[-1] if own else (blocks[-1] if blocks else None)
                 item = ITEM.match(line.text) and not term_apart(line)
-                item = item and (last is None or _item_starts(last, line))
+                starts = last is None or _item_starts(last, line) or numbered_on(line, group)
+                item = item and starts
                 block = Block("list_item" if item else "text", line.bbox, line.score)
                 block.add(line)
                 own.append(block)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+from docfleet.page.types import TextLine
 
 #: Characters that start a list item: bullets, dashes (en, em), an asterisk, a hyphen.
 BULLETS = (
@@ -23,3 +26,25 @@ CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 TITLED_CAPTION = re.compile(
     r"^(?i:example|figure|table|listing|algorithm|equation)\s+[\dA-Z]+(?:\.\d+)*\s+[A-Z]"
 )
+_NUMBERED = re.compile(r"^\(?(\d{1,3})[.)]\s")
+
+
+def numbered_on(first: TextLine, lines: Sequence[TextLine]) -> bool:
+    """``first`` opens with a number ("4.") and one of ``lines`` set where it is opens with
+    the next ("5."): a numbered list, however the text before it ends (a list going on from
+    the page before).
+
+    >>> numbered_on(TextLine("4. All", (10, 0, 90, 9)), [TextLine("5. The", (11, 40, 99, 49))])
+    True
+    """
+    number = _NUMBERED.match(first.text)
+    if number is None:
+        return False
+    after = str(int(number[1]) + 1)
+    height = first.bbox[3] - first.bbox[1]
+    return any(
+        (found := _NUMBERED.match(line.text)) is not None
+        and found[1] == after
+        and abs(line.bbox[0] - first.bbox[0]) < 0.5 * height
+        for line in lines
+    )

@@ -26,7 +26,7 @@ from statistics import median
 
 from docfleet.page.blocks import Block, rows
 from docfleet.page.geometry import union_all
-from docfleet.page.marks import BULLETS, ITEM
+from docfleet.page.marks import BULLETS, ITEM, numbered_on
 from docfleet.page.types import BBox, TextLine
 
 PITCH_STEP = 1.2  # a pitch this many times the region's own starts a paragraph
@@ -102,7 +102,8 @@ def split_region(block: Block) -> list[Block]:
     for i, part in enumerate(parts):
         run = (i > 0 and deep[i - 1]) or (i + 1 < len(parts) and deep[i + 1])
         after_colon = i > 0 and parts[i - 1][-1].text.rstrip().endswith(":")
-        item = deep[i] and (run or after_colon or part[0].text[:1] in BULLETS)
+        numbered = numbered_on(part[0].lines[0], [p[0].lines[0] for p in parts[i + 1 :]])
+        item = deep[i] and (run or after_colon or numbered or part[0].text[:1] in BULLETS)
         opens_item = i == 0 and block.type == "list_item"  # the item the region began with
         other = "text" if block.type == "list_item" else block.type
         kind = "list_item" if item or opens_item else other
