@@ -18,6 +18,7 @@ from docfleet.page.marks import CJK, PAGE_REF
 MIN_ROWS = 3
 ENDING_SHARE = 0.75  # of a contents list's rows, the share that end in a page number
 _SECTION = re.compile(r"^\d{1,2}(?:\.\d{1,3})+\.?(?:\s|$)")
+_NUMBER = re.compile(r"^(?:\d{1,4}(?:\.\d{1,3})*\.?|[ivxlc]{1,7})$", re.I)  # "9", "2.1", "xii"
 _LEADER_TAIL = re.compile(r"(?:\s*[.·…_]){2,}\s*$")
 
 
@@ -77,12 +78,37 @@ def ocr_contents(blocks: list[Block]) -> list[Block]:
             if len(cells) >= MIN_ROWS and (contents(cells, ENDING_SHARE) or numbered(cells)):
                 block.type = "toc"
                 block.lines = [ln for row in rows(block.lines) for ln in row]
-    if any(b.type == "toc" for b in out):  # an entry the model took for a title or a line
+    if any(b.type == "toc" for b in out):  # entries the model took for titles or lines
+        out, given = _numbers_given(out)
         for block in out:
             cells = [[ln.text.strip() for ln in row] for row in rows(block.lines)]
-            if block.type in ("title", "text") and len(cells) == 1 and _entry(cells[0]):
+            listed = len(cells) > 1 and (contents(cells, ENDING_SHARE) or numbered(cells))
+            entry = len(cells) == 1 and (_entry(cells[0]) or id(block) in given)
+            if block.type in ("title", "text") and (listed or entry):
                 block.type = "toc"
+                block.lines = [ln for row in rows(block.lines) for ln in row]
     return out
+
+
+def _numbers_given(blocks: list[Block]) -> tuple[list[Block], set[int]]:
+    """A contents page's region of numbers alone (page numbers, or section numbers) gives each
+    number to the block holding a line on its row (the entry it belongs to); the blocks, and
+    the ids of those given one."""
+    out, given = list(blocks), set[int]()
+    for block in blocks:
+        if block.type != "text" or not all(_NUMBER.match(ln.text.strip()) for ln in block.lines):
+            continue
+        homes = [next((b for b in out if b is not block and b.type in ("title", "text", "toc")
+                       and any(same_row(ln.bbox, m.bbox) for m in b.lines)), None)
+                 for ln in block.lines]  # fmt: skip
+        if block.lines and all(home is not None for home in homes):
+            for line, home in zip(block.lines, homes, strict=True):
+                assert home is not None
+                home.lines.append(line)
+                home.bbox = union_all([home.bbox, line.bbox])
+                given.add(id(home))
+            out.remove(block)
+    return out, given
 
 
 def numbered(rows_text: Sequence[Sequence[str]]) -> bool:
