@@ -86,6 +86,8 @@ def _entry(lines: Sequence[TextLine], i: int, lead: dict[float, float]) -> bool:
     rows follow one another at the text's own spacing), or its description going on below
     under itself (a hanging indent)."""
     line = lines[i]
+    if len(line.parts) != 2:
+        return False  # three cells or more: a table's row
     term, rest = line.parts[0], line.parts[1:]
     height = line.bbox[3] - line.bbox[1]
     if len(term.text) > TERM_CHARS or len(term.text.split()) > 2:
@@ -108,7 +110,8 @@ def _entry(lines: Sequence[TextLine], i: int, lead: dict[float, float]) -> bool:
 
 def _headed(lines: Sequence[TextLine], i: int) -> bool:
     """Rows of cells whose second starts where line ``i``'s does run up from it to a bold row,
-    no line between them crossing that start: a table under its header."""
+    no line between them crossing that start (a cell's own lines start there): a table under
+    its header."""
     line = lines[i]
     x, height = line.parts[1].bbox[0], line.bbox[3] - line.bbox[1]
     rows = sorted(
@@ -120,7 +123,7 @@ def _headed(lines: Sequence[TextLine], i: int) -> bool:
     top = line.bbox[1]
     for row in rows:
         between = [ln for ln in lines if row.bbox[3] <= ln.bbox[1] and ln.bbox[3] <= top]
-        if any(ln.bbox[0] < x < ln.bbox[2] for ln in between):
+        if any(ln.bbox[0] < x - 0.5 * height < ln.bbox[2] for ln in between):
             return False
         if row.bold:
             return True
