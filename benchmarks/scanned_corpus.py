@@ -6,11 +6,14 @@ Source: the pages of benchmarks/real_corpus.py's corpus (cut from PDFs that Debi
 documentation packages ship; built into ``--real`` when missing). ``PAGES`` pages with at least
 ``MIN_WORDS`` words in their text layer and mostly text (see ``figure_share``) are drawn with a
 fixed seed, one per document, taking producers (``family`` in the real corpus's manifest) in
-turn so that every producer comes up before any comes up twice. Each page is rendered at 200
-dpi in grayscale and made to look printed and scanned: a slight blur, a tint of paper and ink,
-a tilt of at most ``MAX_ANGLE`` degrees, sensor noise and JPEG compression. Writes into OUT:
+turn so that every producer comes up before any comes up twice. Each page is rendered in
+grayscale and made to look printed and scanned, twice (see ``Look``): ``EASY`` (200 dpi, a
+slight blur, a tint of paper and ink, a tilt of at most 0.6 degrees, sensor noise, JPEG at
+quality 70) and ``HARD``, what office scanners give (150-200 dpi, stronger blur, low contrast,
+1-2 degrees of skew, dust, JPEG at quality 30-50). Writes into OUT:
 
     scanned/scan-NN.pdf   image-only PDFs, two pages each, each page the size of the original
+    scanned-hard/scan-NN.pdf  the same pages, the hard look
     truth.jsonl           {"document", "page", "source", "text"}: the text is the original
                           page's text layer, ``pdftotext -f N -l N``
     tiny/tiny.pdf         2000 image-only pages of one inch square, four words each (every
@@ -53,12 +56,32 @@ PAGES_PER_PDF = 2
 MIN_WORDS = 120  # pdftotext words on the page
 MAX_FIGURE_SHARE = 0.4  # of the inked parts of a page, the share with no text in it
 DPI = 200
-BLUR_SIGMA = 0.6  # pixels at 200 dpi
-NOISE_SIGMA = 6.0  # gray levels
-PAPER = (232.0, 246.0)  # paper gray level, drawn per page
-INK = (18.0, 40.0)
-MAX_ANGLE = 0.6  # degrees
-JPEG_QUALITY = 70
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a page is printed and scanned again: each range is drawn per page (``dpi`` and
+    ``jpeg`` per PDF), the tilt's sign too."""
+
+    folder: str  # where its PDFs go, beside truth.jsonl
+    dpi: tuple[int, ...]  # scan resolutions to choose from
+    blur: tuple[float, float]  # Gaussian blur sigma, pixels at 200 dpi
+    noise: float  # sensor noise sigma, gray levels
+    paper: tuple[float, float]  # paper gray level
+    ink: tuple[float, float]  # ink gray level (low contrast: close to the paper's)
+    angle: tuple[float, float]  # tilt in degrees, either way
+    jpeg: tuple[int, int]  # JPEG quality
+    speckle: float  # share of pixels that are dust (dark) or dropouts (light)
+
+
+#: An office scanner on a good day: the set the OCR speed-ups were first measured on.
+EASY = Look("scanned", (200,), (0.6, 0.6), 6.0, (232.0, 246.0), (18.0, 40.0), (0.0, 0.6),
+            (70, 70), 0.0)  # fmt: skip
+#: What users bring: lower resolution, stronger blur, low contrast, 1-2 degrees of skew,
+#: dust, and JPEG at quality 30-50.
+HARD = Look("scanned-hard", (150, 175, 200), (0.8, 1.2), 8.0, (205.0, 230.0), (40.0, 80.0),
+            (1.0, 2.0), (30, 50), 0.0005)  # fmt: skip
+LOOKS = {"easy": EASY, "hard": HARD}
 TINY_PAGES = 2000
 TINY_BLANK_EVERY = 10  # pages 10, 20, ... are blank
 TINY_FONT_PX = 24  # about 8.6 pt at 200 dpi
@@ -136,41 +159,64 @@ def choose(docs: dict[str, dict], fit: dict[str, list[dict]], rng: random.Random
     return picks
 
 
-def scan_look(image: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, float]:
-    """Blur, paper and ink tint, a small tilt, noise; the degraded page and its angle."""
-    blurred = image.convert("L").filter(ImageFilter.GaussianBlur(BLUR_SIGMA))
-    paper, ink = rng.uniform(*PAPER), rng.uniform(*INK)
+def scan_look(
+    image: Image.Image, rng: np.random.Generator, look: Look = EASY, dpi: int = DPI
+) -> tuple[Image.Image, float]:
+    """Blur, paper and ink tint, a tilt, noise and dust, as ``look`` draws them for a page
+    rendered at ``dpi``; the degraded page and its angle."""
+    low, high = look.blur  # (a draw only where there is a range: the easy pages stay as built)
+    sigma = (rng.uniform(low, high) if high > low else low) * dpi / DPI
+    blurred = image.convert("L").filter(ImageFilter.GaussianBlur(sigma))
+    paper, ink = rng.uniform(*look.paper), rng.uniform(*look.ink)
     gray = np.asarray(blurred, dtype=np.float32) / 255.0
     tinted = Image.fromarray(np.clip(ink + (paper - ink) * gray, 0, 255).astype(np.uint8), "L")
-    angle = float(rng.uniform(-MAX_ANGLE, MAX_ANGLE))
+    least, most = look.angle
+    if least:
+        angle = float(rng.uniform(least, most)) * (1 if rng.random() < 0.5 else -1)
+    else:
+        angle = float(rng.uniform(-most, most))
     tilted = tinted.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=round(paper))
-    pixels = np.asarray(tilted, dtype=np.float32) + rng.normal(0.0, NOISE_SIGMA, gray.shape)
+    pixels = np.asarray(tilted, dtype=np.float32) + rng.normal(0.0, look.noise, gray.shape)
+    if look.speckle:
+        dust = rng.random(gray.shape) < look.speckle
+        pixels[dust] = ink
+        drop = rng.random(gray.shape) < look.speckle
+        pixels[drop] = paper
+        spots = np.argwhere(rng.random(gray.shape) < look.speckle / 8)  # larger dust, 2x2 px
+        for y, x in spots:
+            pixels[y : y + 2, x : x + 2] = ink
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "L"), angle
 
 
-def save_pdf(path: Path, images: list[Image.Image]) -> None:
-    """Image-only PDF, JPEG pages placed at ``DPI`` (so a page keeps its original size)."""
+def save_pdf(
+    path: Path, images: list[Image.Image], dpi: int = DPI, quality: int = EASY.jpeg[0]
+) -> None:
+    """Image-only PDF, JPEG pages placed at ``dpi`` (so a page keeps its original size)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     first, *rest = images
-    first.save(path, "PDF", save_all=True, append_images=rest, resolution=DPI,
-               quality=JPEG_QUALITY, creationDate=FIXED_DATE, modDate=FIXED_DATE)  # fmt: skip
+    first.save(path, "PDF", save_all=True, append_images=rest, resolution=dpi,
+               quality=quality, creationDate=FIXED_DATE, modDate=FIXED_DATE)  # fmt: skip
     assert_no_text_layer(path)
 
 
-def build_scanned(out: Path, real: Path) -> dict[str, Any]:
-    """Draw, render and degrade the pages; write scanned/, truth.jsonl; return the manifest."""
+def build_scanned(out: Path, real: Path, look: Look = EASY) -> dict[str, Any]:
+    """Draw, render and degrade the pages; write ``look.folder``/ (and truth.jsonl for the easy
+    look: the pages and their names are the same in every look); return the manifest."""
     manifest, _ = real_corpus.load(real)
     docs = {entry["file"]: entry for entry in manifest["files"]}
     picks = choose(docs, candidates(real, manifest), random.Random(SEED))
+    salt = 0 if look is EASY else 10_000  # the hard pages draw their own degradations
     truth, pages, images = [], [], []
     for index, (name, chosen) in enumerate(picks):
+        pdf_rng = random.Random(SEED + salt + index // PAGES_PER_PDF)
+        dpi, quality = pdf_rng.choice(look.dpi), pdf_rng.randint(*look.jpeg)
         document = pdfium.PdfDocument(real / "text" / name)
         page = document[chosen["number"] - 1]
         width, height = page.get_size()
-        rendered = page.render(scale=DPI / 72, grayscale=True).to_pil()
+        rendered = page.render(scale=dpi / 72, grayscale=True).to_pil()
         page.close()
         document.close()
-        image, angle = scan_look(rendered, np.random.default_rng(SEED + index))
+        image, angle = scan_look(rendered, np.random.default_rng(SEED + salt + index), look, dpi)
         images.append(image)
         target = f"scan-{index // PAGES_PER_PDF:02d}.pdf"
         number = index % PAGES_PER_PDF + 1
@@ -185,13 +231,15 @@ def build_scanned(out: Path, real: Path) -> dict[str, Any]:
             "family": entry["family"], "producer": entry["producer"],
             "licence": entry.get("licence"), "licence_source": entry.get("licence_source"),
             "size_pt": [round(width, 2), round(height, 2)], "words": len(chosen["text"].split()),
-            "figure_share": chosen["figure_share"], "angle": round(angle, 3),
+            "figure_share": chosen["figure_share"], "angle": round(angle, 3), "dpi": dpi,
+            "jpeg_quality": quality,
         })  # fmt: skip
         if number == PAGES_PER_PDF:
-            save_pdf(out / "scanned" / target, images)
+            save_pdf(out / look.folder / target, images, dpi, quality)
             images = []
-        print(f"{target} page {number}: {source}", file=sys.stderr, flush=True)
-    write_jsonl(out / "truth.jsonl", truth)
+        print(f"{look.folder}/{target} page {number}: {source}", file=sys.stderr, flush=True)
+    if look is EASY:
+        write_jsonl(out / "truth.jsonl", truth)
     return {
         "source_corpus": str(real),
         "distribution": manifest.get("distribution"),
@@ -201,13 +249,15 @@ def build_scanned(out: Path, real: Path) -> dict[str, Any]:
         "min_words": MIN_WORDS,
         "max_figure_share": MAX_FIGURE_SHARE,
         "degradation": {
-            "dpi": DPI,
-            "blur_sigma": BLUR_SIGMA,
-            "noise_sigma": NOISE_SIGMA,
-            "paper": PAPER,
-            "ink": INK,
-            "max_angle": MAX_ANGLE,
-            "jpeg_quality": JPEG_QUALITY,
+            "folder": look.folder,
+            "dpi": list(look.dpi),
+            "blur_sigma_at_200_dpi": list(look.blur),
+            "noise_sigma": look.noise,
+            "paper": list(look.paper),
+            "ink": list(look.ink),
+            "angle": list(look.angle),
+            "jpeg_quality": list(look.jpeg),
+            "speckle": look.speckle,
         },
         "families": len({page["family"] for page in pages}),
         "documents": len({page["source"].split("#")[0] for page in pages}),
@@ -252,10 +302,12 @@ def build(out: Path = DEFAULT_OUT, real: Path = DEFAULT_REAL, rebuild: bool = Fa
     """Build what is missing (everything with ``rebuild``) and return the manifest."""
     path = out / "manifest.json"
     manifest = json.loads(path.read_text()) if path.exists() and not rebuild else {}
-    scanned = manifest.get("scanned")
-    if not scanned or not all((out / "scanned" / f["document"]).exists() for f in scanned["files"]):
-        print(f"building the scanned pages into {out} ...", file=sys.stderr, flush=True)
-        manifest["scanned"] = build_scanned(out, real)
+    for key, look in (("scanned", EASY), ("scanned_hard", HARD)):
+        built = manifest.get(key)
+        folder = out / look.folder
+        if not built or not all((folder / f["document"]).exists() for f in built["files"]):
+            print(f"building the {look.folder} pages into {out} ...", file=sys.stderr, flush=True)
+            manifest[key] = build_scanned(out, real, look)
     if not manifest.get("tiny") or not (out / "tiny" / "tiny.pdf").exists():
         print(f"building the tiny pages into {out} ...", file=sys.stderr, flush=True)
         manifest["tiny"] = build_tiny(out)
@@ -286,12 +338,12 @@ class Corpus:
                 "pdfs": len(self.pdfs), "pages": len(self.keys)}  # fmt: skip
 
 
-def load(root: Path = DEFAULT_OUT, first: int | None = None) -> Corpus:
+def load(root: Path = DEFAULT_OUT, first: int | None = None, look: Look = EASY) -> Corpus:
     """The corpus in ``root`` (built there first when missing) with its first ``first`` PDFs
-    of scanned pages (all of them without)."""
+    of scanned pages in ``look`` (all of them without)."""
     reused = (root / "manifest.json").exists()
     manifest = build(root)
-    pdfs = sorted((root / "scanned").glob("*.pdf"))[:first]
+    pdfs = sorted((root / look.folder).glob("*.pdf"))[:first]
     return Corpus(root, reused, manifest, load_truth(root / "truth.jsonl"), pdfs)
 
 
@@ -306,8 +358,9 @@ def main() -> None:
     manifest = build(Path(args.out), Path(args.real), args.rebuild)
     scanned, tiny = manifest["scanned"], manifest["tiny"]
     print(f"{scanned['pages']} scanned pages from {scanned['documents']} documents of "
-          f"{scanned['families']} producers in {scanned['pdfs']} PDFs, {tiny['pages']} tiny "
-          f"pages, in {args.out} ({time.perf_counter() - start:.1f} s)")  # fmt: skip
+          f"{scanned['families']} producers in {scanned['pdfs']} PDFs (easy in scanned/, hard "
+          f"in scanned-hard/), {tiny['pages']} tiny pages, in {args.out} "
+          f"({time.perf_counter() - start:.1f} s)")  # fmt: skip
 
 
 if __name__ == "__main__":

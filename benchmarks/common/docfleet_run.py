@@ -26,13 +26,20 @@ def docfleet_executable() -> list[str]:
 
 
 def merge_flags(base: list[str], extra: list[str]) -> list[str]:
-    """``base`` with ``extra`` appended, a flag already in ``base`` taking ``extra``'s value."""
+    """``base`` with ``extra`` appended, a flag already in ``base`` taking ``extra``'s value
+    (``--set``, which may come many times, is always appended)."""
     merged = list(base)
     i = 0
     while i < len(extra):
         flag = extra[i]
         value = extra[i + 1] if i + 1 < len(extra) and not extra[i + 1].startswith("--") else None
-        if flag in merged and value is not None and merged.index(flag) + 1 < len(merged):
+        repeated = flag == "--set"
+        if (
+            flag in merged
+            and not repeated
+            and value is not None
+            and merged.index(flag) + 1 < len(merged)
+        ):
             merged[merged.index(flag) + 1] = value
         else:
             merged += [flag] if value is None else [flag, value]
@@ -63,6 +70,17 @@ def read_pages(jsonl: Path, field: str = "text") -> tuple[Texts, int, dict[str, 
     return texts, failed, {stage: mean(values) for stage, values in stages.items()}
 
 
+def ocr_counts(jsonl: Path) -> tuple[int, int]:
+    """The OCR lines of the ok records and how many of them the cascade read again."""
+    lines = reread = 0
+    with open(jsonl, encoding="utf-8") as fh:
+        for raw in fh:
+            ocr = json.loads(raw).get("ocr") or {}
+            lines += int(ocr.get("lines") or 0)
+            reread += int(ocr.get("reread") or 0)
+    return lines, reread
+
+
 def read_run_json(out: Path) -> dict[str, Any]:
     """``OUT/run.json`` ({} when it is missing or unreadable)."""
     try:
@@ -84,7 +102,8 @@ def run_docfleet(
 
     Not ``ok`` when it timed out, exited with a code other than 0 or 1 (1: some pages failed)
     or wrote no pages.jsonl. Otherwise the result holds ``texts`` (``field`` of each ok page,
-    by file name and page, to be scored), ``pages_failed`` and ``stage_seconds``, and from
+    by file name and page, to be scored), ``pages_failed``, ``stage_seconds``, ``ocr_lines``
+    and ``ocr_reread`` (the lines OCR read, those the cascade read again), and from
     run.json ``run_wall_s``, ``startup_s`` and ``engine`` (``run_json_error`` when unreadable).
     """
     command = [*docfleet_executable(), "run", *map(str, inputs), "-o", str(out), *options]
@@ -113,5 +132,6 @@ def run_docfleet(
     except (OSError, KeyError, TypeError, ValueError) as exc:
         fig["run_json_error"] = repr(exc)
     fig["stage_seconds"] = stages
+    fig["ocr_lines"], fig["ocr_reread"] = ocr_counts(out / "pages.jsonl")
     fig["texts"] = texts
     return fig

@@ -207,3 +207,53 @@ def test_a_pad_tolerance_fills_recognition_batches_and_keeps_the_words(engines, 
     assert sum(a[0] == b[0] for a, b in zip(ours, theirs, strict=True)) >= 0.9 * len(crops)
     f1 = _f1(" ".join(t for t, _ in ours), truth), _f1(" ".join(t for t, _ in theirs), truth)
     assert abs(f1[0] - f1[1]) <= 0.01
+
+
+def test_span_rereading_reads_again_only_the_unsure_words(engines, scan) -> None:
+    image, truth = scan
+    every = PageOcr("cascade", CPU, reread="span", span_below=1.01)  # every word is unsure...
+    lines = every(image)
+    assert _f1(" ".join(line.text for line in lines), truth) > 0.9
+    again = [line for line in lines if line.model == "tiny+small"]
+    assert every.times.reread == len(again) > len(lines) / 2 and every.times.second_pass > 0
+    from docfleet.runtimes.ocr.spans import word_key
+
+    first = engines["tiny"](image)  # the tiny reading the cascade started from, line for line
+    seen = Counter(word_key(w) for line in first for w in line.text.split())
+    for line, tiny in zip(lines, first, strict=True):  # ...but not those the page reads often
+        if line.model == "tiny":
+            assert all(seen[word_key(w)] > 1 for w in tiny.text.split()), tiny.text
+    none = PageOcr("cascade", CPU, reread="span", span_below=0.0)
+    assert {line.model for line in none(image)} == {"tiny"} and none.times.reread == 0
+
+
+def test_a_reading_places_its_characters_along_the_crop(engines, scan) -> None:
+    image, _ = scan
+    engine = engines["tiny"]
+    quads = engine.detector.detect_many([image], stack=False)[0]
+    crops = [crop_line(image, q) for q in quads[:12]]
+    for crop, reading in zip(crops, engine.recogniser.read(crops), strict=True):
+        assert len(reading.xs) == len(reading.probs) == len(reading.text)
+        assert list(reading.xs) == sorted(reading.xs)
+        assert all(0 <= x <= crop.shape[1] for x in reading.xs)
+        assert abs(reading.score - np.mean(reading.probs)) < 1e-4
+
+
+def test_a_word_cut_from_its_line_reads_as_it_does_in_the_line(engines, scan) -> None:
+    from docfleet.runtimes.ocr.spans import inside, span_crop, word_spans
+
+    image, _ = scan
+    tiny, small = engines["tiny"], engines["small"].recogniser
+    quads = tiny.detector.detect_many([image], stack=False)[0]
+    crops = [crop_line(image, q) for q in quads[:10]]
+    cuts, words = [], []
+    for crop, r, whole in zip(crops, tiny.recogniser.read(crops), small.read(crops), strict=True):
+        if len(r.text.split()) == len(whole.text.split()):  # the words line up, one for one
+            cuts += [span_crop(crop, span) for span in word_spans(r, crop.shape[1])]
+            words += whole.text.split()
+    assert len(cuts) >= 40
+    for piece, x0, x1 in cuts:  # the word and the line around it, 320 px at 48 px high
+        assert 0 <= x0 < x1 <= piece.shape[1] + 1e-6
+    read = small.read([piece for piece, _, _ in cuts])
+    alone = [inside(r, x0, x1).text for r, (_, x0, x1) in zip(read, cuts, strict=True)]
+    assert sum(a == w for a, w in zip(alone, words, strict=True)) >= 0.85 * len(words)

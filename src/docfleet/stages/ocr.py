@@ -52,6 +52,17 @@ class OcrOptions(BackendOptions):
     cascade_below: float = Field(
         0.98, ge=0, le=1, description="cascade: read a line again below this confidence."
     )
+    cascade_reread: Literal["line", "span"] = Field(
+        "line",
+        description="cascade: read again the whole unsure line (line), or only its words that "
+        "hold a character read below cascade_span_below (span).",
+    )
+    cascade_span_below: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="cascade, span: a character's probability below which its word is read again.",
+    )
     min_score: float = Field(0.5, ge=0, le=1, description="Drop lines recognised below this.")
 
 
@@ -89,6 +100,7 @@ class OcrStage(Stage):
                 self.model, device, det_max_side=options.det_max_side,  # type: ignore[arg-type]
                 det_pad_slack=options.det_pad_slack,
                 rec_batch=batch, rec_pad_tolerance=tolerance, cascade_below=options.cascade_below,
+                reread=options.cascade_reread, span_below=options.cascade_span_below,
                 gpu_mem_limit=OCR_GPU_ARENA_BYTES if device.kind == "cuda" else None,
                 backend=self.backend, dtype=options.dtype,
             )  # fmt: skip
@@ -122,7 +134,7 @@ class OcrStage(Stage):
             page.seconds["ocr_recognise"] = t.recognise / n
             if self.model == "cascade":
                 page.seconds["ocr_reread"] = t.second_pass / n
-            reread = sum(ln.model == "small" for ln in lines) if self.model == "cascade" else 0
+            reread = sum("small" in ln.model for ln in lines) if self.model == "cascade" else 0
             page.ocr_info = {"model": self.model, "lines": len(lines), "reread": reread,
                              "backend": self.backend}  # fmt: skip
         return batch

@@ -8,11 +8,14 @@ Tiers (``model``):
   accurate);
 - ``cascade``: the tiny detector and recogniser; a line read with confidence below
   ``cascade_below`` is read again by the small recogniser, whose reading replaces it (measured:
-  the small reading is the better one more often than it is the more confident one).
+  the small reading is the better one more often than it is the more confident one); with
+  ``reread="span"``, only the words holding a character read with probability below
+  ``span_below`` are read again (:mod:`docfleet.runtimes.ocr.spans`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,9 +24,11 @@ import numpy as np
 from docfleet.engine.devices import Device
 from docfleet.runtimes.ocr.detect import Detector, DetectorSettings
 from docfleet.runtimes.ocr.models import Backend, characters_of, model_files, model_session
-from docfleet.runtimes.ocr.recognize import Recognizer, crop_line
+from docfleet.runtimes.ocr.recognize import Reading, Recognizer, crop_line
+from docfleet.runtimes.ocr.spans import Span, inside, span_crop, spliced, unsure_spans, word_key
 
 OcrModel = Literal["tiny", "small", "cascade"]
+Reread = Literal["line", "span"]
 
 
 @dataclass
@@ -62,6 +67,8 @@ class PageOcr:
         rec_batch: int = 8,
         rec_pad_tolerance: int = 0,
         cascade_below: float = 0.98,
+        reread: Reread = "line",
+        span_below: float = 0.9,
         gpu_mem_limit: int | None = None,
         backend: Backend = "onnxruntime",
         dtype: str = "float32",
@@ -70,6 +77,7 @@ class PageOcr:
             raise ValueError(f"unknown OCR model {model!r}; use tiny, small or cascade")
         self.model = model
         self.cascade_below = cascade_below
+        self.reread, self.span_below = reread, span_below
         first = model_files("small" if model == "small" else "tiny")
         # ``gpu_mem_limit`` is for all of this page reader's sessions: each gets its share
         share = gpu_mem_limit // (3 if model == "cascade" else 2) if gpu_mem_limit else None
@@ -114,10 +122,14 @@ class PageOcr:
         crops = [crop_line(images[page], q) for page, q in zip(owners, quads, strict=True)]
         start = time.perf_counter()
         first_name = "small" if self.model == "small" else "tiny"
-        read = self.recogniser(crops)
-        lines = [OcrLine(q, t, s, first_name) for q, (t, s) in zip(quads, read, strict=True)]
+        read = self.recogniser.read(crops)
+        lines = [OcrLine(q, r.text, r.score, first_name) for q, r in zip(quads, read, strict=True)]
         times.recognise = time.perf_counter() - start
-        if self.second is not None:
+        if self.second is not None and self.reread == "span":
+            start = time.perf_counter()
+            times.reread = self._reread_spans(lines, crops, read, owners)
+            times.second_pass = time.perf_counter() - start
+        elif self.second is not None:
             start = time.perf_counter()
             unsure = [i for i, line in enumerate(lines) if line.score < self.cascade_below]
             for i, (text, score) in zip(
@@ -130,3 +142,33 @@ class PageOcr:
         for page, line in zip(owners, lines, strict=True):
             pages[page].append(line)
         return pages
+
+    def _reread_spans(
+        self,
+        lines: list[OcrLine],
+        crops: list[np.ndarray],
+        readings: list[Reading],
+        owners: list[int],
+    ) -> int:
+        """Read again with the small recogniser, each alone, the unsure words of each line
+        that its page reads nowhere else (``readings`` say where each character is; ``lines``
+        are changed in place); the number of lines with words read again."""
+        assert self.second is not None
+        seen: dict[int, Counter[str]] = {}
+        for page, reading in zip(owners, readings, strict=True):
+            seen.setdefault(page, Counter()).update(word_key(w) for w in reading.text.split())
+        wanted = [
+            (i, span)
+            for i, (r, crop) in enumerate(zip(readings, crops, strict=True))
+            for span in unsure_spans(r, crop.shape[1], self.span_below, seen[owners[i]])
+        ]
+        cut = [span_crop(crops[i], span) for i, span in wanted]
+        read = self.second.read([piece for piece, _, _ in cut])
+        again = [inside(r, x0, x1) for r, (_, x0, x1) in zip(read, cut, strict=True)]
+        by_line: dict[int, list[tuple[Span, Reading]]] = {}
+        for (i, span), reading in zip(wanted, again, strict=True):
+            by_line.setdefault(i, []).append((span, reading))
+        for i, pairs in by_line.items():
+            new = spliced(readings[i], [s for s, _ in pairs], [r for _, r in pairs])
+            lines[i] = OcrLine(lines[i].quad, new.text, new.score, "tiny+small")
+        return len(by_line)

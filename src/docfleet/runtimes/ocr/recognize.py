@@ -11,6 +11,7 @@ longer lines are grouped by width.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,9 +34,21 @@ def padded_width(crop: np.ndarray) -> int:
     return int(HEIGHT * max(w / max(h, 1), MIN_WIDTH / HEIGHT))
 
 
+@dataclass
+class Reading:
+    """What a recogniser read in a crop: its text and confidence (the mean probability of the
+    characters read, 0 for an empty line); and, per character, its probability and the x in
+    the crop (pixels) of the time step that read it."""
+
+    text: str
+    score: float
+    probs: tuple[float, ...] = ()
+    xs: tuple[float, ...] = ()
+
+
 class Recognizer:
     """Reads crops into ``(text, confidence)``, confidence being the mean probability of the
-    characters read (0 for an empty line)."""
+    characters read (0 for an empty line); :meth:`read` also gives where each character is."""
 
     def __init__(
         self, session: Any, characters: list[str], *, batch: int = 8, pad_tolerance: int = 0
@@ -47,7 +60,11 @@ class Recognizer:
         self.input_name = session.get_inputs()[0].name
 
     def __call__(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
-        out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        return [(r.text, r.score) for r in self.read(crops)]
+
+    def read(self, crops: list[np.ndarray]) -> list[Reading]:
+        """Each crop's :class:`Reading`."""
+        out: list[Reading] = [Reading("", 0.0)] * len(crops)
         on_device = getattr(self.session, "argmax_pixels", None)
         for group in self.batches(crops):
             width = max(padded_width(crops[i]) for i in group)
@@ -56,13 +73,25 @@ class Recognizer:
                 pixels = np.stack([pixels for pixels, _ in shaped])
                 index, best = on_device(pixels, mean=0.5, std=0.5, widths=[w for _, w in shaped])
                 for k, i in enumerate(group):
-                    out[i] = self.decode_best(index[k], best[k])
+                    out[i] = self.located(index[k], best[k], crops[i], width)
                 continue
             tensor = np.stack([_normalise(crops[i], width) for i in group])
             probs = self.session.run(None, {self.input_name: tensor})[0]
             for i, row in zip(group, probs, strict=True):
-                out[i] = self.decode(row)
+                out[i] = self.located(row.argmax(axis=1), row.max(axis=1), crops[i], width)
         return out
+
+    def located(self, index: np.ndarray, best: np.ndarray, crop: np.ndarray, width: int) -> Reading:
+        """:meth:`decode_best` with each character's probability and x in ``crop``: a time
+        step spans ``width / steps`` pixels of the input, which holds the crop resized to
+        ``HEIGHT`` pixels high."""
+        text, score = self.decode_best(index, best)
+        keep = _kept(index)
+        h = crop.shape[0]
+        scale = max(h, 1) / HEIGHT  # input pixels to crop pixels
+        step = width / max(len(index), 1)
+        xs = tuple(float((t + 0.5) * step * scale) for t in np.flatnonzero(keep))
+        return Reading(text, score, tuple(float(p) for p in best[keep]), xs)
 
     def batches(self, crops: list[np.ndarray]) -> list[list[int]]:
         """Indices of crops in batches of at most ``batch``, by padded width."""
@@ -87,13 +116,18 @@ class Recognizer:
 
     def decode_best(self, index: np.ndarray, best: np.ndarray) -> tuple[str, float]:
         """:meth:`decode` from each step's best character and its probability."""
-        keep = np.ones(len(index), dtype=bool)
-        keep[1:] = index[1:] != index[:-1]
-        keep &= index != 0
+        keep = _kept(index)
         if not keep.any():
             return "", 0.0
         text = "".join(self.characters[i] for i in index[keep])
         return text, float(round(float(best[keep].mean()), 5))
+
+
+def _kept(index: np.ndarray) -> np.ndarray:
+    """The time steps CTC keeps: a character other than the blank (0), not the one before."""
+    keep = np.ones(len(index), dtype=bool)
+    keep[1:] = index[1:] != index[:-1]
+    return keep & (index != 0)
 
 
 def _resized(crop: np.ndarray, width: int) -> tuple[np.ndarray, int]:
