@@ -55,6 +55,7 @@ DOCFLEET_VARIANTS: dict[str, list[str]] = {
     "cascade_span_08": ["--set", "ocr.cascade_reread=span", "--set", "ocr.cascade_span_below=0.8"],
     "cascade_span_07": ["--set", "ocr.cascade_reread=span", "--set", "ocr.cascade_span_below=0.7"],
     "one_worker": ["--replicas", "1", "--cpu-threads", "2"],  # one worker of two threads
+    "padded_batches": ["--ocr-rec-batch", "16", "--set", "ocr.rec_pad_tolerance=48"],
 }
 TINY_OPTIONS = ["--ocr", "always", "--pipeline", "layout+ocr", "--devices", "cpu", "--no-progress"]
 VARIANTS = ("rapidocr_loop", "ocrmypdf", *DOCFLEET_VARIANTS, "tiny_pages")
