@@ -96,3 +96,19 @@ def test_a_real_paper_s_display_equations_are_images_rendered_from_the_pdf():
         assert (pixels < 128).mean() > 0.02  # ink: the formula is drawn, not a blank crop
     inline = "this equation: lim"  # in-line math stays in its sentence
     assert any(inline in b["text"] for b in rec["blocks"] if b["type"] == "text")
+
+
+def test_a_formula_whose_pdf_is_gone_by_assembly_keeps_its_text(tmp_path):
+    import shutil
+
+    copy = tmp_path / "paper.pdf"
+    shutil.copy(REAL / "math-italic-letters.pdf", copy)
+    page = load_page(PageTask(str(copy), "pdf", 1, 1), want_image=False, want_text_layer=True)
+    page.text_source = "text-layer"
+    copy.unlink()  # another machine's worker, a file moved: no crop can be rendered
+    rec = page_record(page)
+    formulas = [b for b in rec["blocks"] if b["type"] == "formula"]
+    assert len(formulas) == 3 and not any("image" in b for b in formulas)
+    assert (
+        not rec.get("_assets") and "lim" in rec["markdown"] and "![formula]" not in rec["markdown"]
+    )

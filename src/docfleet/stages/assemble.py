@@ -117,12 +117,13 @@ def formula_images(
 
 def _pdf_crop(page: RenderedPage, box: tuple[int, int, int, int]) -> Any:
     """The box's pixels rendered from the PDF of a page read without them (its text layer);
-    None where the document does not open without a password (its text stands instead)."""
+    None where the document cannot be opened here, or only with a password (its text stands
+    instead: a formula is never worth a failed page)."""
     if page.task.kind != "pdf":
         return None
     try:
         return render_pdf_region(page.task.document, page.task.page, box, page.dpi)
-    except DocumentError:
+    except (DocumentError, OSError, RuntimeError):  # PDFium's errors are RuntimeErrors
         return None
 
 
