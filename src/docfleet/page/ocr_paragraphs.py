@@ -74,8 +74,8 @@ def split_region(block: Block) -> list[Block]:
 
     parts: list[list[_Row]] = [[units[0]]]
     after = [*units[2:], None]  # the line after ``b``
-    for (a, b), c in zip(pairwise(units), after, strict=True):
-        spaced = b.base - a.base > PITCH_STEP * pitch
+    for (a, b), c, step in zip(pairwise(units), after, steps, strict=True):
+        spaced = step > PITCH_STEP * pitch
         set_in = INDENT < indent(b) <= DEEP and indent(a) < INDENT / 2
         alone = c is None or indent(c) < INDENT / 2  # set in alone: no hanging indent
         first_line = ((short(a) or (alone and c is not None)) and set_in) or (

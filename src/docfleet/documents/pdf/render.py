@@ -185,10 +185,14 @@ def _load_page(pdf: Any, path: Path, page: int) -> Any:
         raise DocumentError("render-failed", f"{path}: page {page} is damaged ({exc})") from None
 
 
-def _render(pdf_page: Any, path: Path, page: int, scale: float) -> np.ndarray:
+def _render(
+    pdf_page: Any, path: Path, page: int, scale: float, crop: tuple[float, ...] = (0, 0, 0, 0)
+) -> np.ndarray:
+    """The page (less ``crop``: points cut from its left, bottom, right and top) in RGB."""
     try:
         bitmap = pdf_page.render(
             scale=scale * _NUDGE,  # pypdfium2 sizes the bitmap as ceil(points * scale)
+            crop=crop,
             may_draw_forms=True,
             fill_color=(255, 255, 255, 255),
             rev_byteorder=True,  # RGB rather than BGR
@@ -288,17 +292,7 @@ def render_pdf_region(
             width, height = pdf_page.get_size()
             x0, y0, x1, y1 = box
             crop = (x0 / scale, height - y1 / scale, width - x1 / scale, y0 / scale)
-            bitmap = pdf_page.render(
-                scale=scale,
-                crop=tuple(max(0.0, c) for c in crop),
-                may_draw_forms=True,
-                fill_color=(255, 255, 255, 255),
-                rev_byteorder=True,
-            )
-            try:
-                return bitmap.to_numpy()
-            finally:
-                bitmap.close()
+            return _render(pdf_page, path, page, scale, tuple(max(0.0, c) for c in crop))
         finally:
             pdf_page.close()
 

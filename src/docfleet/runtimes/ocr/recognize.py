@@ -82,14 +82,19 @@ class Recognizer:
         return out
 
     def located(self, index: np.ndarray, best: np.ndarray, crop: np.ndarray, width: int) -> Reading:
-        """:meth:`decode_best` with each character's probability and x in ``crop``: a time
-        step spans ``width / steps`` pixels of the input, which holds the crop resized to
-        ``HEIGHT`` pixels high."""
-        text, score = self.decode_best(index, best)
-        keep = _kept(index)
-        h = crop.shape[0]
-        scale = max(h, 1) / HEIGHT  # input pixels to crop pixels
-        step = width / max(len(index), 1)
+        """CTC greedy decoding of each step's best character (``index``) and its probability
+        (``best``): repeats merged, blanks (index 0) dropped; with each character's
+        probability and x in ``crop`` (a time step spans ``width / steps`` pixels of the
+        input, which holds the crop resized to ``HEIGHT`` pixels high)."""
+        keep = np.ones(len(index), dtype=bool)
+        keep[1:] = index[1:] != index[:-1]
+        keep &= index != 0
+        if not keep.any():
+            return Reading("", 0.0)
+        text = "".join(self.characters[i] for i in index[keep])
+        score = float(round(float(best[keep].mean()), 5))
+        scale = max(crop.shape[0], 1) / HEIGHT  # input pixels to crop pixels
+        step = width / len(index)
         xs = tuple(float((t + 0.5) * step * scale) for t in np.flatnonzero(keep))
         return Reading(text, score, tuple(float(p) for p in best[keep]), xs)
 
@@ -109,25 +114,6 @@ class Recognizer:
             else:
                 groups.append([i])
         return groups
-
-    def decode(self, probs: np.ndarray) -> tuple[str, float]:
-        """CTC greedy decoding: repeats merged, blanks (index 0) dropped."""
-        return self.decode_best(probs.argmax(axis=1), probs.max(axis=1))
-
-    def decode_best(self, index: np.ndarray, best: np.ndarray) -> tuple[str, float]:
-        """:meth:`decode` from each step's best character and its probability."""
-        keep = _kept(index)
-        if not keep.any():
-            return "", 0.0
-        text = "".join(self.characters[i] for i in index[keep])
-        return text, float(round(float(best[keep].mean()), 5))
-
-
-def _kept(index: np.ndarray) -> np.ndarray:
-    """The time steps CTC keeps: a character other than the blank (0), not the one before."""
-    keep = np.ones(len(index), dtype=bool)
-    keep[1:] = index[1:] != index[:-1]
-    return keep & (index != 0)
 
 
 def _resized(crop: np.ndarray, width: int) -> tuple[np.ndarray, int]:
