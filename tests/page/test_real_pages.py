@@ -33,6 +33,13 @@ def record(name: str) -> dict:
     return page_record(page)
 
 
+def one_table(name: str) -> list[list[str]]:
+    """The page's only table block, as rows of cells."""
+    tables = [b for b in record(name)["blocks"] if b["type"] == "table"]
+    assert len(tables) == 1
+    return [row.split("\t") for row in tables[0]["text"].split("\n")]
+
+
 def layer_text(name: str) -> str:
     """PDFium's own text of the page, a word cut by a line-end hyphen rejoined, a glyph it
     gives no text for (a control character: an unmapped ligature) a word break."""
@@ -211,10 +218,7 @@ def test_code_in_a_typewriter_font_without_mono_in_its_name_is_code():
 
 
 def test_a_table_with_wrapped_cells_under_a_bold_header_keeps_its_rows():
-    rec = record("docbook-wrapped-table.pdf")
-    tables = [b for b in rec["blocks"] if b["type"] == "table"]
-    assert len(tables) == 1
-    rows = [row.split("\t") for row in tables[0]["text"].split("\n")]
+    rows = one_table("docbook-wrapped-table.pdf")
     assert rows[0][:3] == ["signal value", "signal name", "action note"]
     by_name = {row[1]: row for row in rows[1:]}
     assert by_name["SIGQUIT"][2:] == [
@@ -223,7 +227,10 @@ def test_a_table_with_wrapped_cells_under_a_bold_header_keeps_its_rows():
     ]
     assert by_name["---"][2:] == ["no signal is sent (see kill(2))", "check if process is running"]
     assert [row[0] for row in rows[1:]] == ["0", "1", "2", "3", "9", "15"]
-    assert "| 9 | SIGKILL | terminate the process | unblockable kill signal |" in rec["markdown"]
+    assert (
+        "| 9 | SIGKILL | terminate the process | unblockable kill signal |"
+        in record("docbook-wrapped-table.pdf")["markdown"]
+    )
 
 
 def test_a_table_becomes_a_github_table():
@@ -270,10 +277,7 @@ def test_a_definition_list_keeps_each_term_with_its_description():
 
 
 def test_a_table_whose_rows_are_spaced_like_paragraphs_stays_a_table_under_its_header():
-    rec = record("docbook-spaced-table.pdf")
-    tables = [b for b in rec["blocks"] if b["type"] == "table"]
-    assert len(tables) == 1
-    rows = [row.split("\t") for row in tables[0]["text"].split("\n")]
+    rows = one_table("docbook-spaced-table.pdf")
     assert rows[0] == ["Directory", "Description"]
     assert rows[1:] == [
         ["floppy", "Floppy drive (optional)"],
