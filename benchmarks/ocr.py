@@ -51,6 +51,8 @@ DOCFLEET_VARIANTS: dict[str, list[str]] = {
     "tiny": ["--ocr-model", "tiny"],
     "small": ["--ocr-model", "small"],
     "default_layout": ["--pipeline", "layout+ocr"],
+    "cascade_float32": ["--set", "ocr.small_precision=float32"],  # the re-reading not quantised
+    "small_int8": ["--ocr-model", "small", "--set", "ocr.small_precision=int8"],
     "cascade_span": ["--set", "ocr.cascade_reread=span"],  # the unsure words alone read again
     "cascade_span_08": ["--set", "ocr.cascade_reread=span", "--set", "ocr.cascade_span_below=0.8"],
     "cascade_span_07": ["--set", "ocr.cascade_reread=span", "--set", "ocr.cascade_span_below=0.7"],

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,12 @@ def pdf(real_pdfs: Path) -> Path:
     return real_pdfs / "latex-ligatures.pdf"
 
 
-def _pages(pdf: Path, backend: str) -> list[dict]:
+def _pages(pdf: Path, backend: str, small: str = "float32") -> list[dict]:
+    """The page read with the cascade; its second reader the float small recogniser, the
+    network both backends run, unless ``small`` says otherwise."""
     fleet = Fleet(devices="cpu", workers="thread", progress=False)
-    results = list(map_documents(fleet, [pdf], ocr="always", backend=backend))
+    stages = {"ocr": {"small_precision": small}}
+    results = list(map_documents(fleet, [pdf], ocr="always", backend=backend, stages=stages))
     assert all(r.ok for r in results), [r.error for r in results]
     return [r.value for r in results]
 
@@ -38,10 +42,23 @@ def test_torch_pages_match_onnx_runtime_pages(pdf: Path) -> None:
     assert len(ours) == len(theirs) == 1
     page, reference = ours[0], theirs[0]
     assert page["ocr"]["backend"] == "torch" and reference["ocr"]["backend"] == "onnxruntime"
+    assert page["ocr"]["small"] == reference["ocr"]["small"] == "float32"
     assert page["text"] == reference["text"] and len(page["text"]) > 500
     blocks, expected = page["blocks"], reference["blocks"]
     assert [b["type"] for b in blocks] == [b["type"] for b in expected]
     assert all(_close(a["bbox"], b["bbox"]) for a, b in zip(blocks, expected, strict=True))
+
+
+def test_the_cascade_rereads_in_int8_on_onnx_runtime_by_default(pdf: Path) -> None:
+    """On a CPU with ONNX Runtime the cascade's second reader is the INT8 recogniser unless
+    told otherwise; PyTorch runs the float network."""
+    [quantised] = _pages(pdf, "onnxruntime", "auto")
+    [plain] = _pages(pdf, "onnxruntime")
+    [torch_page] = _pages(pdf, "torch", "auto")
+    assert quantised["ocr"]["small"] == "int8" and torch_page["ocr"]["small"] == "float32"
+    assert plain["ocr"]["model"] == quantised["ocr"]["model"] == "cascade"
+    words, reference = Counter(quantised["text"].split()), Counter(plain["text"].split())
+    assert sum((words & reference).values()) >= 0.95 * sum(reference.values())
 
 
 def test_auto_is_torch_on_cuda_and_onnx_runtime_on_cpu() -> None:

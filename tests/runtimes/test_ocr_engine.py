@@ -257,3 +257,50 @@ def test_a_word_cut_from_its_line_reads_as_it_does_in_the_line(engines, scan) ->
     read = small.read([piece for piece, _, _ in cuts])
     alone = [inside(r, x0, x1).text for r, (_, x0, x1) in zip(read, cuts, strict=True)]
     assert sum(a == w for a, w in zip(alone, words, strict=True)) >= 0.85 * len(words)
+
+
+def test_the_int8_small_recogniser_reads_as_the_float_one_mostly(engines, scan) -> None:
+    """The shipped INT8 recogniser is quantised (integer weights, a smaller file), keeps the
+    float model's characters, and reads the page's lines much as the float model does."""
+    image, truth = scan
+    files = model_files("small", int8=True)
+    float_files = model_files("small")
+    assert files.recogniser != float_files.recogniser
+    assert files.recogniser.stat().st_size < 0.75 * float_files.recogniser.stat().st_size
+    int8 = PageOcr("small", CPU, small_int8=True)
+    int8.detector = engines["small"].detector
+    plain = [line.text for line in engines["small"](image)]
+    quantised = [line.text for line in int8(image)]
+    assert len(quantised) == len(plain)
+    # they differ mostly by a space either way ("anchors \\captionsetup", "fi gure")
+    assert sum(a == b for a, b in zip(plain, quantised, strict=True)) >= 0.6 * len(plain)
+    assert _f1(" ".join(quantised), truth) >= _f1(" ".join(plain), truth) - 0.03
+    assert _f1(" ".join(quantised), truth) > 0.85
+    session = int8.recogniser.session
+    assert characters_of(session, files) == engines["small"].recogniser.characters
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(str(files.recogniser), load_external_data=False)
+    ops = {node.op_type for node in model.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    int8_weights = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert len(int8_weights) > 30  # the convolutions' weights, per channel
+
+
+def test_the_cascade_rereads_with_the_int8_recogniser(scan) -> None:
+    image, _ = scan
+    cascade = PageOcr("cascade", CPU, cascade_below=1.01, small_int8=True)
+    assert cascade.second is not None
+    path = cascade.second.session._model_path  # noqa: SLF001 - which file ONNX Runtime loaded
+    assert path == str(model_files("small", int8=True).recogniser)
+    lines = cascade(image)
+    assert lines and {line.model for line in lines} == {"small"}
+    assert cascade.times.reread == len(lines)
+
+
+def test_int8_is_refused_off_the_cpu_with_the_setting_to_use() -> None:
+    with pytest.raises(ValueError, match="small_precision=float32"):
+        PageOcr("cascade", Device.parse("cuda:0"), small_int8=True)
+    with pytest.raises(ValueError, match="small_precision=float32"):
+        PageOcr("cascade", CPU, backend="torch", small_int8=True)
+    with pytest.raises(ValueError, match="only the small recogniser"):
+        model_files("tiny", int8=True)

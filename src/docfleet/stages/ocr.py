@@ -63,7 +63,30 @@ class OcrOptions(BackendOptions):
         le=1,
         description="cascade, span: a character's probability below which its word is read again.",
     )
+    small_precision: Literal["auto", "float32", "int8"] = Field(
+        "auto",
+        description="The small recogniser's weights: int8 (quantised; CPUs with onnxruntime, "
+        "twice as fast, 0.2 points less words F1 on hard scans) or float32; auto: int8 for "
+        "the cascade's second reading on CPUs, float32 elsewhere.",
+    )
     min_score: float = Field(0.5, ge=0, le=1, description="Drop lines recognised below this.")
+
+
+def resolve_small_int8(choice: str, model: str, device: Device, backend: str) -> bool:
+    """Whether the small recogniser runs quantised: ``auto`` means INT8 where the cascade reads
+    again on a CPU with ONNX Runtime (the small tier, the accurate choice, stays float).
+
+    >>> cpu = Device.parse("cpu")
+    >>> resolve_small_int8("auto", "cascade", cpu, "onnxruntime")
+    True
+    >>> resolve_small_int8("auto", "small", cpu, "onnxruntime")
+    False
+    >>> resolve_small_int8("auto", "cascade", Device.parse("cuda:0"), "onnxruntime")
+    False
+    """
+    if choice != "auto":
+        return choice == "int8"
+    return model == "cascade" and device.kind == "cpu" and backend == "onnxruntime"
 
 
 def resolve_model(choice: str, device: Device) -> str:
@@ -87,6 +110,9 @@ class OcrStage(Stage):
         options = self.options
         self.model = resolve_model(options.model, device)
         self.backend = stage_backend(self.name, options, device)
+        self.small_int8 = resolve_small_int8(
+            options.small_precision, self.model, device, self.backend
+        )
         batch = options.rec_batch or (8 if device.kind == "cpu" else 32)
         tolerance = options.rec_pad_tolerance
         if tolerance is None:  # a GPU gains from full batches; a CPU does not
@@ -102,7 +128,7 @@ class OcrStage(Stage):
                 rec_batch=batch, rec_pad_tolerance=tolerance, cascade_below=options.cascade_below,
                 reread=options.cascade_reread, span_below=options.cascade_span_below,
                 gpu_mem_limit=OCR_GPU_ARENA_BYTES if device.kind == "cuda" else None,
-                backend=self.backend, dtype=options.dtype,
+                backend=self.backend, dtype=options.dtype, small_int8=self.small_int8,
             )  # fmt: skip
 
         self._engine = WarmModel("OCR", build)
@@ -137,6 +163,8 @@ class OcrStage(Stage):
             reread = sum("small" in ln.model for ln in lines) if self.model == "cascade" else 0
             page.ocr_info = {"model": self.model, "lines": len(lines), "reread": reread,
                              "backend": self.backend}  # fmt: skip
+            if self.model != "tiny":
+                page.ocr_info["small"] = "int8" if self.small_int8 else "float32"
         return batch
 
     def close(self) -> None:

@@ -2,7 +2,8 @@
 
 ``small`` is the PP-OCRv6 small detector and recogniser that ship in ``rapidocr``; ``tiny`` the
 PP-OCRv6 tiny pair that ships in this package (``docfleet/runtimes/weights/ppocrv6_tiny``,
-Apache-2.0).
+Apache-2.0). The small recogniser also comes quantised to INT8 for CPUs
+(``docfleet/runtimes/weights/ppocrv6_small_int8``, built by ``benchmarks/quantize_ocr.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ Tier = Literal["tiny", "small"]
 Backend = Literal["onnxruntime", "torch"]
 BackendChoice = Literal["auto", "onnxruntime", "torch"]
 TINY_DIR = Path(__file__).resolve().parent.parent / "weights" / "ppocrv6_tiny"
+SMALL_INT8 = Path(__file__).resolve().parent.parent / "weights" / "ppocrv6_small_int8" / "rec.onnx"
 
 #: ONNX Runtime's CUDA provider, tuned for pages of many sizes: EXHAUSTIVE (its default) benchmarks
 #: every convolution algorithm again for each new input shape, which made RapidOCR several times
@@ -42,8 +44,9 @@ class ModelFiles:
     characters: Path | None
 
 
-def model_files(tier: Tier) -> ModelFiles:
-    """Where the tier's files are; a missing one is named with the package that brings it."""
+def model_files(tier: Tier, *, int8: bool = False) -> ModelFiles:
+    """Where the tier's files are (with ``int8``, the small recogniser quantised to INT8, for
+    ONNX Runtime on CPUs); a missing one is named with the package that brings it."""
     if tier == "tiny":
         files = ModelFiles(TINY_DIR / "det.onnx", TINY_DIR / "rec.onnx", TINY_DIR / "dict.txt")
         fix = "reinstall docfleet (its wheel carries the tiny models)"
@@ -51,10 +54,15 @@ def model_files(tier: Tier) -> ModelFiles:
         import rapidocr
 
         root = Path(rapidocr.__file__).resolve().parent / "models"
-        files = ModelFiles(root / "PP-OCRv6_det_small.onnx", root / "PP-OCRv6_rec_small.onnx", None)
+        rec = SMALL_INT8 if int8 else root / "PP-OCRv6_rec_small.onnx"
+        files = ModelFiles(root / "PP-OCRv6_det_small.onnx", rec, None)
         fix = "pip install 'rapidocr>=3.9,<3.10' (it ships the PP-OCRv6 small models)"
+        if int8 and not rec.is_file():
+            fix = "reinstall docfleet (its wheel carries the INT8 small recogniser)"
     else:
         raise ValueError(f"unknown OCR model tier {tier!r}; use tiny or small")
+    if int8 and tier != "small":
+        raise ValueError("only the small recogniser comes in INT8")
     for path in (files.detector, files.recogniser, files.characters):
         if path is not None and not path.is_file():
             raise FileNotFoundError(f"OCR model file {path} is missing; {fix}")
