@@ -53,6 +53,14 @@ DOCFLEET_VARIANTS: dict[str, list[str]] = {
     "default_layout": ["--pipeline", "layout+ocr"],
     "cascade_float32": ["--set", "ocr.small_precision=float32"],  # the re-reading not quantised
     "small_int8": ["--ocr-model", "small", "--set", "ocr.small_precision=int8"],
+    "small_int8_tiny_det": [
+        "--ocr-model",
+        "small",
+        "--set",
+        "ocr.small_precision=int8",
+        "--set",
+        "ocr.detector=tiny",
+    ],
     "cascade_span": ["--set", "ocr.cascade_reread=span"],  # the unsure words alone read again
     "cascade_span_08": ["--set", "ocr.cascade_reread=span", "--set", "ocr.cascade_span_below=0.8"],
     "cascade_span_07": ["--set", "ocr.cascade_reread=span", "--set", "ocr.cascade_span_below=0.7"],

@@ -209,8 +209,8 @@ def check(scanned: Path, out: Path) -> dict[str, Any]:
     float_session = _session(files.recogniser)
     characters = characters_of(float_session, files)
     detector = Detector(_session(model_files("tiny").detector))
-    truth = {(r["document"], r["page"]): r["text"]
-             for r in map(json.loads, (scanned / "truth.jsonl").read_text().splitlines())}  # fmt: skip
+    records = map(json.loads, (scanned / "truth.jsonl").read_text().splitlines())
+    truth = {(r["document"], r["page"]): r["text"] for r in records}
     folder = scanned / scanned_corpus.HARD.folder
     pages = {key: _lines(render_pdf_page(folder / key[0], key[1], dpi=200)[0], detector)
              for key in sorted(truth)}  # fmt: skip
@@ -225,7 +225,9 @@ def check(scanned: Path, out: Path) -> dict[str, Any]:
         report[label] = {"ms_per_line": round(1000 * seconds / count, 2),
                          "words_f1_mean": round(sum(f1) / len(f1), 4),
                          "words_f1_median": round(f1[len(f1) // 2], 4), "lines": count}  # fmt: skip
-    same = sum(a == b for k in pages for a, b in zip(texts["float32"][k], texts["int8"][k]))
+    same = sum(
+        a == b for k in pages for a, b in zip(texts["float32"][k], texts["int8"][k], strict=True)
+    )
     report["same_lines"] = round(same / report["int8"]["lines"], 4)
     report["speed_up"] = round(report["float32"]["ms_per_line"] / report["int8"]["ms_per_line"], 2)
     return report

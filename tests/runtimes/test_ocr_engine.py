@@ -290,7 +290,7 @@ def test_the_cascade_rereads_with_the_int8_recogniser(scan) -> None:
     image, _ = scan
     cascade = PageOcr("cascade", CPU, cascade_below=1.01, small_int8=True)
     assert cascade.second is not None
-    path = cascade.second.session._model_path  # noqa: SLF001 - which file ONNX Runtime loaded
+    path = cascade.second.session._model_path  # which file ONNX Runtime loaded
     assert path == str(model_files("small", int8=True).recogniser)
     lines = cascade(image)
     assert lines and {line.model for line in lines} == {"small"}

@@ -69,6 +69,11 @@ class OcrOptions(BackendOptions):
         "twice as fast, 0.2 points less words F1 on hard scans) or float32; auto: int8 for "
         "the cascade's second reading on CPUs, float32 elsewhere.",
     )
+    detector: Literal["auto", "tiny", "small"] = Field(
+        "auto",
+        description="The text detector: tiny or small; auto: the model tier's own (tiny for "
+        "the cascade).",
+    )
     min_score: float = Field(0.5, ge=0, le=1, description="Drop lines recognised below this.")
 
 
@@ -129,6 +134,7 @@ class OcrStage(Stage):
                 reread=options.cascade_reread, span_below=options.cascade_span_below,
                 gpu_mem_limit=OCR_GPU_ARENA_BYTES if device.kind == "cuda" else None,
                 backend=self.backend, dtype=options.dtype, small_int8=self.small_int8,
+                detector=None if options.detector == "auto" else options.detector,
             )  # fmt: skip
 
         self._engine = WarmModel("OCR", build)

@@ -12,9 +12,10 @@ Tiers (``model``):
   ``reread="span"``, only the words holding a character read with probability below
   ``span_below`` are read again (:mod:`docfleet.runtimes.ocr.spans`).
 
-With ``small_int8`` the small recogniser (the cascade's second reader, or the ``small`` tier's)
-is its INT8 quantisation, for ONNX Runtime on CPUs: twice as fast there, with 0.2 points less
-words F1 on the hard scans (``benchmarks/quantize_ocr.py``).
+``detector`` picks the tier whose detector finds the lines (by default the tier's own: the
+tiny one for the cascade). With ``small_int8`` the small recogniser (the cascade's second
+reader, or the ``small`` tier's) is its INT8 quantisation, for ONNX Runtime on CPUs: twice
+as fast there, with 0.2 points less words F1 on the hard scans (``benchmarks/quantize_ocr.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 from docfleet.engine.devices import Device
 from docfleet.runtimes.ocr.detect import Detector, DetectorSettings
-from docfleet.runtimes.ocr.models import Backend, characters_of, model_files, model_session
+from docfleet.runtimes.ocr.models import Backend, Tier, characters_of, model_files, model_session
 from docfleet.runtimes.ocr.recognize import Reading, Recognizer, crop_line
 from docfleet.runtimes.ocr.spans import Span, inside, span_crop, spliced, unsure_spans, word_key
 
@@ -77,6 +78,7 @@ class PageOcr:
         backend: Backend = "onnxruntime",
         dtype: str = "float32",
         small_int8: bool = False,
+        detector: Tier | None = None,
     ):
         if model not in ("tiny", "small", "cascade"):
             raise ValueError(f"unknown OCR model {model!r}; use tiny, small or cascade")
@@ -89,10 +91,11 @@ class PageOcr:
         self.cascade_below = cascade_below
         self.reread, self.span_below = reread, span_below
         first = model_files("small", int8=small_int8) if model == "small" else model_files("tiny")
+        found_by = model_files(detector or ("small" if model == "small" else "tiny"))
         # ``gpu_mem_limit`` is for all of this page reader's sessions: each gets its share
         share = gpu_mem_limit // (3 if model == "cascade" else 2) if gpu_mem_limit else None
         self.backend = backend
-        det = model_session(first.detector, device, backend, gpu_mem_limit=share, dtype=dtype)
+        det = model_session(found_by.detector, device, backend, gpu_mem_limit=share, dtype=dtype)
         self.detector = Detector(
             det, DetectorSettings(max_side=det_max_side, pad_slack=det_pad_slack)
         )
