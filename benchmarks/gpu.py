@@ -224,9 +224,11 @@ def run_all(args: argparse.Namespace, gpus: list[dict[str, Any]], work: Path) ->
         devices = ",".join(f"cuda:{g['index']}" for g in gpus[:k]) if gpus else "cpu"
         name = f"{backend[:5]}-{'g' if gpus else 'c'}{k}x{r}b{batch}"
         print(f"running {name} ...", file=sys.stderr, flush=True)
+        # the float small recogniser on both backends (the INT8 one is ONNX Runtime's on CPUs
+        # alone): the runs on the CPU compare the same networks, as those on GPUs do
         options = ["--pipeline", args.pipeline, "--devices", devices, "--replicas", str(r),
-                   "--batch-size", str(batch),
-                   "--backend", backend]  # fmt: skip
+                   "--batch-size", str(batch), "--backend", backend,
+                   "--set", "ocr.small_precision=float32"]  # fmt: skip
         if args.pad_slack:
             options += ["--set", f"ocr.det_pad_slack={args.pad_slack}"]
         if backend == "torch" and args.dtype != "float32":
