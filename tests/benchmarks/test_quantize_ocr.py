@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,8 @@ pytest.importorskip("rapidocr")
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from quantize_ocr import OUT, fuse_gelu, prepare, squeeze_excite_convs  # noqa: E402
-
 from onnx import TensorProto, helper  # noqa: E402
+from quantize_ocr import OUT, fuse_gelu, prepare, squeeze_excite_convs  # noqa: E402
 
 
 def test_the_shipped_model_is_the_one_its_readme_names() -> None:
@@ -87,7 +87,7 @@ def test_squeeze_excite_convolutions_are_found_in_the_small_recogniser(tmp_path:
     shapes = {n.name: weights[n.input[1]] for n in convs}
     assert 0 < len(found) < len(convs) // 4
     # each block's squeeze (C -> C/4) and excitation (C/4 -> C), one after the other
-    pairs = [(a, b) for a, b in zip(found, found[1:], strict=False)
+    pairs = [(a, b) for a, b in pairwise(found)
              if shapes[a][:2] == shapes[b][1::-1] and shapes[a][0] * 4 == shapes[a][1]]  # fmt: skip
     assert len(pairs) >= 5
     # none of them slides over the line: 1x1, or one channel at a time
