@@ -90,8 +90,9 @@ class PageOcr:
         self.model = model
         self.cascade_below = cascade_below
         self.reread, self.span_below = reread, span_below
-        first = model_files("small", int8=small_int8) if model == "small" else model_files("tiny")
-        found_by = model_files(detector or ("small" if model == "small" else "tiny"))
+        self.first_tier: Tier = "small" if model == "small" else "tiny"
+        first = model_files(self.first_tier, int8=small_int8 and model == "small")
+        found_by = first if detector in (None, self.first_tier) else model_files(detector)
         # ``gpu_mem_limit`` is for all of this page reader's sessions: each gets its share
         share = gpu_mem_limit // (3 if model == "cascade" else 2) if gpu_mem_limit else None
         self.backend = backend
@@ -134,9 +135,10 @@ class PageOcr:
         quads = [q for page_quads in found for q in page_quads]
         crops = [crop_line(images[page], q) for page, q in zip(owners, quads, strict=True)]
         start = time.perf_counter()
-        first_name = "small" if self.model == "small" else "tiny"
         read = self.recogniser.read(crops)
-        lines = [OcrLine(q, r.text, r.score, first_name) for q, r in zip(quads, read, strict=True)]
+        lines = [
+            OcrLine(q, r.text, r.score, self.first_tier) for q, r in zip(quads, read, strict=True)
+        ]
         times.recognise = time.perf_counter() - start
         if self.second is not None and self.reread == "span":
             start = time.perf_counter()

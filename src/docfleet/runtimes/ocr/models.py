@@ -47,6 +47,8 @@ class ModelFiles:
 def model_files(tier: Tier, *, int8: bool = False) -> ModelFiles:
     """Where the tier's files are (with ``int8``, the small recogniser quantised to INT8, for
     ONNX Runtime on CPUs); a missing one is named with the package that brings it."""
+    if int8 and tier != "small":
+        raise ValueError("only the small recogniser comes in INT8")
     if tier == "tiny":
         files = ModelFiles(TINY_DIR / "det.onnx", TINY_DIR / "rec.onnx", TINY_DIR / "dict.txt")
         fix = "reinstall docfleet (its wheel carries the tiny models)"
@@ -61,8 +63,6 @@ def model_files(tier: Tier, *, int8: bool = False) -> ModelFiles:
             fix = "reinstall docfleet (its wheel carries the INT8 small recogniser)"
     else:
         raise ValueError(f"unknown OCR model tier {tier!r}; use tiny or small")
-    if int8 and tier != "small":
-        raise ValueError("only the small recogniser comes in INT8")
     for path in (files.detector, files.recogniser, files.characters):
         if path is not None and not path.is_file():
             raise FileNotFoundError(f"OCR model file {path} is missing; {fix}")
