@@ -66,6 +66,8 @@ DOCFLEET_VARIANTS: dict[str, list[str]] = {
     "cascade_span_07": ["--set", "ocr.cascade_reread=span", "--set", "ocr.cascade_span_below=0.7"],
     "one_worker": ["--replicas", "1", "--cpu-threads", "2"],  # one worker of two threads
     "padded_batches": ["--ocr-rec-batch", "16", "--set", "ocr.rec_pad_tolerance=48"],
+    "no_deskew": ["--set", "render.deskew=false"],  # tilted pages read as scanned
+    "tiny_no_deskew": ["--ocr-model", "tiny", "--set", "render.deskew=false"],
 }
 TINY_OPTIONS = ["--ocr", "always", "--pipeline", "layout+ocr", "--devices", "cpu", "--no-progress"]
 VARIANTS = ("rapidocr_loop", "ocrmypdf", *DOCFLEET_VARIANTS, "tiny_pages")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,31 +15,13 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from docfleet.documents.pdf import pdf_text_lines, render_pdf_page
-
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = ROOT / "tests" / "data" / "real" / "latex-ligatures.pdf"
 
 
-def corpus(root: Path) -> Path:
-    """The layout of benchmarks/scanned_corpus.py's folder: an image-only PDF and its truth."""
-    from PIL import Image
-
-    image, _dpi, _ = render_pdf_page(PAGE, 1, dpi=150)
-    (root / "scanned").mkdir(parents=True)
-    (root / "tiny").mkdir()
-    Image.fromarray(image).save(root / "scanned" / "scan-00.pdf", resolution=150)
-    Image.new("L", (150, 150), 255).save(root / "tiny" / "tiny.pdf", resolution=150)
-    text = " ".join(line.text for line in pdf_text_lines(PAGE, 1))
-    row = {"document": "scan-00.pdf", "page": 1, "text": text}
-    (root / "truth.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
-    manifest = {"scanned": {"files": [{"document": "scan-00.pdf"}]}, "tiny": {"pages": 1}}
-    (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return root
-
-
-def test_the_gpu_benchmark_runs_on_the_cpu_as_its_smoke_test(tmp_path: Path) -> None:
-    folder = corpus(tmp_path / "corpus")
+def test_the_gpu_benchmark_runs_on_the_cpu_as_its_smoke_test(
+    tmp_path: Path, scanned_corpus: Callable[..., Path]
+) -> None:
+    folder = scanned_corpus()
     out = tmp_path / "figures.json"
     done = subprocess.run(
         [sys.executable, "gpu.py", "--device", "cpu", "--backend", "both", "--corpus",

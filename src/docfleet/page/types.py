@@ -120,6 +120,8 @@ class RenderedPage:
     ``image`` is an RGB ``uint8`` array of shape (height, width, 3), or None when the page's text
     came from its text layer and no model needs pixels. ``dpi`` is the effective resolution
     (lower than asked when the pixel cap downscaled the page, with ``downscaled`` set).
+    ``skew`` is the tilt in degrees (counter-clockwise) a scanned page was straightened by
+    before any model saw it (0.0: not turned); its pixels and boxes are the straightened page's.
     """
 
     task: PageTask
@@ -127,6 +129,7 @@ class RenderedPage:
     height: int
     dpi: float
     downscaled: bool = False
+    skew: float = 0.0
     image: Any = None
     text_lines: list[TextLine] | None = None  # the text layer; None when the page has none
     image_cover: float | None = None  # share of the page images cover (read when text is short)

@@ -73,6 +73,7 @@ def page_record(page: RenderedPage, *, formulas: str = "image") -> dict[str, Any
             "height": page.height,
             "dpi": round(page.dpi, 2),
             "downscaled": page.downscaled,
+            **({"skew": page.skew} if page.skew else {}),
             "text_source": page.text_source,
             "blocks": [
                 {

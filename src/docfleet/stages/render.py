@@ -26,6 +26,12 @@ class RenderOptions(StageOptions):
     blank_pages: bool = Field(
         True, description="Pages without ink skip the models (off: every page keeps its pixels)."
     )
+    deskew: bool = Field(
+        True,
+        description="Pages read by OCR that were scanned askew (0.3 to 5 degrees) are "
+        "straightened first, so lines, columns and reading order come out right (about 40 ms "
+        "a page); off: the models see the pixels as scanned.",
+    )
     table_pixels: bool = Field(
         False,
         description="Text-layer pages whose lines stand in aligned rows of cells are rendered "
@@ -63,7 +69,7 @@ class RenderStage(Stage):
         common = {"dpi": dpi, "max_pixels": opts.max_pixels, "password": opts.password}
         if ocr == "always" or task.kind != "pdf":
             page = load_page(task, want_image=True, want_text_layer=False, **common)
-            return _for_ocr(page, opts.blank_pages)
+            return _for_ocr(page, opts.blank_pages, opts.deskew)
         page = load_page(task, want_image=False, want_text_layer=True, **common)
         cover = 1.0 if page.image_cover is None else page.image_cover
         usable, _why = text_layer_quality(page.text_lines or [], image_cover=cover)
@@ -81,7 +87,7 @@ class RenderStage(Stage):
             seconds = page.seconds.get("render", 0.0)
             page = load_page(task, want_image=True, want_text_layer=False, **common)
             page.seconds["render"] = page.seconds.get("render", 0.0) + seconds
-            page = _for_ocr(page, opts.blank_pages)
+            page = _for_ocr(page, opts.blank_pages, opts.deskew)
         return page
 
     def _reads_tables(self, task: PageTask) -> bool:
@@ -92,13 +98,22 @@ class RenderStage(Stage):
         return pipeline_reads_tables(pipeline.split("+"))
 
 
-def _for_ocr(page: Any, blank_pages: bool) -> Any:
-    """A page whose text must come from OCR, or ``blank`` without pixels when it has no ink (the
-    models would find nothing on it)."""
+def _for_ocr(page: Any, blank_pages: bool, deskew: bool) -> Any:
+    """A page whose text must come from OCR (straightened when ``deskew`` and it was scanned
+    askew), or ``blank`` without pixels when it has no ink (the models would find nothing on
+    it)."""
+    import time
+
     from docfleet.documents.ink import is_blank
+    from docfleet.documents.skew import skew_angle, straighten
 
     if blank_pages and is_blank(page.image, page.dpi):
         page.text_source, page.image = "blank", None
-    else:
-        page.text_source = "ocr"
+        return page
+    page.text_source = "ocr"
+    if deskew:
+        start = time.perf_counter()
+        page.skew = skew_angle(page.image, page.dpi)
+        page.image = straighten(page.image, page.skew)
+        page.seconds["render"] = page.seconds.get("render", 0.0) + time.perf_counter() - start
     return page

@@ -15,7 +15,8 @@ Tiers (``model``):
 ``detector`` picks the tier whose detector finds the lines (by default the tier's own: the
 tiny one for the cascade). With ``small_int8`` the small recogniser (the cascade's second
 reader, or the ``small`` tier's) is its INT8 quantisation, for ONNX Runtime on CPUs: twice
-as fast there, with 0.2 points less words F1 on the hard scans (``benchmarks/quantize_ocr.py``).
+as fast on CPUs with VNNI, as fast as float32 on CPUs with AVX2 alone, words F1 within 0.2
+points on the hard scans (``benchmarks/quantize_ocr.py``, ``benchmarks/ocr_runtimes.py``).
 """
 
 from __future__ import annotations
