@@ -12,7 +12,8 @@ renders them), in this process, one thread a session (as docfleet's CPU workers 
 - on ONNX Runtime (docfleet's runtime on CPUs: its default session, as ``ort_session`` builds
   it, and with other session options), on OpenVINO in float32 (when ``openvino`` is installed)
   and on PyTorch (docfleet's torch backend, when ``torch`` and ``onnx`` are installed);
-- ``same`` is the share of lines read exactly as ONNX Runtime's default session reads them.
+- ``same`` is the share of lines read exactly as ONNX Runtime's default session reads them
+  (the INT8 small recogniser: as the float one reads them in ONNX Runtime).
 
 Then the cascade's arithmetic on this CPU, from ONNX Runtime's readings: seconds a page (one
 core) and words F1 against the known text for the tiny models alone, the line cascade (lines
@@ -130,15 +131,18 @@ def model_path(part: str, model: str) -> Path:
 
 
 def load_pages(corpus: Path, which: str, count: int) -> tuple[list[Any], list[str]]:
-    """The first ``count`` pages of the set as images, and their known text."""
+    """The first ``count`` pages of the set as images (straightened where tilted, as
+    ``docfleet run`` straightens them), and their known text."""
     from docfleet.documents.pdf import render_pdf_page
+    from docfleet.documents.skew import skew_angle, straighten
 
     records = [json.loads(line) for line in (corpus / "truth.jsonl").read_text().splitlines()]
     keys = sorted((r["document"], r["page"]) for r in records)[:count]
     truth = {(r["document"], r["page"]): r["text"] for r in records}
     folder = corpus / scanned_corpus.LOOKS[which].folder
     images = [render_pdf_page(folder / name, number, dpi=200)[0] for name, number in keys]
-    return images, [truth[k] for k in keys]
+    straight = [straighten(image, skew_angle(image, 200)) for image in images]  # as docfleet does
+    return straight, [truth[k] for k in keys]
 
 
 def timed(function: Callable[[], Any]) -> tuple[Any, float]:
@@ -182,7 +186,8 @@ def measure(images: list[Any], names: list[str]) -> dict[str, Any]:
         readings[name] = read
     for name, row in rows.items():
         part, model, how = ROWS[name]
-        base = f"{'det' if part == 'detector' else 'rec'}_{model}_ort"
+        against = "small" if model == "small_int8" else model  # INT8 against float32
+        base = f"{'det' if part == 'detector' else 'rec'}_{against}_ort"
         key = "ms_per_page" if part == "detector" else "ms_per_line"
         if "error" not in row and base in rows and "error" not in rows[base]:
             row["vs_ort"] = rows[base][key] / row[key]

@@ -17,7 +17,9 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("rapidocr")
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = "det_tiny_ort,rec_tiny_ort,rec_tiny_ort_basic,rec_tiny_openvino,rec_small_int8_ort"
+ROWS = (
+    "det_tiny_ort,rec_tiny_ort,rec_tiny_ort_basic,rec_tiny_openvino,rec_small_ort,rec_small_int8_ort"
+)
 
 
 def test_the_runtime_rows_and_the_cascade_arithmetic(
@@ -39,6 +41,7 @@ def test_the_runtime_rows_and_the_cascade_arithmetic(
     for name in ("rec_tiny_ort", "rec_tiny_ort_basic", "rec_small_int8_ort"):
         assert rows[name]["ms_per_line"] > 0 and rows[name]["ms_per_100px"] > 0
     assert rows["rec_tiny_ort"]["same"] == 1
+    assert 0.5 < rows["rec_small_int8_ort"]["same"] < 1  # INT8 against the float recogniser
     assert rows["rec_tiny_ort_basic"]["same"] > 0.9  # the same network, other graph rewrites
     if importlib.util.find_spec("openvino") is None:
         assert "pip install openvino" in rows["rec_tiny_openvino"]["error"]
