@@ -131,8 +131,9 @@ def test_recogniser_reads_the_same_text(lines, models, tier) -> None:
     files = model_files(tier)
     chars = characters_of(reference, files)
     assert characters_of(session, files) == chars  # small: from the model's metadata
-    want = Recognizer(reference, chars)(lines[tier])
-    got = Recognizer(session, chars)(lines[tier])
+    crops = lines[tier][:24]  # the page's first 24 lines
+    want = Recognizer(reference, chars)(crops)
+    got = Recognizer(session, chars)(crops)
     assert [t for t, _ in got] == [t for t, _ in want]
     assert sum(len(t) for t, _ in want) > 500
     assert max(abs(a - b) for (_, a), (_, b) in zip(want, got, strict=True)) < 1e-3
