@@ -116,13 +116,13 @@ def test_upload_watch_read_and_download(browser, server, downloads: Path,
         full = float(bar.get_attribute("value")) == float(bar.get_attribute("max"))
         return status == "done" and full
 
-    WebDriverWait(driver, WAIT, poll_frequency=0.25).until(finished)
+    WebDriverWait(driver, WAIT, poll_frequency=0.25,
+                  ignored_exceptions=[StaleElementReferenceException]).until(finished)  # fmt: skip
     job = requests.get(f"{server.url}/v1/jobs/{job_id}", headers={"X-Api-Key": KEY},
                        timeout=10).json()  # fmt: skip
     assert job["status"] == "done" and job["pages"]["done"] == 1
 
-    row = driver.find_element(By.CSS_SELECTOR, selector)
-    row.find_element(By.CSS_SELECTOR, '[data-markdown-link][data-file="report.pdf"]').click()
+    _click(driver, job_id, '[data-markdown-link][data-file="report.pdf"]')
     WebDriverWait(driver, 30).until(
         lambda d: "Annual Report 2024" in d.find_element(By.ID, "markdown").text
     )
@@ -130,10 +130,17 @@ def test_upload_watch_read_and_download(browser, server, downloads: Path,
     heading = driver.find_element(By.CSS_SELECTOR, "#markdown h1")  # rendered, not raw
     assert heading.text == "report.pdf" and "#" not in driver.find_element(By.ID, "markdown").text
 
-    link = row.find_element(By.CSS_SELECTOR, '[data-download-link][data-file="report.pdf"]')
-    assert link.get_attribute("download") == "report.pdf.md"
-    assert link.get_attribute("href").endswith(f"/v1/jobs/{job_id}/documents/report.pdf.md")
-    link.click()  # fetched with the key, saved from a blob
+    download = '[data-download-link][data-file="report.pdf"]'
+
+    def named(d) -> tuple[str, str]:
+        link = d.find_element(By.CSS_SELECTOR, f"{selector} {download}")
+        return link.get_attribute("download"), link.get_attribute("href")
+
+    name, href = WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException]
+                               ).until(named)  # fmt: skip
+    assert name == "report.pdf.md"
+    assert href.endswith(f"/v1/jobs/{job_id}/documents/report.pdf.md")
+    _click(driver, job_id, download)  # fetched with the key, saved from a blob
     saved = downloads / "report.pdf.md"
     deadline = time.monotonic() + 30
     while not saved.exists() and time.monotonic() < deadline:
@@ -195,6 +202,20 @@ def _state(driver, job_id: str) -> tuple[str, float, str | None]:
     return status, float(bar.get_attribute("value")), row.get_attribute("data-outcome")
 
 
+def _click(driver, job_id: str, inner: str) -> None:
+    """Clicks ``inner`` in the job's row, found anew on each try: the list is redrawn every few
+    seconds, so a row found a moment ago may have gone stale."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    selector = f'#jobs > li[data-job-id="{job_id}"] {inner}'
+    WebDriverWait(driver, 30, poll_frequency=0.05,
+                  ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, selector).click() or True
+    )  # fmt: skip
+
+
 def _saved(folder: Path, name: str) -> Path:
     path, deadline = folder / name, time.monotonic() + 30
     while not (path.exists() and path.stat().st_size) and time.monotonic() < deadline:
@@ -241,8 +262,7 @@ def test_running_partial_rendered_and_downloaded(
     shown = {job: wait.until(lambda d, j=job: look(j)) for job in (partial, clean)}
     assert shown[partial][0] != shown[clean][0] and shown[partial][1] != shown[clean][1]
 
-    row = driver.find_element(By.CSS_SELECTOR, f'#jobs > li[data-job-id="{partial}"]')
-    row.find_element(By.CSS_SELECTOR, '[data-markdown-link][data-file="hostile.pdf"]').click()
+    _click(driver, partial, '[data-markdown-link][data-file="hostile.pdf"]')
     shown = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#markdown h1"))
     assert shown.text == "hostile.pdf"
     markdown = driver.find_element(By.ID, "markdown")
@@ -251,17 +271,14 @@ def test_running_partial_rendered_and_downloaded(
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text  # noqa: B018 (no script of the document ran)
 
-    row = driver.find_element(By.CSS_SELECTOR, f'#jobs > li[data-job-id="{partial}"]')
-    row.find_element(
-        By.CSS_SELECTOR, '[data-markdown-link][data-file="page_tree_cycle.pdf"]'
-    ).click()
+    _click(driver, partial, '[data-markdown-link][data-file="page_tree_cycle.pdf"]')
     failed = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#markdown .page-error"))
     assert "page 2 failed" in failed.text and "/inputs/" not in failed.text
 
-    row.find_element(By.CSS_SELECTOR, '[data-results="jsonl"]').click()
+    _click(driver, partial, '[data-results="jsonl"]')
     lines = _saved(downloads, f"{partial}.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3 and all(line.startswith("{") for line in lines)
-    row.find_element(By.CSS_SELECTOR, '[data-results="zip"]').click()
+    _click(driver, partial, '[data-results="zip"]')
     with zipfile.ZipFile(_saved(downloads, f"{partial}.zip")) as zipped:
         assert set(zipped.namelist()) == {"pages.jsonl", "documents/hostile.pdf.md",
                                           "documents/page_tree_cycle.pdf.md"}  # fmt: skip
