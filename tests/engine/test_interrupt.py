@@ -97,8 +97,8 @@ def test_a_stop_finishes_the_running_batches_and_begins_none_of_those_handed_out
             done.append(result.index)
             if len(done) == 1:
                 stream.stop()  # each worker runs one item and holds the next (prefetch 2)
-    # results come as they finish: a worker slow to start may not have begun item 1 when the
-    # other finished item 0 and began item 2, so only distinct early items are certain
+    # in input order, but with a gap where a worker slow to start never began item 1 while the
+    # other finished item 0 and began item 2: only distinct early items are certain
     assert len(set(done)) == len(done)
     assert all(index < 6 for index in done)
     # at most what the two workers had finished or begun when the stop came (each also held a

@@ -43,6 +43,12 @@ def scan(real_pdfs) -> tuple[np.ndarray, str]:
 
 
 @pytest.fixture(scope="module")
+def scan_top(scan) -> np.ndarray:
+    """The top third of the scanned page: for tests that read it several times."""
+    return scan[0][: scan[0].shape[0] // 3]
+
+
+@pytest.fixture(scope="module")
 def engines() -> dict[str, PageOcr]:
     return {m: PageOcr(m, CPU) for m in ("tiny", "small", "cascade")}  # type: ignore[misc]
 
@@ -59,8 +65,8 @@ def test_every_tier_reads_the_scanned_page(engines, scan, model) -> None:
     assert times.lines == len(lines) and times.detect > 0 and times.recognise > 0
 
 
-def test_the_cascade_rereads_only_lines_below_its_threshold(scan) -> None:
-    image = scan[0][: scan[0].shape[0] // 3]  # a third of the page, read three times
+def test_the_cascade_rereads_only_lines_below_its_threshold(scan_top) -> None:
+    image = scan_top
     everything = PageOcr("cascade", CPU, cascade_below=1.01)(image)
     assert everything and {line.model for line in everything} == {"small"}
     small = PageOcr("small", CPU, det_max_side=1280)
@@ -286,8 +292,8 @@ def test_the_int8_small_recogniser_reads_as_the_float_one_mostly(engines, scan) 
     assert len(int8_weights) > 30  # the convolutions' weights, per channel
 
 
-def test_the_cascade_rereads_with_the_int8_recogniser(scan) -> None:
-    image = scan[0][: scan[0].shape[0] // 3]
+def test_the_cascade_rereads_with_the_int8_recogniser(scan_top) -> None:
+    image = scan_top
     cascade = PageOcr("cascade", CPU, cascade_below=1.01, small_int8=True)
     assert cascade.second is not None
     path = cascade.second.session._model_path  # which file ONNX Runtime loaded

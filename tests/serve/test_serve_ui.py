@@ -106,7 +106,7 @@ def test_upload_watch_read_and_download(browser, server, downloads: Path,
             "data-job-id"
         )
     )  # the list is drawn anew as jobs change: a row found may go stale
-    selector = f'#jobs > li[data-job-id="{job_id}"]'
+    selector = _row(job_id)
 
     def finished(d) -> bool:
         row = d.find_element(By.CSS_SELECTOR, selector)
@@ -192,11 +192,16 @@ def _upload(driver, *paths: Path, ocr: str = "") -> str:
     ).until(lambda d: d.find_element(By.CSS_SELECTOR, mine).get_attribute("data-job-id"))
 
 
+def _row(job_id: str) -> str:
+    """The CSS selector of the job's row in the list."""
+    return f'#jobs > li[data-job-id="{job_id}"]'
+
+
 def _state(driver, job_id: str) -> tuple[str, float, str | None]:
     """The row's shown status, its bar's value and its outcome attribute."""
     from selenium.webdriver.common.by import By
 
-    row = driver.find_element(By.CSS_SELECTOR, f'#jobs > li[data-job-id="{job_id}"]')
+    row = driver.find_element(By.CSS_SELECTOR, _row(job_id))
     status = row.find_element(By.CSS_SELECTOR, "[data-job-status]").text
     bar = row.find_element(By.CSS_SELECTOR, "progress[data-job-progress]")
     return status, float(bar.get_attribute("value")), row.get_attribute("data-outcome")
@@ -209,7 +214,7 @@ def _click(driver, job_id: str, inner: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    selector = f'#jobs > li[data-job-id="{job_id}"] {inner}'
+    selector = f"{_row(job_id)} {inner}"
     WebDriverWait(driver, 30, poll_frequency=0.05,
                   ignored_exceptions=[StaleElementReferenceException]).until(
         lambda d: d.find_element(By.CSS_SELECTOR, selector).click() or True
@@ -255,7 +260,7 @@ def test_running_partial_rendered_and_downloaded(
         ("partial", 3.0, "partial")  # fmt: skip
 
     def look(job_id: str) -> tuple[str, str]:
-        row = driver.find_element(By.CSS_SELECTOR, f'#jobs > li[data-job-id="{job_id}"]')
+        row = driver.find_element(By.CSS_SELECTOR, _row(job_id))
         status = row.find_element(By.CSS_SELECTOR, "[data-job-status]")
         return status.value_of_css_property("color"), row.value_of_css_property("border-left-color")
 
